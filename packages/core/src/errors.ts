@@ -1,0 +1,93 @@
+/**
+ * Every error text respai sends, in one place. Clients (redis-py, redisai-py, SmartRedis, node-redis)
+ * compare these byte for byte, so they are kept exactly as Redis and the original RedisAI wrote them.
+ * A text is the whole RESP error line without the leading `-`: most start with `ERR `, a few with
+ * another code (`WRONGTYPE`, `NOAUTH`, ...) and a few, faithfully to the original, with none.
+ */
+export const E = {
+  // ---- Generic Redis texts -------------------------------------------------------------------
+  wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  arity: (cmd: string) => `ERR wrong number of arguments for '${cmd.toLowerCase()}' command`,
+  unknownCommand: (cmd: string, args: string) =>
+    `ERR unknown command '${cmd}', with args beginning with: ${args}`,
+  unknownSubcommand: (sub: string, cmd: string) =>
+    `ERR unknown subcommand '${sub}'. Try ${cmd.toUpperCase()} HELP.`,
+  syntax: 'ERR syntax error',
+  notInteger: 'ERR value is not an integer or out of range',
+  overflow: 'ERR increment or decrement would overflow',
+  noSuchKey: 'ERR no such key',
+  invalidExpire: (cmd: string) => `ERR invalid expire time in '${cmd.toLowerCase()}' command`,
+  invalidCursor: 'ERR invalid cursor',
+  dbIndexOutOfRange: 'ERR DB index is out of range',
+  noAuth: 'NOAUTH Authentication required.',
+  wrongPass: 'WRONGPASS invalid username-password pair or user is disabled.',
+  authNotConfigured:
+    'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+  noProto: 'NOPROTO unsupported protocol version',
+  maxClients: 'ERR max number of clients reached',
+  multiNested: 'ERR MULTI calls can not be nested',
+  execWithoutMulti: 'ERR EXEC without MULTI',
+  discardWithoutMulti: 'ERR DISCARD without MULTI',
+  execAbort: 'EXECABORT Transaction discarded because of previous errors.',
+  configSetUnknown: (name: string) =>
+    `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`,
+  configSetInvalid: (name: string, why: string) =>
+    `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`,
+  protocol: (what: string) => `ERR Protocol error: ${what}`,
+  shutdownNotAllowed: 'ERR Errors trying to SHUTDOWN. Check logs.',
+
+  // ---- RedisAI: tensors ------------------------------------------------------------------------
+  tensorEmpty: 'ERR tensor key is empty or in a different shard',
+  invalidDataType: 'ERR invalid data type',
+  invalidShape: 'ERR invalid or negative value found in tensor shape',
+  valuesCount: "ERR wrong number of values was given in 'AI.TENSORSET' command",
+  blobArgs: "ERR a single binary string should come after the BLOB argument in 'AI.TENSORSET' command",
+  blobLength: 'ERR data length does not match tensor shape and type',
+  invalidValue: 'ERR invalid value',
+  boolValue: 'ERR BOOL tensor elements must be 0 or 1',
+  stringCount: 'ERR Number of string elements in data blob does not match tensor length',
+  unsupportedFormat: 'ERR unsupported data format',
+  blobAndValues: 'ERR both BLOB and VALUES specified',
+  tensorTooLarge: (limit: number) =>
+    `ERR tensor size exceeds proto-max-bulk-len (${limit} bytes)`,
+
+  // ---- RedisAI: models, scripts, runs ------------------------------------------------------------
+  modelEmpty: 'ERR model key is empty',
+  scriptEmpty: 'ERR script key is empty',
+  unsupportedBackend: 'ERR unsupported backend',
+  invalidDevice: 'ERR Invalid DEVICE',
+  noGpu: (backend: string) => `ERR GPU requested but ${backend} has no GPU support here`,
+  runInMulti: 'ERR Cannot run RedisAI command within a transaction or a LUA script',
+  runInfoMissing: 'ERR cannot find run info for key',
+  timedOut: 'TIMEDOUT',
+} as const;
+
+const marker = Symbol.for('respai.error');
+
+/**
+ * The one error type of respai. `message` is the exact RESP error text (see `E`); the server
+ * writes it as `-<message>\r\n`. Marked with a global symbol so `isInstance` holds across
+ * duplicate copies of this package.
+ */
+export class RespaiError extends Error {
+  readonly [marker] = true;
+  override readonly name = 'RespaiError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  static isInstance(e: unknown): e is RespaiError {
+    return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[marker] === true;
+  }
+}
+
+/** Throws a RespaiError with the given catalog text. */
+export function fail(message: string): never {
+  throw new RespaiError(message);
+}
+
+/** The RESP error text for any thrown value: catalog texts as they are, anything else as `ERR ...`. */
+export function errorText(e: unknown): string {
+  if (RespaiError.isInstance(e)) return e.message;
+  const msg = e instanceof Error ? e.message : String(e);
+  return `ERR ${msg.replace(/[\r\n]+/g, ' ')}`;
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// Workspace packages resolve to their TypeScript sources, so unit tests never run stale builds.
+// End-to-end tests in test/ spawn the built server (scripts/bootstrap builds it first).
+const alias = {
+  '@respai/core': src('./packages/core/src/index.ts'),
+  '@respai/server': src('./apps/server/src/index.ts'),
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      { resolve: { alias }, test: { name: 'core', include: ['packages/core/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'server', include: ['apps/server/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'bench', include: ['apps/bench/src/**/*.test.ts'] } },
+      {
+        resolve: { alias },
+        test: { name: 'e2e', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+    ],
+  },
+});
