@@ -1,1 +1,42 @@
-export {};
+#!/usr/bin/env node
+import * as tensors from './scenarios/tensors.js';
+import { stopAll } from './servers.js';
+
+const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = { tensors };
+
+const help = `usage: node apps/bench/dist/cli.js <scenario> [options]
+
+Each scenario measures respai against its physical floor (a bare redis-server for the data path)
+and writes bench-results/<scenario>-<timestamp>.{csv,svg}.
+
+scenarios:
+${Object.values(scenarios)
+  .map((s) => `  ${s.usage.split('\n')[0]}`)
+  .join('\n')}
+
+\`<scenario> --help\` lists its options.`;
+
+async function main(): Promise<number> {
+  const [name, ...rest] = process.argv.slice(2);
+  if (!name || name === '--help' || name === '-h') {
+    console.log(help);
+    return name ? 0 : 2;
+  }
+  const scenario = scenarios[name];
+  if (!scenario) {
+    console.error(`unknown scenario: ${name}\n\n${help}`);
+    return 2;
+  }
+  return scenario.run(rest);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    await stopAll();
+    process.exitCode = 1;
+  },
+);

@@ -50,6 +50,9 @@ export const E = {
   blobAndValues: 'ERR both BLOB and VALUES specified',
   tensorTooLarge: (limit: number) =>
     `ERR tensor size exceeds proto-max-bulk-len (${limit} bytes)`,
+  stringValueNul: 'ERR C-string value contains null character',
+  batchMismatch: 'ERR tensors to batch must have the same type and the same dimensions after the first',
+  batchSplit: "ERR batch sizes do not add up to the tensor's first dimension",
 
   // ---- RedisAI: models, scripts, runs ------------------------------------------------------------
   modelEmpty: 'ERR model key is empty',

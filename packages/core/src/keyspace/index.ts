@@ -1,1 +1,2 @@
-export {};
+export * from './keyspace.js';
+export * from './memory.js';

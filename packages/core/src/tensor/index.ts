@@ -1,1 +1,4 @@
-export {};
+export * from './dtype.js';
+export * from './numbers.js';
+export * from './tensor.js';
+export * from './args.js';

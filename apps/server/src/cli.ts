@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { ConfigError, loadOptions } from './config.js';
+import { startServer } from './server.js';
+
+const USAGE = `Usage: respai-server [/path/to/respai.conf] [--option value ...]
+
+Options (also accepted as config-file lines, "name value"):
+  --port <n>                 TCP port (default 6379; 0 picks a free one)
+  --bind <addr> [addr ...]   addresses to listen on (default 127.0.0.1)
+  --requirepass <password>   require AUTH before any other command
+  --maxclients <n>           maximum simultaneous clients (default 10000)
+  --proto-max-bulk-len <sz>  largest bulk string accepted, e.g. 512mb (default)
+  --loglevel <level>         debug | verbose | notice | warning | nothing
+  --logfile <path>           append logs there instead of stdout
+`;
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let loaded;
+  try {
+    loaded = loadOptions(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n\n${USAGE}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const server = await startServer(loaded);
+  server.onClosed(() => setImmediate(() => process.exit(0)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => void server.shutdown(`received ${sig}`));
+  }
+  process.on('uncaughtException', (err) => {
+    // Nothing a client sends should get here; log it loudly but keep serving everyone else.
+    server.log.fatal({ err }, 'uncaught exception');
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`respai-server: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

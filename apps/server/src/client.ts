@@ -1,0 +1,240 @@
+import type { Socket } from 'node:net';
+import { E, RespaiError, errorText } from '@respai/core';
+import { RespDecoder } from './resp/decoder.js';
+import { ReplyWriter } from './resp/encoder.js';
+import { ErrorReply, QUEUED, type Reply } from './resp/reply.js';
+import type { Command, ExecContext } from './commands/types.js';
+import type { ServerState } from './state.js';
+
+let nextId = 1;
+
+/** A queued MULTI command: parsed at EXEC time, like Redis (only arity is checked when queued). */
+interface Queued {
+  command: Command;
+  args: Buffer[];
+}
+
+/**
+ * One connection: decodes commands, runs them strictly in order, and writes replies.
+ * Replies produced while handling one socket read are flushed with a single corked write.
+ * While an asynchronous command (a model run) is in flight, reading pauses, so a pipelining
+ * client waits its turn and every other client is still served.
+ */
+export class Client {
+  readonly id = nextId++;
+  readonly createdAt = Date.now();
+  lastInteraction = Date.now();
+  name = '';
+  libName = '';
+  libVer = '';
+  authenticated: boolean;
+  lastCommand = 'NULL';
+  /** MULTI state: undefined outside a transaction. */
+  multi: Queued[] | undefined;
+  multiDirty = false;
+  closed = false;
+  readonly addr: string;
+  readonly laddr: string;
+  private readonly decoder: RespDecoder;
+  private readonly writer = new ReplyWriter(2);
+  private busy = false;
+  private closeAfterFlush = false;
+  private readonly ctx: ExecContext;
+  private readonly onClose: (c: Client) => void;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly server: ServerState,
+    onClose: (c: Client) => void,
+  ) {
+    this.onClose = onClose;
+    this.authenticated = server.options.requirepass === '';
+    this.decoder = new RespDecoder({ maxBulkLen: server.options['proto-max-bulk-len'] });
+    this.addr = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.laddr = `${socket.localAddress}:${socket.localPort}`;
+    this.ctx = { server, client: this, keyspace: server.keyspace };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      if (!this.busy && !this.closed) socket.resume();
+    });
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  get proto(): 2 | 3 {
+    return this.writer.proto;
+  }
+  set proto(p: 2 | 3) {
+    this.writer.proto = p;
+  }
+
+  /** Bytes read but not yet parsed into commands (CLIENT LIST qbuf). */
+  get queryBuffer(): number {
+    return this.decoder.buffered;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.server.stats.netInputBytes += chunk.length;
+    this.lastInteraction = Date.now();
+    this.decoder.push(chunk);
+    this.processInput();
+  }
+
+  private processInput(): void {
+    this.decoder.limits.maxBulkLen = this.server.options['proto-max-bulk-len'];
+    while (!this.busy && !this.closed && !this.closeAfterFlush) {
+      let args: Buffer[] | null;
+      try {
+        args = this.decoder.next();
+      } catch (e) {
+        // Protocol errors close the connection after the error is sent, as in Redis.
+        this.writer.write(new ErrorReply(errorText(e)));
+        this.closeAfterFlush = true;
+        break;
+      }
+      if (args === null) break;
+      this.dispatch(args);
+    }
+    this.flush();
+  }
+
+  /** Runs one command; may set `busy` when the command completes asynchronously. */
+  private dispatch(argv: Buffer[]): void {
+    const stats = this.server.stats;
+    stats.totalCommands++;
+    const nameArg = argv[0]!;
+    const name = nameArg.toString('latin1').toLowerCase();
+    const command = this.server.commands.get(name);
+    if (command === undefined) {
+      this.reject(E.unknownCommand(sanitize(nameArg.toString('latin1'), 128), describeArgs(argv)));
+      return;
+    }
+    if (!this.authenticated && !command.flags.includes('noauth')) {
+      this.reject(E.noAuth);
+      return;
+    }
+    if ((command.arity > 0 && argv.length !== command.arity) || argv.length < -command.arity) {
+      this.reject(E.arity(command.name));
+      return;
+    }
+    this.lastCommand = command.name;
+    if (this.multi !== undefined && !command.flags.includes('nomulti')) {
+      this.multi.push({ command, args: argv.slice(1) });
+      this.writer.write(QUEUED);
+      return;
+    }
+    this.run(command, argv.slice(1));
+  }
+
+  /** An error that happens before queueing also aborts an open transaction (EXECABORT). */
+  private reject(text: string): void {
+    if (this.multi !== undefined) this.multiDirty = true;
+    this.writer.write(new ErrorReply(text));
+  }
+
+  private run(command: Command, args: Buffer[]): void {
+    let result: Reply | Promise<Reply>;
+    try {
+      result = command.execute(this.ctx, command.parse(args, this.parseContext()));
+    } catch (e) {
+      this.writer.write(this.errorReply(e, command));
+      return;
+    }
+    if (result instanceof Promise) {
+      this.busy = true;
+      this.socket.pause();
+      result.then(
+        (r) => this.finishAsync(r),
+        (e: unknown) => this.finishAsync(this.errorReply(e, command)),
+      );
+      return;
+    }
+    this.writer.write(result);
+  }
+
+  private finishAsync(r: Reply): void {
+    this.busy = false;
+    if (this.closed) return; // the client went away mid-run: the result is dropped
+    this.writer.write(r);
+    this.socket.resume();
+    this.processInput();
+  }
+
+  /** Runs a command synchronously for EXEC; async commands are refused there. */
+  runForExec(command: Command, args: Buffer[]): Reply {
+    try {
+      if (command.flags.includes('airun')) return new ErrorReply(E.runInMulti);
+      const r = command.execute(this.ctx, command.parse(args, this.parseContext()));
+      if (r instanceof Promise) {
+        r.catch(() => undefined);
+        return new ErrorReply(E.runInMulti);
+      }
+      return r;
+    } catch (e) {
+      return this.errorReply(e, command);
+    }
+  }
+
+  private parseContext() {
+    return { protoMaxBulkLen: this.server.options['proto-max-bulk-len'] };
+  }
+
+  private errorReply(e: unknown, command: Command): ErrorReply {
+    if (!RespaiError.isInstance(e)) this.server.log.error({ err: e, command: command.name }, 'command failed unexpectedly');
+    return new ErrorReply(errorText(e));
+  }
+
+  /** Ends the connection once pending replies are written (QUIT). */
+  closeAfterReply(): void {
+    this.closeAfterFlush = true;
+  }
+
+  private flush(): void {
+    if (this.closed) return;
+    const chunks = this.writer.take();
+    if (chunks.length > 0) {
+      let ok = true;
+      let bytes = 0;
+      if (chunks.length === 1) {
+        ok = this.socket.write(chunks[0]!);
+        bytes = chunks[0]!.length;
+      } else {
+        this.socket.cork();
+        for (const c of chunks) {
+          ok = this.socket.write(c);
+          bytes += c.length;
+        }
+        this.socket.uncork();
+      }
+      this.server.stats.netOutputBytes += bytes;
+      // A client that does not read its replies stops being read from, so it cannot make the
+      // server buffer replies without bound.
+      if (!ok && !this.busy) this.socket.pause();
+    }
+    if (this.closeAfterFlush) {
+      this.socket.end();
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.socket.destroyed && !this.closeAfterFlush) this.socket.destroy();
+    this.onClose(this);
+  }
+}
+
+function sanitize(s: string, max: number): string {
+  return s.slice(0, max).replace(/[\r\n]/g, ' ');
+}
+
+/** Redis's "with args beginning with:" list: quoted args, capped at about 128 characters. */
+function describeArgs(argv: Buffer[]): string {
+  let out = '';
+  for (let i = 1; i < argv.length && out.length < 128; i++) {
+    out += `'${sanitize(argv[i]!.toString('latin1'), 128 - out.length)}' `;
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+import { E, fail } from '@respai/core';
+
+/** Case-insensitive comparison of an argument with an upper-case ASCII keyword. */
+export function is(arg: Buffer | undefined, keyword: string): boolean {
+  if (arg === undefined || arg.length !== keyword.length) return false;
+  for (let i = 0; i < arg.length; i++) {
+    let c = arg[i]!;
+    if (c >= 97 && c <= 122) c -= 32;
+    if (c !== keyword.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Parses a signed 64-bit decimal integer the way Redis's string2ll does: no spaces, no `+`,
+ * no leading zeros, within int64. Returns undefined when it is not one.
+ */
+export function parseInt64(arg: Buffer | string): bigint | undefined {
+  const s = typeof arg === 'string' ? arg : arg.toString('latin1');
+  if (!/^(0|-?[1-9][0-9]{0,19})$/.test(s)) return undefined;
+  const v = BigInt(s);
+  return v < INT64_MIN || v > INT64_MAX ? undefined : v;
+}
+
+/** An integer argument that must fit a JS safe integer; otherwise Redis's "not an integer". */
+export function intArg(arg: Buffer | undefined, error: string = E.notInteger): number {
+  const v = arg === undefined ? undefined : parseInt64(arg);
+  if (v === undefined || v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) fail(error);
+  return Number(v);
+}
+
+export const str = (b: Buffer): string => b.toString('utf8');

@@ -1,0 +1,57 @@
+import type { Command } from './types.js';
+import { aiTensorget } from './ai.tensorget.js';
+import { aiTensorset } from './ai.tensorset.js';
+import { auth } from './auth.js';
+import { client } from './client.js';
+import { command } from './command.js';
+import { config } from './config.js';
+import { dbsize } from './dbsize.js';
+import { del } from './del.js';
+import { discard } from './discard.js';
+import { echo } from './echo.js';
+import { exec } from './exec.js';
+import { exists } from './exists.js';
+import { expire, pexpire } from './expire.js';
+import { flushall } from './flushall.js';
+import { flushdb } from './flushdb.js';
+import { get } from './get.js';
+import { hello } from './hello.js';
+import { incr } from './incr.js';
+import { info } from './info.js';
+import { keys } from './keys.js';
+import { mget } from './mget.js';
+import { mset } from './mset.js';
+import { multi } from './multi.js';
+import { persist } from './persist.js';
+import { ping } from './ping.js';
+import { quit } from './quit.js';
+import { rename } from './rename.js';
+import { scan } from './scan.js';
+import { select } from './select.js';
+import { set } from './set.js';
+import { shutdown } from './shutdown.js';
+import { time } from './time.js';
+import { pttl, ttl } from './ttl.js';
+import { type } from './type.js';
+import { unlink } from './unlink.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own request type
+const all: Command<any>[] = [
+  // connection
+  ping, echo, hello, auth, quit, select, client,
+  // server
+  command, info, config, dbsize, time, flushdb, flushall, shutdown,
+  // keyspace
+  keys, scan, type, exists, del, unlink, rename, expire, pexpire, ttl, pttl, persist,
+  // strings
+  get, set, mget, mset, incr,
+  // transactions
+  multi, exec, discard,
+  // RedisAI
+  aiTensorset, aiTensorget,
+];
+
+/** Every command by lower-case name; the one place a new command is listed. */
+export const commandTable: ReadonlyMap<string, Command> = new Map(
+  all.map((c) => [c.name, c as Command]),
+);

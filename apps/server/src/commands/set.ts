@@ -1,0 +1,57 @@
+import { E, fail, keyOf } from '@respai/core';
+import { OK } from '../resp/reply.js';
+import { intArg, is } from './args.js';
+import { defineCommand } from './types.js';
+
+interface Request {
+  key: string;
+  value: Buffer;
+  cond: 'NX' | 'XX' | undefined;
+  get: boolean;
+  /** Absolute or relative expiry, resolved at execution. */
+  expire: { unit: 'EX' | 'PX' | 'EXAT' | 'PXAT'; amount: number } | 'KEEPTTL' | undefined;
+}
+
+export const set = defineCommand<Request>({
+  name: 'set',
+  arity: -3,
+  flags: ['write'],
+  summary: 'Sets the string value of a key (EX, PX, EXAT, PXAT, KEEPTTL, NX, XX, GET).',
+  group: 'string',
+  keys: { first: 1, last: 1, step: 1 },
+  parse(args) {
+    const req: Request = { key: keyOf(args[0]!), value: args[1]!, cond: undefined, get: false, expire: undefined };
+    for (let i = 2; i < args.length; i++) {
+      const a = args[i];
+      if ((is(a, 'NX') || is(a, 'XX')) && req.cond === undefined) req.cond = is(a, 'NX') ? 'NX' : 'XX';
+      else if (is(a, 'GET') && !req.get) req.get = true;
+      else if (is(a, 'KEEPTTL') && req.expire === undefined) req.expire = 'KEEPTTL';
+      else {
+        const unit = (['EX', 'PX', 'EXAT', 'PXAT'] as const).find((u) => is(a, u));
+        if (unit === undefined || req.expire !== undefined || i + 1 >= args.length) fail(E.syntax);
+        const amount = intArg(args[++i]);
+        if (amount <= 0) fail(E.invalidExpire('set'));
+        req.expire = { unit, amount };
+      }
+    }
+    return req;
+  },
+  execute(ctx, req) {
+    const ks = ctx.keyspace;
+    // GET reads first: WRONGTYPE aborts the SET, as in Redis.
+    const old = req.get ? (ks.getTyped(req.key, 'string') ?? null) : undefined;
+    const exists = ks.has(req.key);
+    if ((req.cond === 'NX' && exists) || (req.cond === 'XX' && !exists)) return req.get ? old! : null;
+    let expireAt: number | undefined;
+    if (req.expire !== undefined && req.expire !== 'KEEPTTL') {
+      const { unit, amount } = req.expire;
+      const ms = unit === 'EX' || unit === 'EXAT' ? amount * 1000 : amount;
+      expireAt = unit === 'EX' || unit === 'PX' ? Date.now() + ms : ms;
+      if (!Number.isSafeInteger(expireAt)) fail(E.invalidExpire('set'));
+    }
+    // Keep a private copy: the argument may be a view into a large socket read.
+    const value = Buffer.from(req.value);
+    ks.set(req.key, { type: 'string', value }, req.expire === 'KEEPTTL' ? { keepTtl: true } : expireAt === undefined ? {} : { expireAt });
+    return req.get ? old! : OK;
+  },
+});

@@ -1,0 +1,37 @@
+import type { Keyspace } from '@respai/core';
+import type { Client } from './client.js';
+import type { Command } from './commands/types.js';
+import type { ServerOptions } from './config.js';
+import type { Logger } from './logger.js';
+
+/** Counters INFO reports; reset by CONFIG RESETSTAT where Redis resets them. */
+export class Stats {
+  totalConnections = 0;
+  rejectedConnections = 0;
+  totalCommands = 0;
+  netInputBytes = 0;
+  netOutputBytes = 0;
+  keyspaceHits = 0;
+  keyspaceMisses = 0;
+  reset(): void {
+    Object.assign(this, new Stats());
+  }
+}
+
+/** Everything a command may reach on the server side. */
+export interface ServerState {
+  readonly options: ServerOptions;
+  readonly keyspace: Keyspace;
+  readonly log: Logger;
+  readonly stats: Stats;
+  readonly clients: ReadonlyMap<number, Client>;
+  readonly commands: ReadonlyMap<string, Command>;
+  readonly startedAt: number;
+  readonly configFile: string | undefined;
+  /** The port actually bound (differs from options.port when that was 0). */
+  readonly boundPort: number;
+  /** Applies an option change that needs more than a new value (log level, limits). */
+  onOptionChanged(name: keyof ServerOptions): void;
+  /** Closes every connection and stops the process's server. */
+  shutdown(reason: string): Promise<void>;
+}

@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { RespaiError } from '../errors.js';
+
+/** Matches a RespaiError with exactly this text (a bare string would match any message containing it). */
+const err = (text: string) => new RespaiError(text);
+import { E, RespaiError } from '../errors.js';
+import { parseTensorGetFormat, tensorFromArgs, tensorGetReply } from './args.js';
+import { Tensor } from './tensor.js';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+/** Space-separated arguments, as after `AI.TENSORSET key`. */
+const args = (s: string) => s.split(' ').map(b);
+const opts = { maxBytes: 512 * 1024 * 1024 };
+const set = (s: string, o = opts) => tensorFromArgs(args(s), o);
+
+describe('tensorFromArgs', () => {
+  it('reads type, shape and VALUES', () => {
+    const t = set('FLOAT 2 2 VALUES 1 2 3 4');
+    expect(t.dtype).toBe('FLOAT');
+    expect(t.shape).toEqual([2, 2]);
+    expect(t.values()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('reads BLOB', () => {
+    const blob = Buffer.from(new Int16Array([1, -2, 3]).buffer);
+    const t = tensorFromArgs([b('int16'), b('3'), b('blob'), blob], opts);
+    expect(t.dtype).toBe('INT16');
+    expect(t.values()).toEqual([1, -2, 3]);
+  });
+
+  it('takes keywords in any case', () => {
+    expect(set('float 2 values 1 2').values()).toEqual([1, 2]);
+    expect(set('Double 1 VaLuEs 0.5').values()).toEqual([0.5]);
+  });
+
+  it('makes zeros without BLOB or VALUES', () => {
+    const t = set('INT32 2 3');
+    expect(t.shape).toEqual([2, 3]);
+    expect(t.values()).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(set('STRING 2').data).toEqual(Buffer.alloc(2));
+  });
+
+  it('makes a scalar when a keyword follows the type, as the original', () => {
+    const t = set('FLOAT VALUES 7');
+    expect(t.shape).toEqual([]);
+    expect(t.values()).toEqual([7]);
+    expect(tensorFromArgs([b('INT8'), b('BLOB'), Buffer.from([255])], opts).values()).toEqual([-1]);
+  });
+
+  it('accepts negative signed VALUES (we deliberately differ from the original)', () => {
+    expect(set('INT8 2 VALUES -1 -128').values()).toEqual([-1, -128]);
+  });
+
+  it('reads STRING VALUES and BLOBs', () => {
+    const t = tensorFromArgs([b('STRING'), b('2'), b('VALUES'), b('str_val1'), b('str_val2\0')], opts);
+    expect(t.data).toEqual(b('str_val1\0str_val2\0'));
+    const u = tensorFromArgs([b('STRING'), b('2'), b('BLOB'), b('str_blob1\0str_blob2\0')], opts);
+    expect(u.values().map(String)).toEqual(['str_blob1', 'str_blob2']);
+  });
+
+  // The error cases of the original test suite (tests_common.py), and which check wins.
+  it.each<[string, string | Buffer[]]>([
+    [E.invalidDataType, 'INT128 2 VALUES 2 3'],
+    [E.invalidDataType, 'INT128 -1'],
+    [E.invalidShape, 'INT32 -1 VALUES 2 3'],
+    [E.invalidShape, 'INT32 2 not_a_number VALUES 2 3'],
+    [E.invalidShape, 'INT32 0'],
+    [E.invalidShape, 'FLOAT x BLOB'],
+    [E.invalidShape, 'FLOAT 2 1.5'],
+    [E.invalidValue, 'FLOAT 2 VALUES 2 A'],
+    [E.invalidValue, 'INT32 2 VALUES 2 1.87'],
+    [E.invalidValue, 'BOOL 2 VALUES 1 2'],
+    [E.invalidValue, 'INT8 1 VALUES 128'],
+    [E.invalidValue, 'UINT8 1 VALUES -1'],
+    [E.invalidValue, 'INT64 1 VALUES 9223372036854775808'],
+    [E.invalidValue, 'FLOAT 2 VALUES 1.5x 1'],
+    [E.stringValueNul, [b('STRING'), b('2'), b('VALUES'), b('valid C-string'), b('invalid\0C-string')]],
+    [E.valuesCount, 'FLOAT 2 VALUES 1'],
+    [E.valuesCount, 'FLOAT 2 VALUES 1 2 3'],
+    [E.valuesCount, 'FLOAT 2 VALUES'],
+    [E.valuesCount, 'FLOAT VALUES'],
+    [E.valuesCount, 'FLOAT 2 VALUES A'],
+    [E.blobArgs, [b('FLOAT'), b('2'), b('BLOB'), b('\0'), b('extra-argument')]],
+    [E.blobArgs, 'FLOAT 2 BLOB'],
+    [E.blobArgs, 'FLOAT BLOB'],
+    [E.blobArgs, 'FLOAT 4294967296 4294967296 BLOB'],
+    [E.blobLength, [b('FLOAT'), b('1'), b('1'), b('28'), b('280'), b('BLOB'), Buffer.alloc(3136)]],
+    [E.blobLength, 'FLOAT 2 BLOB VALUES'],
+    [E.stringCount, [b('STRING'), b('2'), b('BLOB'), b('single c-string\0')]],
+    [E.stringCount, [b('STRING'), b('2'), b('BLOB'), b('one\0two\0three\0')]],
+    [E.stringCount, [b('STRING'), b('2'), b('BLOB'), b('C-string\0followed by a non C-string')]],
+    [E.boolValue, [b('BOOL'), b('2'), b('BLOB'), Buffer.from([2, 1])]],
+    [E.tensorTooLarge(opts.maxBytes), 'FLOAT 4294967296 4294967296'],
+    [E.tensorTooLarge(opts.maxBytes), 'FLOAT 4294967296 4294967296 BLOB x'],
+    [E.tensorTooLarge(opts.maxBytes), 'INT8 9223372036854775807 9223372036854775807 9223372036854775807'],
+    [E.tensorTooLarge(opts.maxBytes), 'STRING 536870913'],
+  ])('%s for %j', (text, input) => {
+    const a = typeof input === 'string' ? args(input) : input;
+    expect(() => tensorFromArgs(a, opts)).toThrow(err(text));
+  });
+
+  it('checks VALUES arity when the keyword is reached, before the size guard (as the original)', () => {
+    expect(() => set('FLOAT 4294967296 4294967296 VALUES 1')).toThrow(err(E.valuesCount));
+  });
+
+  it('enforces maxBytes before allocating', () => {
+    expect(() => set('FLOAT 3', { maxBytes: 8 })).toThrow(err('ERR tensor size exceeds proto-max-bulk-len (8 bytes)'));
+    expect(set('FLOAT 2', { maxBytes: 8 }).byteLength).toBe(8);
+    const start = performance.now();
+    expect(() => set('DOUBLE 4294967296 4294967296 4294967296')).toThrow(/^ERR tensor size exceeds/);
+    expect(performance.now() - start).toBeLessThan(100);
+  });
+
+  it('does not crash on missing arguments', () => {
+    expect(() => tensorFromArgs([], opts)).toThrow(err(E.invalidDataType));
+    expect(() => tensorFromArgs([b('FLOAT')], opts)).toThrow(err(E.invalidShape));
+  });
+});
+
+describe('parseTensorGetFormat', () => {
+  it('defaults to META BLOB', () => {
+    expect(parseTensorGetFormat([])).toEqual({ meta: true, blob: true, values: false });
+  });
+
+  it.each<[string, { meta: boolean; blob: boolean; values: boolean }]>([
+    ['META', { meta: true, blob: false, values: false }],
+    ['BLOB', { meta: false, blob: true, values: false }],
+    ['VALUES', { meta: false, blob: false, values: true }],
+    ['meta values', { meta: true, blob: false, values: true }],
+    ['VALUES Meta', { meta: true, blob: false, values: true }],
+    ['blob META', { meta: true, blob: true, values: false }],
+    ['META META', { meta: true, blob: false, values: false }],
+  ])('%s', (s, fmt) => {
+    expect(parseTensorGetFormat(args(s))).toEqual(fmt);
+  });
+
+  it('rejects unknown words and BLOB with VALUES', () => {
+    expect(() => parseTensorGetFormat(args('unsupported_format'))).toThrow(err('ERR unsupported data format'));
+    expect(() => parseTensorGetFormat(args('META x'))).toThrow(err('ERR unsupported data format'));
+    expect(() => parseTensorGetFormat(args('BLOB VALUES x'))).toThrow(err('ERR unsupported data format'));
+    expect(() => parseTensorGetFormat(args('BLOB VALUES'))).toThrow(err('ERR both BLOB and VALUES specified'));
+    expect(() => parseTensorGetFormat(args('values META blob'))).toThrow(err('ERR both BLOB and VALUES specified'));
+  });
+});
+
+describe('tensorGetReply', () => {
+  const t = Tensor.fromValues('FLOAT', [2, 2], args('1 2 3 4'));
+
+  it('META BLOB', () => {
+    const r = tensorGetReply(t, parseTensorGetFormat([]));
+    expect(r).toEqual({ meta: { dtype: 'FLOAT', shape: [2, 2] }, blob: t.data, floats: true });
+    expect(r.blob).toBe(t.data);
+  });
+
+  it('META VALUES and bare forms', () => {
+    expect(tensorGetReply(t, parseTensorGetFormat(args('META VALUES')))).toEqual({
+      meta: { dtype: 'FLOAT', shape: [2, 2] },
+      values: [1, 2, 3, 4],
+      floats: true,
+    });
+    expect(tensorGetReply(t, parseTensorGetFormat(args('VALUES')))).toEqual({ values: [1, 2, 3, 4], floats: true });
+    expect(tensorGetReply(t, parseTensorGetFormat(args('BLOB')))).toEqual({ blob: t.data, floats: true });
+    expect(tensorGetReply(t, parseTensorGetFormat(args('META')))).toEqual({
+      meta: { dtype: 'FLOAT', shape: [2, 2] },
+      floats: true,
+    });
+  });
+
+  it('integers and strings are not floats', () => {
+    const i = Tensor.fromValues('INT64', [2], args('-1 5'));
+    expect(tensorGetReply(i, { meta: false, blob: false, values: true })).toEqual({ values: [-1n, 5n], floats: false });
+    const s = Tensor.fromValues('STRING', [2], args('a b'));
+    expect(tensorGetReply(s, { meta: false, blob: false, values: true })).toEqual({
+      values: [b('a'), b('b')],
+      floats: false,
+    });
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Number syntax of tensor VALUES and replies. The original read floats with Redis's string2d
+ * (strtod, whole string, no leading space, overflow rejected) and printed them with `%.17g`;
+ * these reproduce that without going through JS's laxer `Number()` rules (which accept "",
+ * " 1 ", "0b1", "Infinity" and reject "inf").
+ */
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const SPECIAL = /^([+-]?)(?:(inf(?:inity)?)|nan)$/i;
+const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
+const NONZERO_MANTISSA = /^[^eE]*[1-9]/;
+
+/**
+ * Parses a float like C `strtod` over the whole string: decimal with optional exponent, leading
+ * sign, `inf`/`infinity`/`nan` (any case) and hex floats (`0x1.8p1`). Returns undefined when the
+ * string is not entirely a number, or when a finite literal overflows to infinity or underflows
+ * to zero (strtod's ERANGE, which Redis rejects too).
+ */
+export function parseDouble(s: string): number | undefined {
+  if (DECIMAL.test(s)) {
+    const v = Number(s);
+    if (!Number.isFinite(v)) return undefined;
+    if (v === 0 && NONZERO_MANTISSA.test(s)) return undefined;
+    return v;
+  }
+  const sp = SPECIAL.exec(s);
+  if (sp) {
+    if (sp[2] === undefined) return NaN;
+    return sp[1] === '-' ? -Infinity : Infinity;
+  }
+  const hx = HEX.exec(s);
+  if (hx) return parseHex(hx[1] === '-', hx[2] ?? '', hx[3] ?? '', hx[4]);
+  return undefined;
+}
+
+function parseHex(negative: boolean, int: string, frac: string, exp: string | undefined): number | undefined {
+  if (int === '' && frac === '') return undefined;
+  let digits = (int + frac).replace(/^0+/, '');
+  let e = (exp === undefined ? 0 : Number(exp)) - 4 * frac.length;
+  if (digits === '') return negative ? -0 : 0;
+  // 20 hex digits = 80 bits, well past double precision; a sticky bit keeps rounding correct.
+  if (digits.length > 20) {
+    const sticky = /[^0]/.test(digits.slice(20));
+    e += 4 * (digits.length - 20);
+    digits = digits.slice(0, 20);
+    if (sticky) digits = (BigInt('0x' + digits) | 1n).toString(16);
+  }
+  // Past +-2000 a mantissa below 2^80 over- or underflows anyway; clamping bounds ldexp's loop.
+  e = Math.max(-2000, Math.min(2000, e));
+  const v = ldexp(Number(BigInt('0x' + digits)), e);
+  if (!Number.isFinite(v) || v === 0) return undefined;
+  return negative ? -v : v;
+}
+
+/** m * 2^e, stepping so intermediate powers of two neither overflow nor underflow. */
+function ldexp(m: number, e: number): number {
+  let v = m;
+  let k = e;
+  while (k > 1000 && Number.isFinite(v)) {
+    v *= 2 ** 1000;
+    k -= 1000;
+  }
+  while (k < -1000 && v !== 0) {
+    v *= 2 ** -1000;
+    k += 1000;
+  }
+  return v * 2 ** k;
+}
+
+const INTEGER = /^([+-]?)0*(\d+)$/;
+
+/**
+ * Parses a base-10 integer like `strtoll` over the whole string (optional sign, leading zeros
+ * allowed, no spaces). Returns undefined for anything else or beyond 20 significant digits, which
+ * is out of range for every dtype anyway; callers range-check the bigint.
+ */
+export function parseInteger(s: string): bigint | undefined {
+  const m = INTEGER.exec(s);
+  if (!m) return undefined;
+  const digits = m[2] ?? '';
+  if (digits.length > 20) return undefined;
+  const v = BigInt(digits);
+  return m[1] === '-' ? -v : v;
+}
+
+/**
+ * Formats a double like C `printf("%.17g")`, as RedisAI's RESP2 replies carry floats:
+ * `1`, `0.5`, `0.10000000149011612`, `1e+20`, `inf`, `-inf`, `nan`.
+ */
+export function formatDouble(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  // toExponential rounds exactly, so its exponent is the one %g uses to choose the style.
+  const sci = x.toExponential(16);
+  const at = sci.indexOf('e');
+  const exp = Number(sci.slice(at + 1));
+  if (exp < -4 || exp >= 17) {
+    const mant = trimZeros(sci.slice(0, at));
+    const a = Math.abs(exp);
+    return `${mant}e${exp < 0 ? '-' : '+'}${a < 10 ? '0' : ''}${a}`;
+  }
+  return trimZeros(x.toFixed(16 - exp));
+}
+
+function trimZeros(s: string): string {
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}

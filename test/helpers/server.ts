@@ -1,0 +1,81 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const SERVER_CLI = `${REPO}apps/server/dist/cli.js`;
+export const SHARED_MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
+export const hasSharedModels = existsSync(SHARED_MODELS);
+
+export interface RunningServer {
+  port: number;
+  proc: ChildProcess;
+  /** Everything the server printed so far (logs). */
+  output(): string;
+  /** SIGTERM, then wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** Resolves when the process exits. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts the built respai-server on a free port (`--port 0`, the port is read from the
+ * "Ready" log line) and resolves once it accepts connections.
+ */
+export async function startServer(args: string[] = []): Promise<RunningServer> {
+  if (!existsSync(SERVER_CLI)) throw new Error(`${SERVER_CLI} missing: run the build (npm test does)`);
+  const proc = spawn(process.execPath, [SERVER_CLI, ...args, '--port', '0', '--loglevel', 'notice'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    const check = () => {
+      const m = /"port":(\d+)[^\n]*Ready to accept connections|Ready to accept connections[^\n]*"port":(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1] ?? m[2]));
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    port,
+    proc,
+    exited,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Sends raw bytes and collects everything received until the server closes or `ms` pass. */
+export function rawExchange(port: number, data: Buffer | string, ms = 1000): Promise<{ reply: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ port, host: '127.0.0.1' });
+    let reply = '';
+    let closed = false;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve({ reply, closed });
+    }, ms);
+    sock.on('data', (d) => (reply += d.toString('latin1')));
+    sock.on('close', () => {
+      closed = true;
+      clearTimeout(timer);
+      resolve({ reply, closed });
+    });
+    sock.on('error', () => undefined);
+    sock.write(data);
+  });
+}
