@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import * as tensors from './scenarios/tensors.js';
-import { stopAll } from './servers.js';
+import { installCleanup, stopAll } from './servers.js';
 
 const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = { tensors };
 
@@ -17,6 +17,7 @@ ${Object.values(scenarios)
 \`<scenario> --help\` lists its options.`;
 
 async function main(): Promise<number> {
+  installCleanup();
   const [name, ...rest] = process.argv.slice(2);
   if (!name || name === '--help' || name === '-h') {
     console.log(help);

@@ -17,18 +17,26 @@ export interface ServerHandle {
 }
 
 const running = new Set<ChildProcess>();
-let cleanupInstalled = false;
+let exitHook = false;
+let signalHooks = false;
 
-/**
- * Kills every server started here when the process ends, however it ends: normal exit, an
- * uncaught error, or Ctrl-C / SIGTERM (which would otherwise leave orphan servers on their ports).
- */
-export function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
+/** Last resort on any exit path, an uncaught error included: never leave servers on their ports. */
+function installExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
   process.on('exit', () => {
     for (const c of running) c.kill('SIGKILL');
   });
+}
+
+/**
+ * For the CLI: Ctrl-C / SIGTERM kill the servers and exit. Not installed by merely importing this
+ * module, since a test runner owns its own signals.
+ */
+export function installCleanup(): void {
+  installExitHook();
+  if (signalHooks) return;
+  signalHooks = true;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
       process.stderr.write(`\n${sig}: stopping servers\n`);
@@ -80,7 +88,7 @@ export async function startRespai(port?: number, extraArgs: readonly string[] = 
 }
 
 async function startServer(name: string, cmd: string, args: string[], port: number): Promise<ServerHandle> {
-  installCleanup();
+  installExitHook();
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let output = '';

@@ -33,6 +33,9 @@ export class Client {
   multi: Queued[] | undefined;
   multiDirty = false;
   closed = false;
+  private readonly gone = new AbortController();
+  /** Aborted when the connection closes: queued runs of this client are dropped. */
+  readonly signal: AbortSignal = this.gone.signal;
   readonly addr: string;
   readonly laddr: string;
   private readonly decoder: RespDecoder;
@@ -110,12 +113,13 @@ export class Client {
       this.reject(E.unknownCommand(sanitize(nameArg.toString('latin1'), 128), describeArgs(argv)));
       return;
     }
-    if (!this.authenticated && !command.flags.includes('noauth')) {
-      this.reject(E.noAuth);
-      return;
-    }
+    // Redis checks the arity before authentication.
     if ((command.arity > 0 && argv.length !== command.arity) || argv.length < -command.arity) {
       this.reject(E.arity(command.name));
+      return;
+    }
+    if (!this.authenticated && !command.flags.includes('noauth')) {
+      this.reject(E.noAuth);
       return;
     }
     this.lastCommand = command.name;
@@ -221,6 +225,7 @@ export class Client {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.gone.abort();
     if (!this.socket.destroyed && !this.closeAfterFlush) this.socket.destroy();
     this.onClose(this);
   }

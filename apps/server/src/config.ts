@@ -14,10 +14,22 @@ export interface ServerOptions {
   'proto-max-bulk-len': number;
   loglevel: LogLevel;
   logfile: string;
+  // RedisAI's module configuration, as server options.
+  backendspath: string;
+  /** `<TF|TFLITE|TORCH|ONNX> <path>` pairs, loaded at start in order (repeatable). */
+  loadbackend: [string, string][];
+  'threads-per-queue': number;
+  'intra-op-parallelism': number;
+  'inter-op-parallelism': number;
+  /** ms */
+  'model-execution-timeout': number;
+  /** MB */
+  'backend-memory-limit': number;
+  'model-chunk-size': number;
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
-type Kind = 'int' | 'memory' | 'string' | 'list' | 'loglevel';
+type Kind = 'int' | 'memory' | 'string' | 'list' | 'loglevel' | 'backends';
 interface OptionSpec {
   kind: Kind;
   /** Changeable with CONFIG SET while running. */
@@ -35,6 +47,14 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   'proto-max-bulk-len': { kind: 'memory', mutable: true, min: 1024 * 1024, max: 2 ** 52 },
   loglevel: { kind: 'loglevel', mutable: true },
   logfile: { kind: 'string', mutable: false },
+  backendspath: { kind: 'string', mutable: true },
+  loadbackend: { kind: 'backends', mutable: false },
+  'threads-per-queue': { kind: 'int', mutable: false, min: 1, max: 1024 },
+  'intra-op-parallelism': { kind: 'int', mutable: false, min: 0, max: 1024 },
+  'inter-op-parallelism': { kind: 'int', mutable: false, min: 0, max: 1024 },
+  'model-execution-timeout': { kind: 'int', mutable: false, min: 0, max: 2 ** 31 },
+  'backend-memory-limit': { kind: 'int', mutable: false, min: 0, max: 2 ** 31 },
+  'model-chunk-size': { kind: 'memory', mutable: true, min: 1, max: 2 ** 52 },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -45,6 +65,14 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   'proto-max-bulk-len': 512 * 1024 * 1024,
   loglevel: 'notice',
   logfile: '',
+  backendspath: '',
+  loadbackend: [],
+  'threads-per-queue': 1,
+  'intra-op-parallelism': 0,
+  'inter-op-parallelism': 0,
+  'model-execution-timeout': 5000,
+  'backend-memory-limit': 0,
+  'model-chunk-size': 535822336,
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];
@@ -62,28 +90,39 @@ export function parseMemory(s: string): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
-/** Parses one option's value; returns an error message instead of throwing (callers word it). */
-function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): ServerOptions[K] | string {
+/** Why a value was refused; a class, since valid values may be strings too (loglevel). */
+class Invalid {
+  constructor(readonly why: string) {}
+}
+
+/** Parses one option's value; returns an `Invalid` instead of throwing (callers word it). */
+function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): ServerOptions[K] | Invalid {
   const spec = SPECS[name];
+  if (spec.kind === 'backends') {
+    if (args.length !== 2) return new Invalid('expects a backend name and a path');
+    return [[args[0]!.toUpperCase(), args[1]!]] as ServerOptions[K];
+  }
   if (spec.kind === 'list') {
     const items = args.flatMap((a) => a.split(/\s+/)).filter((a) => a !== '');
-    return items.length > 0 ? (items as ServerOptions[K]) : 'argument(s) must be specified';
+    return items.length > 0 ? (items as ServerOptions[K]) : new Invalid('argument(s) must be specified');
   }
-  if (args.length !== 1) return 'wrong number of arguments';
+  if (args.length !== 1) return new Invalid('wrong number of arguments');
   const raw = args[0]!;
   switch (spec.kind) {
     case 'string':
       return raw as ServerOptions[K];
     case 'loglevel': {
       const v = raw.toLowerCase() as LogLevel;
-      return LOGLEVELS.includes(v) ? (v as ServerOptions[K]) : 'argument(s) must be one of the following: ' + LOGLEVELS.join(', ');
+      return LOGLEVELS.includes(v)
+        ? (v as ServerOptions[K])
+        : new Invalid('argument(s) must be one of the following: ' + LOGLEVELS.join(', '));
     }
     case 'int':
     case 'memory': {
       const v = spec.kind === 'memory' ? parseMemory(raw) : /^-?\d+$/.test(raw) ? Number(raw) : undefined;
-      if (v === undefined || !Number.isSafeInteger(v)) return 'argument couldn\'t be parsed into an integer';
+      if (v === undefined || !Number.isSafeInteger(v)) return new Invalid("argument couldn't be parsed into an integer");
       if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max))
-        return `argument must be between ${spec.min} and ${spec.max} inclusive`;
+        return new Invalid(`argument must be between ${spec.min} and ${spec.max} inclusive`);
       return v as ServerOptions[K];
     }
   }
@@ -92,6 +131,7 @@ function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): Ser
 /** Formats a value for CONFIG GET the way redis-server does. */
 export function formatValue(name: keyof ServerOptions, options: ServerOptions): string {
   const v = options[name];
+  if (name === 'loadbackend') return options.loadbackend.map((p) => p.join(' ')).join(' ');
   return Array.isArray(v) ? v.join(' ') : String(v);
 }
 
@@ -102,7 +142,7 @@ export class ConfigError extends Error {}
  * exactly like `redis-server [file] [--name value...]`.
  */
 export function loadOptions(argv: readonly string[]): { options: ServerOptions; configFile?: string } {
-  const options: ServerOptions = { ...DEFAULTS, bind: [...DEFAULTS.bind] };
+  const options: ServerOptions = { ...DEFAULTS, bind: [...DEFAULTS.bind], loadbackend: [] };
   let configFile: string | undefined;
   let i = 0;
   if (argv[0] !== undefined && !argv[0].startsWith('--')) {
@@ -133,18 +173,23 @@ export function loadOptions(argv: readonly string[]): { options: ServerOptions; 
   return configFile === undefined ? { options } : { options, configFile };
 }
 
-function apply(options: ServerOptions, name: string, args: string[], where: string): void {
+/** RedisAI's module arguments (THREADS_PER_QUEUE) are accepted as well as redis.conf style names. */
+const normalize = (name: string) => name.toLowerCase().replace(/_/g, '-');
+
+function apply(options: ServerOptions, rawName: string, args: string[], where: string): void {
+  const name = normalize(rawName);
   if (!isOption(name)) throw new ConfigError(`${where}: unknown option '${name}'`);
   const v = parseValue(name, args);
-  if (typeof v === 'string' && SPECS[name].kind !== 'string') throw new ConfigError(`${where}: '${name}': ${v}`);
+  if (v instanceof Invalid) throw new ConfigError(`${where}: '${name}': ${v.why}`);
   (options as unknown as Record<string, unknown>)[name] = v;
 }
 
 /** CONFIG SET of one option, with Redis's error texts. Returns the parsed value. */
-export function setOption(options: ServerOptions, name: string, value: string): void {
+export function setOption(options: ServerOptions, rawName: string, value: string): void {
+  const name = normalize(rawName);
   if (!isOption(name)) fail(E.configSetUnknown(name));
   if (!SPECS[name].mutable) fail(E.configSetInvalid(name, "can't set immutable config"));
   const v = parseValue(name, [value]);
-  if (typeof v === 'string' && SPECS[name].kind !== 'string') fail(E.configSetInvalid(name, v));
+  if (v instanceof Invalid) fail(E.configSetInvalid(name, v.why));
   (options as unknown as Record<string, unknown>)[name] = v;
 }

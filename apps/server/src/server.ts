@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { MemoryKeyspace, type Keyspace } from '@respai/core';
+import { fileURLToPath } from 'node:url';
+import { BACKEND_NAMES, Engine, MemoryKeyspace, errorText, type BackendName, type Keyspace } from '@respai/core';
 import { Client } from './client.js';
 import { commandTable } from './commands/index.js';
 import type { Command } from './commands/types.js';
@@ -18,6 +19,7 @@ export interface StartOptions {
 export class RespaiServer implements ServerState {
   readonly options: ServerOptions;
   readonly keyspace: Keyspace;
+  readonly engine: Engine;
   readonly log: Logger;
   readonly stats = new Stats();
   readonly clients = new Map<number, Client>();
@@ -34,10 +36,44 @@ export class RespaiServer implements ServerState {
     this.configFile = start.configFile;
     this.keyspace = start.keyspace ?? new MemoryKeyspace();
     this.log = start.log ?? createLogger(this.options.loglevel, this.options.logfile);
+    const o = this.options;
+    if (o.backendspath === '') o.backendspath = SERVER_PACKAGE_DIR;
+    const log = this.log.child({ component: 'engine' });
+    this.engine = new Engine({
+      keyspace: this.keyspace,
+      log: {
+        debug: (msg, fields) => log.debug(fields ?? {}, msg),
+        info: (msg, fields) => log.info(fields ?? {}, msg),
+        warn: (msg, fields) => log.warn(fields ?? {}, msg),
+      },
+      config: {
+        backendsPath: o.backendspath,
+        modelChunkSize: o['model-chunk-size'],
+        threadsPerQueue: o['threads-per-queue'],
+        intraOpParallelism: o['intra-op-parallelism'],
+        interOpParallelism: o['inter-op-parallelism'],
+        modelExecutionTimeoutMs: o['model-execution-timeout'],
+        backendMemoryLimitMb: o['backend-memory-limit'],
+      },
+    });
   }
 
-  /** Binds every address in `bind`; resolves once all listen. */
+  /** Loads the backends named by `loadbackend` options, in order; a failure stops the start. */
+  async loadBackends(): Promise<void> {
+    for (const [name, path] of this.options.loadbackend) {
+      if (!BACKEND_NAMES.includes(name as BackendName)) throw new Error(`loadbackend: unsupported backend ${name}`);
+      try {
+        await this.engine.registry.load(name as BackendName, path);
+      } catch (e) {
+        throw new Error(`loadbackend ${name} ${path}: ${(e as Error).message || errorText(e)}`);
+      }
+      this.log.info({ backend: name, path }, 'backend loaded');
+    }
+  }
+
+  /** Loads start-time backends, then binds every address in `bind`; resolves once all listen. */
   async listen(): Promise<void> {
+    await this.loadBackends();
     let port = this.options.port;
     for (const host of this.options.bind) {
       const server = createServer((socket) => this.accept(socket));
@@ -73,6 +109,8 @@ export class RespaiServer implements ServerState {
 
   onOptionChanged(name: keyof ServerOptions): void {
     if (name === 'loglevel') setLogLevel(this.log, this.options.loglevel);
+    if (name === 'model-chunk-size') this.engine.config.modelChunkSize = this.options['model-chunk-size'];
+    if (name === 'backendspath') this.engine.config.backendsPath = this.options.backendspath;
   }
 
   /** Resolves when the server has shut down (SHUTDOWN, a signal, or close()). */
@@ -87,7 +125,7 @@ export class RespaiServer implements ServerState {
         this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ).then(() => undefined, () => undefined);
       for (const c of this.clients.values()) c.close();
-      // Closing the listeners above waits for connections, so close clients before awaiting.
+      await this.engine.close().catch(() => undefined);
       this.keyspace.close();
       this.log.info('Bye');
       this.log.flush?.();
@@ -98,6 +136,9 @@ export class RespaiServer implements ServerState {
     return this.stopping;
   }
 }
+
+/** apps/server: its node_modules holds the backend packages the server ships with. */
+const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 export async function startServer(start: StartOptions): Promise<RespaiServer> {
   const server = new RespaiServer(start);

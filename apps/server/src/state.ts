@@ -1,4 +1,4 @@
-import type { Keyspace } from '@respai/core';
+import type { Engine, Keyspace } from '@respai/core';
 import type { Client } from './client.js';
 import type { Command } from './commands/types.js';
 import type { ServerOptions } from './config.js';
@@ -22,6 +22,8 @@ export class Stats {
 export interface ServerState {
   readonly options: ServerOptions;
   readonly keyspace: Keyspace;
+  /** Backends, run queues and the DAG executor. */
+  readonly engine: Engine;
   readonly log: Logger;
   readonly stats: Stats;
   readonly clients: ReadonlyMap<number, Client>;

@@ -43,6 +43,8 @@ export class Histogram {
    */
   percentile(p: number): number {
     if (this.count === 0) return 0;
+    if (p >= 100) return this.max;
+    if (p <= 0) return this.min;
     const rank = Math.max(1, Math.ceil((p / 100) * this.count));
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {

@@ -1,4 +1,13 @@
-import { E, fail, keyOf, parseTensorGetFormat, tensorGetReply, type TensorValue } from '@respai/core';
+import {
+  E,
+  RespaiError,
+  fail,
+  keyOf,
+  parseTensorGetFormat,
+  tensorGetReply,
+  type TensorGetFormat,
+  type TensorValue,
+} from '@respai/core';
 import { DoubleReply, type Reply } from '../resp/reply.js';
 import { defineCommand } from './types.js';
 
@@ -12,13 +21,21 @@ export const aiTensorget = defineCommand({
   summary: 'Returns a tensor: AI.TENSORGET key [META] [BLOB | VALUES].',
   group: 'ai',
   keys: { first: 1, last: 1, step: 1 },
-  parse(args) {
+  parse(args): { key: string; format: TensorGetFormat | RespaiError } {
     if (args.length > 3) fail(E.arity('ai.tensorget'));
-    return { key: keyOf(args[0]!), format: parseTensorGetFormat(args.slice(1)) };
+    const key = keyOf(args[0]!);
+    try {
+      return { key, format: parseTensorGetFormat(args.slice(1)) };
+    } catch (e) {
+      // The original looks the key up before it reads the format: a format error waits for that.
+      if (RespaiError.isInstance(e)) return { key, format: e };
+      throw e;
+    }
   },
   execute(ctx, { key, format }) {
     const t = ctx.keyspace.getTyped(key, 'tensor');
     if (t === undefined) fail(E.tensorEmpty);
+    if (RespaiError.isInstance(format)) throw format;
     const r = tensorGetReply(t, format);
     const data: Reply | undefined =
       r.blob ?? (r.values === undefined ? undefined : r.values.map(toReply(r.floats)));

@@ -1,4 +1,4 @@
-import { keyOf, tensorFromArgs } from '@respai/core';
+import { RespaiError, keyOf, tensorFromArgs, type Tensor } from '@respai/core';
 import { OK } from '../resp/reply.js';
 import { defineCommand } from './types.js';
 
@@ -9,12 +9,19 @@ export const aiTensorset = defineCommand({
   summary: 'Stores a tensor: AI.TENSORSET key type dim... [BLOB data | VALUES v...].',
   group: 'ai',
   keys: { first: 1, last: 1, step: 1 },
-  parse: (args, ctx) => ({
-    key: keyOf(args[0]!),
-    tensor: tensorFromArgs(args.slice(1), { maxBytes: ctx.protoMaxBulkLen }),
-  }),
+  parse(args, ctx): { key: string; tensor: Tensor | RespaiError } {
+    const key = keyOf(args[0]!);
+    try {
+      return { key, tensor: tensorFromArgs(args.slice(1), { maxBytes: ctx.protoMaxBulkLen }) };
+    } catch (e) {
+      // The original checks the key's type before the arguments: a parse error waits for that.
+      if (RespaiError.isInstance(e)) return { key, tensor: e };
+      throw e;
+    }
+  },
   execute(ctx, { key, tensor }) {
-    // Overwrites a key of any type, as RedisAI does (it deletes then sets).
+    ctx.keyspace.getTyped(key, 'tensor'); // WRONGTYPE for a key holding anything else
+    if (RespaiError.isInstance(tensor)) throw tensor;
     ctx.keyspace.set(key, { type: 'tensor', value: tensor });
     return OK;
   },

@@ -11,8 +11,8 @@ export function is(arg: Buffer | undefined, keyword: string): boolean {
   return true;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * Parses a signed 64-bit decimal integer the way Redis's string2ll does: no spaces, no `+`,
@@ -23,6 +23,13 @@ export function parseInt64(arg: Buffer | string): bigint | undefined {
   if (!/^(0|-?[1-9][0-9]{0,19})$/.test(s)) return undefined;
   const v = BigInt(s);
   return v < INT64_MIN || v > INT64_MAX ? undefined : v;
+}
+
+/** A signed 64-bit integer argument (string2ll); otherwise Redis's "not an integer". */
+export function int64Arg(arg: Buffer | undefined): bigint {
+  const v = arg === undefined ? undefined : parseInt64(arg);
+  if (v === undefined) fail(E.notInteger);
+  return v;
 }
 
 /** An integer argument that must fit a JS safe integer; otherwise Redis's "not an integer". */

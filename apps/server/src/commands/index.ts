@@ -1,4 +1,13 @@
 import type { Command } from './types.js';
+import { aiModelscan } from './ai._modelscan.js';
+import { aiConfig } from './ai.config.js';
+import { aiInfo } from './ai.info.js';
+import { aiModeldel } from './ai.modeldel.js';
+import { aiModelexecute } from './ai.modelexecute.js';
+import { aiModelget } from './ai.modelget.js';
+import { aiModelrun } from './ai.modelrun.js';
+import { aiModelset } from './ai.modelset.js';
+import { aiModelstore } from './ai.modelstore.js';
 import { aiTensorget } from './ai.tensorget.js';
 import { aiTensorset } from './ai.tensorset.js';
 import { auth } from './auth.js';
@@ -49,6 +58,8 @@ const all: Command<any>[] = [
   multi, exec, discard,
   // RedisAI
   aiTensorset, aiTensorget,
+  aiModelstore, aiModelset, aiModelget, aiModeldel, aiModelexecute, aiModelrun, aiModelscan,
+  aiInfo, aiConfig,
 ];
 
 /** Every command by lower-case name; the one place a new command is listed. */

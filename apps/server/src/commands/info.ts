@@ -1,7 +1,8 @@
 import { totalmem } from 'node:os';
 import { VerbatimReply } from '../resp/reply.js';
 import type { ServerState } from '../state.js';
-import { REDIS_VERSION, RESPAI_VERSION } from '../version.js';
+import { REDISAI_VERSION, REDIS_VERSION, RESPAI_VERSION } from '../version.js';
+import { LLAPI_VERSION, RDB_ENCODING_VERSION } from './ai.info.js';
 import { defineCommand } from './types.js';
 
 type Section = (s: ServerState) => Record<string, string | number>;
@@ -74,18 +75,61 @@ export const SECTIONS: Record<string, Section> = {
     s.keyspace.size === 0 ? {} : { db0: `keys=${s.keyspace.size},expires=${s.keyspace.volatileCount},avg_ttl=0` },
 };
 
+/**
+ * RedisAI's INFO MODULES sections (ai_versions, ai_git, ai_load_time_configs, ai_backends_info,
+ * ai_cpu), after the `# Modules` list, in the original's order: tools parse them by position.
+ */
+function moduleSections(s: ServerState): [string, Record<string, string | number>][] {
+  const o = s.options;
+  const cpu = process.cpuUsage();
+  const backends: Record<string, string> = {};
+  for (const b of s.engine.registry.list()) backends[`ai_${b.name}_version`] = b.version;
+  const queues: Record<string, string> = {};
+  for (const q of s.engine.queueStats()) queues[`ai_queue_${q.device}_queued`] = String(q.queued);
+  return [
+    ['Modules', { module: `name=ai,ver=${REDISAI_VERSION.split('.').map((p, i) => (i === 0 ? p : p.padStart(2, '0'))).join('')},api=1,filters=0,usedby=[],using=[],options=[]` }],
+    ['ai_versions', { ai_RedisAI_version: REDISAI_VERSION, ai_low_level_API_version: LLAPI_VERSION, ai_rdb_version: RDB_ENCODING_VERSION }],
+    ['ai_git', { ai_git_sha: `respai-${RESPAI_VERSION}` }],
+    [
+      'ai_load_time_configs',
+      {
+        ai_threads_per_queue: o['threads-per-queue'],
+        ai_inter_op_parallelism: o['inter-op-parallelism'],
+        ai_intra_op_parallelism: o['intra-op-parallelism'],
+        ai_model_execution_timeout: o['model-execution-timeout'],
+        ai_backend_memory_limit: o['backend-memory-limit'],
+      },
+    ],
+    ['ai_backends_info', backends],
+    [
+      'ai_cpu',
+      {
+        ai_self_used_cpu_sys: (cpu.system / 1e6).toFixed(6),
+        ai_self_used_cpu_user: (cpu.user / 1e6).toFixed(6),
+        ai_children_used_cpu_sys: '0.000000',
+        ai_children_used_cpu_user: '0.000000',
+        ...queues,
+      },
+    ],
+  ];
+}
+
+const DEFAULT_SECTIONS = Object.keys(SECTIONS);
+
 export function renderInfo(s: ServerState, names: string[]): string {
-  const all = Object.keys(SECTIONS);
-  const wanted =
-    names.length === 0 || names.some((n) => ['all', 'everything', 'default'].includes(n))
-      ? all
-      : all.filter((n) => names.includes(n));
-  return wanted
-    .map((name) => {
-      const fields = SECTIONS[name]!(s);
-      const title = name[0]!.toUpperCase() + name.slice(1);
-      return `# ${title}\r\n` + Object.entries(fields).map(([k, v]) => `${k}:${v}\r\n`).join('');
-    })
+  const everything = names.includes('everything');
+  const core =
+    names.length === 0 || everything || names.includes('all') || names.includes('default')
+      ? DEFAULT_SECTIONS
+      : DEFAULT_SECTIONS.filter((n) => names.includes(n));
+  const parts: [string, Record<string, string | number>][] = core.map((name) => [
+    name[0]!.toUpperCase() + name.slice(1),
+    SECTIONS[name]!(s),
+  ]);
+  if (everything || names.includes('modules')) parts.push(...moduleSections(s));
+  else parts.push(...moduleSections(s).filter(([title]) => names.includes(title)));
+  return parts
+    .map(([title, fields]) => `# ${title}\r\n` + Object.entries(fields).map(([k, v]) => `${k}:${v}\r\n`).join(''))
     .join('\r\n');
 }
 

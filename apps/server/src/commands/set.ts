@@ -1,6 +1,6 @@
 import { E, fail, keyOf } from '@respai/core';
 import { OK } from '../resp/reply.js';
-import { intArg, is } from './args.js';
+import { INT64_MAX, int64Arg, is } from './args.js';
 import { defineCommand } from './types.js';
 
 interface Request {
@@ -9,7 +9,7 @@ interface Request {
   cond: 'NX' | 'XX' | undefined;
   get: boolean;
   /** Absolute or relative expiry, resolved at execution. */
-  expire: { unit: 'EX' | 'PX' | 'EXAT' | 'PXAT'; amount: number } | 'KEEPTTL' | undefined;
+  expire: { unit: 'EX' | 'PX' | 'EXAT' | 'PXAT'; ms: bigint } | 'KEEPTTL' | undefined;
 }
 
 export const set = defineCommand<Request>({
@@ -29,9 +29,10 @@ export const set = defineCommand<Request>({
       else {
         const unit = (['EX', 'PX', 'EXAT', 'PXAT'] as const).find((u) => is(a, u));
         if (unit === undefined || req.expire !== undefined || i + 1 >= args.length) fail(E.syntax);
-        const amount = intArg(args[++i]);
-        if (amount <= 0) fail(E.invalidExpire('set'));
-        req.expire = { unit, amount };
+        const amount = int64Arg(args[++i]);
+        const seconds = unit === 'EX' || unit === 'EXAT';
+        if (amount <= 0n || (seconds && amount > INT64_MAX / 1000n)) fail(E.invalidExpire('set'));
+        req.expire = { unit, ms: seconds ? amount * 1000n : amount };
       }
     }
     return req;
@@ -44,10 +45,11 @@ export const set = defineCommand<Request>({
     if ((req.cond === 'NX' && exists) || (req.cond === 'XX' && !exists)) return req.get ? old! : null;
     let expireAt: number | undefined;
     if (req.expire !== undefined && req.expire !== 'KEEPTTL') {
-      const { unit, amount } = req.expire;
-      const ms = unit === 'EX' || unit === 'EXAT' ? amount * 1000 : amount;
-      expireAt = unit === 'EX' || unit === 'PX' ? Date.now() + ms : ms;
-      if (!Number.isSafeInteger(expireAt)) fail(E.invalidExpire('set'));
+      const { unit, ms } = req.expire;
+      const at = unit === 'EX' || unit === 'PX' ? BigInt(Date.now()) + ms : ms;
+      // Redis's int64 sum wraps past the maximum and is then refused.
+      if (at > INT64_MAX) fail(E.invalidExpire('set'));
+      expireAt = Number(at);
     }
     // Keep a private copy: the argument may be a view into a large socket read.
     const value = Buffer.from(req.value);

@@ -15,6 +15,7 @@ import {
 export const BIG_BULK = 16 * 1024;
 const SCRATCH_SIZE = 64 * 1024;
 const MAX_HEADER = 24; // type byte + int64 digits + CRLF, rounded up
+const SHORT = 64; // strings up to this length take the JS ASCII path
 
 const INT64_MIN = -9223372036854775808;
 const INT64_LIMIT = 9223372036854775808; // 2^63, the first double above INT64_MAX
@@ -139,11 +140,33 @@ export class ReplyWriter {
   }
 
   private bulkString(s: string): void {
+    if (s.length <= SHORT && this.shortAscii(s, true)) return;
     const len = Buffer.byteLength(s, 'utf8');
     this.header(0x24, len);
     this.ensure(len + 2);
     this.pos += this.buf.write(s, this.pos, 'utf8');
     this.crlf();
+  }
+
+  /**
+   * Writes a short string as a bulk (`bulk`) or as the text of a simple line, if it is ASCII:
+   * a JS loop beats the native UTF-8 calls at this size. False, with nothing written, otherwise.
+   */
+  private shortAscii(s: string, bulk: boolean): boolean {
+    const n = s.length;
+    for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return false;
+    if (bulk) this.header(0x24, n);
+    this.ensure(n + 2);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      b[p++] = !bulk && (c === 0x0d || c === 0x0a) ? 0x20 : c;
+    }
+    b[p++] = 0x0d;
+    b[p++] = 0x0a;
+    this.pos = p;
+    return true;
   }
 
   private bulkBytes(b: Uint8Array): void {
@@ -164,10 +187,12 @@ export class ReplyWriter {
 
   /** `<type><text>\r\n` for simple strings and errors: CR and LF would break the framing. */
   private line(type: number, text: string): void {
+    this.ensure(1);
+    this.buf[this.pos++] = type;
+    if (text.length <= SHORT && this.shortAscii(text, false)) return;
     if (text.includes('\r') || text.includes('\n')) text = text.replace(/[\r\n]/g, ' ');
     const len = Buffer.byteLength(text, 'utf8');
-    this.ensure(len + 3);
-    this.buf[this.pos++] = type;
+    this.ensure(len + 2);
     this.pos += this.buf.write(text, this.pos, 'utf8');
     this.crlf();
   }
@@ -194,10 +219,14 @@ export class ReplyWriter {
     this.pos = p;
   }
 
-  /** An ASCII string written as is. */
+  /** A short ASCII string written as is. */
   private raw(s: string): void {
-    this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
+    const n = s.length;
+    this.ensure(n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    this.pos = p;
   }
 
   private crlf(): void {

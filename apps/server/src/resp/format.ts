@@ -13,38 +13,36 @@ export function formatDouble(x: number): string {
   // Safe integers have at most 16 digits, so %.17g prints them in full, as String does.
   if (Number.isSafeInteger(x)) return String(x);
 
-  const s = x.toExponential(16); // [-]d.dddddddddddddddde[+-]X
-  const neg = s.charCodeAt(0) === 45;
-  const ePos = s.indexOf('e', 18);
-  let digits = s.slice(neg ? 1 : 0, neg ? 2 : 1) + s.slice(neg ? 3 : 2, ePos); // 17 digits
-  const exp = Number(s.slice(ePos + 1));
-
-  if (isTie(Math.abs(x))) {
+  // [-]d.dddddddddddddddde[+-]X: the 17 digits sit at o and o+2..ePos.
+  let s = x.toExponential(16);
+  const o = x < 0 ? 1 : 0;
+  const ePos = o + 18;
+  if (isTie(o ? -x : x)) {
     // JS rounded the tie up; half-to-even keeps the truncated digits when they end even, i.e.
     // when the rounded-up last digit is odd. An odd digit decrements without a borrow.
-    const last = digits.charCodeAt(16) - 48;
-    if (last & 1) digits = digits.slice(0, 16) + String(last - 1);
+    const last = s.charCodeAt(ePos - 1) - 48;
+    if (last & 1) s = s.slice(0, ePos - 1) + String(last - 1) + s.slice(ePos);
   }
+  let exp = 0;
+  for (let i = ePos + 2; i < s.length; i++) exp = exp * 10 + s.charCodeAt(i) - 48;
+  if (s.charCodeAt(ePos + 1) === 45) exp = -exp;
+  let end = ePos; // %g drops trailing zeros of the fraction
+  while (end > o + 2 && s.charCodeAt(end - 1) === 48) end--;
 
-  let out: string;
   if (exp < -4 || exp >= 17) {
-    const frac = trimZeros(digits.slice(1));
+    const mant = end === o + 2 ? s.slice(0, o + 1) : s.slice(0, end);
     const ae = exp < 0 ? -exp : exp;
-    out = `${digits[0]}${frac ? '.' + frac : ''}e${exp < 0 ? '-' : '+'}${ae < 10 ? '0' : ''}${ae}`;
-  } else if (exp >= 0) {
-    const frac = trimZeros(digits.slice(exp + 1));
-    out = digits.slice(0, exp + 1) + (frac ? '.' + frac : '');
-  } else {
-    out = '0.' + '0'.repeat(-exp - 1) + trimZeros(digits);
+    return mant + (exp < 0 ? 'e-' : 'e+') + (ae < 10 ? '0' : '') + ae;
   }
-  return neg ? '-' + out : out;
+  if (exp >= 0) {
+    const intEnd = o + 2 + exp;
+    const head = s.slice(0, o + 1) + s.slice(o + 2, intEnd);
+    return end > intEnd ? head + '.' + s.slice(intEnd, end) : head;
+  }
+  return (o ? '-0.' : '0.') + LEADING_ZEROS[-exp - 1]! + s[o]! + s.slice(o + 2, end);
 }
 
-function trimZeros(s: string): string {
-  let end = s.length;
-  while (end > 0 && s.charCodeAt(end - 1) === 48) end--;
-  return end === s.length ? s : s.slice(0, end);
-}
+const LEADING_ZEROS = ['', '0', '00', '000'];
 
 const TWO_POW_25 = 33554432;
 const TEN_POW_17 = 10n ** 17n;
@@ -57,15 +55,13 @@ const TEN_POW_18 = 10n ** 18n;
  * k <= 25, so anything not a multiple of 2^-25 (most doubles) is ruled out cheaply.
  */
 function isTie(a: number): boolean {
-  if (Number.isInteger(a) || !Number.isInteger(a * TWO_POW_25)) return false;
-  let m = a;
-  let k = 0;
-  while (!Number.isInteger(m)) {
-    m *= 2;
-    k++;
-  }
+  const scaled = a * TWO_POW_25; // exact: a power-of-two scaling
+  if (Number.isInteger(a) || !Number.isInteger(scaled)) return false;
+  // k = 25 - (trailing zero bits of `scaled`); its low 25 bits are non-zero as `a` is fractional.
+  const low = scaled % TWO_POW_25;
+  const k = 25 - (31 - Math.clz32(low & -low));
   const approx = a * 10 ** k; // ~ m * 5^k, to within a few ulps
   if (approx < 0.9e17 || approx > 1.1e18) return false;
-  const exact = BigInt(m) * 5n ** BigInt(k);
+  const exact = BigInt(a * 2 ** k) * 5n ** BigInt(k);
   return exact >= TEN_POW_17 && exact < TEN_POW_18;
 }

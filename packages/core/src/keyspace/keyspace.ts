@@ -1,4 +1,5 @@
 import type { Tensor } from '../tensor/index.js';
+import type { Model } from '../engine/model.js';
 
 /**
  * The value types a key can hold, by type tag. Later kinds (models, scripts) are added here, and
@@ -7,6 +8,7 @@ import type { Tensor } from '../tensor/index.js';
 export interface TypedValues {
   string: Buffer;
   tensor: Tensor;
+  model: Model;
 }
 export type ValueType = keyof TypedValues;
 export type Value = { [K in ValueType]: { readonly type: K; readonly value: TypedValues[K] } }[ValueType];
@@ -15,7 +17,21 @@ export type Value = { [K in ValueType]: { readonly type: K; readonly value: Type
 export const TYPE_NAMES: { readonly [K in ValueType]: string } = {
   string: 'string',
   tensor: 'AI_TENSOR',
+  model: 'AI__MODEL',
 };
+
+/**
+ * Values holding runtime resources (a loaded model) are reference-counted: the keyspace holds
+ * one reference and drops it when the value leaves; a run holds another while it uses it.
+ */
+export interface Releasable {
+  release(): void;
+}
+
+export function releaseValue(v: Value): void {
+  const r = v.value as Partial<Releasable>;
+  if (typeof r.release === 'function') r.release();
+}
 
 /**
  * Keys are binary-safe strings: the key's bytes read as latin1, one char per byte, so any byte

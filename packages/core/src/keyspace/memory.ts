@@ -1,5 +1,5 @@
 import { E, fail } from '../errors.js';
-import type { Key, Keyspace, ScanPage, SetOptions, TypedValues, Value, ValueType } from './keyspace.js';
+import { releaseValue, type Key, type Keyspace, type ScanPage, type SetOptions, type TypedValues, type Value, type ValueType } from './keyspace.js';
 
 interface Entry {
   value: Value;
@@ -14,6 +14,11 @@ export interface MemoryKeyspaceOptions {
   now?: () => number;
   /** Active expiry period in ms; 0 disables the background cycle (lazy expiry still applies). */
   activeExpiryMs?: number;
+  /**
+   * Called when a value leaves the keyspace (deleted, overwritten, expired, flushed), so the
+   * engine can free what a model or script holds in its runtime.
+   */
+  onDrop?: (value: Value) => void;
 }
 
 /**
@@ -32,9 +37,11 @@ export class MemoryKeyspace implements Keyspace {
   private readonly volatile = new Set<Key>();
   private expiryCursor: IterableIterator<Key> | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onDrop: ((value: Value) => void) | undefined;
 
   constructor(options: MemoryKeyspaceOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.onDrop = options.onDrop ?? releaseValue;
     const period = options.activeExpiryMs ?? 100;
     if (period > 0) {
       this.timer = setInterval(() => this.activeExpire(), period);
@@ -79,8 +86,10 @@ export class MemoryKeyspace implements Keyspace {
     const e = this.live(key);
     const expireAt = options.keepTtl ? (e?.expireAt ?? 0) : (options.expireAt ?? 0);
     if (e !== undefined) {
+      const old = e.value;
       e.value = value;
       e.expireAt = expireAt;
+      if (old !== value && old.value !== value.value) this.onDrop?.(old);
     } else {
       const seq = this.nextSeq++;
       this.map.set(key, { value, expireAt, seq });
@@ -98,8 +107,9 @@ export class MemoryKeyspace implements Keyspace {
     return true;
   }
 
-  private remove(key: Key, e: Entry): void {
+  private remove(key: Key, e: Entry, dropped = true): void {
     this.map.delete(key);
+    if (dropped) this.onDrop?.(e.value);
     this.volatile.delete(key);
     const i = this.indexOfSeq(e.seq);
     if (i >= 0 && this.slots[i] === key) {
@@ -199,13 +209,14 @@ export class MemoryKeyspace implements Keyspace {
     const e = this.live(from);
     if (e === undefined) return false;
     if (from === to) return true;
-    this.remove(from, e);
+    this.remove(from, e, false);
     this.delete(to);
     this.set(to, e.value, e.expireAt === 0 ? {} : { expireAt: e.expireAt });
     return true;
   }
 
   clear(): void {
+    if (this.onDrop !== undefined) for (const e of this.map.values()) this.onDrop(e.value);
     this.map.clear();
     this.volatile.clear();
     this.seqs = [];

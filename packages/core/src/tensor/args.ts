@@ -85,7 +85,7 @@ export function parseTensorGetFormat(args: readonly Buffer[]): TensorGetFormat {
  *   `blob, <blob>` or `values, [values]` when either is present;
  * - no `meta`: the bare `blob` bulk string, or the bare `values` array.
  * In `values`, when `floats` is true every number is a float sent as a `%.17g` bulk string
- * (`formatDouble`); otherwise numbers and bigints are RESP integers and Buffers (STRING
+ * (RESP2 double); otherwise numbers and bigints are RESP integers and Buffers (STRING
  * elements) bulk strings.
  */
 export interface TensorGetResult {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RespaiError } from '../errors.js';
+import { DTYPE_NAMES, DTYPES, isKeyword, parseDType, type DType } from './dtype.js';
 
 /** Matches a RespaiError with exactly this text (a bare string would match any message containing it). */
 const err = (text: string) => new RespaiError(text);
-import { DTYPE_NAMES, DTYPES, isKeyword, parseDType, type DType } from './dtype.js';
 
 describe('dtype table', () => {
   it('lists every dtype with its element size and kind', () => {

@@ -89,6 +89,21 @@ describe('parseInteger', () => {
   );
 });
 
+describe('long inputs', () => {
+  it('parse in linear time (no regex backtracking on megabyte values)', () => {
+    const big = 1_000_000;
+    const start = performance.now();
+    expect(parseDouble('1'.repeat(big) + 'x')).toBeUndefined();
+    expect(parseDouble('1'.repeat(big) + 'e' + '1'.repeat(big) + 'x')).toBeUndefined();
+    expect(parseDouble('0x' + '1'.repeat(big) + 'g')).toBeUndefined();
+    expect(parseDouble('0.' + '0'.repeat(big) + '1')).toBeUndefined(); // underflows to 0
+    expect(parseDouble('1'.repeat(400))).toBeUndefined(); // overflows
+    expect(parseInteger('0'.repeat(big) + 'x')).toBeUndefined();
+    expect(parseInteger('0'.repeat(big) + '42')).toBe(42n);
+    expect(performance.now() - start).toBeLessThan(1000);
+  });
+});
+
 describe('formatDouble', () => {
   // Expected texts from C printf("%.17g").
   it.each([

@@ -5,7 +5,8 @@
  * " 1 ", "0b1", "Infinity" and reject "inf").
  */
 
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// Written so no two parts can match the same digits: values may be megabytes, so no backtracking.
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL = /^([+-]?)(?:(inf(?:inity)?)|nan)$/i;
 const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
 const NONZERO_MANTISSA = /^[^eE]*[1-9]/;
@@ -14,7 +15,8 @@ const NONZERO_MANTISSA = /^[^eE]*[1-9]/;
  * Parses a float like C `strtod` over the whole string: decimal with optional exponent, leading
  * sign, `inf`/`infinity`/`nan` (any case) and hex floats (`0x1.8p1`). Returns undefined when the
  * string is not entirely a number, or when a finite literal overflows to infinity or underflows
- * to zero (strtod's ERANGE, which Redis rejects too).
+ * to zero (strtod's ERANGE, which Redis rejects too). `nan` is accepted although Redis's string2d
+ * refused it, so that a NaN read back from TENSORGET VALUES can be set again.
  */
 export function parseDouble(s: string): number | undefined {
   if (DECIMAL.test(s)) {
@@ -67,7 +69,7 @@ function ldexp(m: number, e: number): number {
   return v * 2 ** k;
 }
 
-const INTEGER = /^([+-]?)0*(\d+)$/;
+const INTEGER = /^([+-]?)(\d+)$/;
 
 /**
  * Parses a base-10 integer like `strtoll` over the whole string (optional sign, leading zeros
@@ -77,7 +79,7 @@ const INTEGER = /^([+-]?)0*(\d+)$/;
 export function parseInteger(s: string): bigint | undefined {
   const m = INTEGER.exec(s);
   if (!m) return undefined;
-  const digits = m[2] ?? '';
+  const digits = (m[2] ?? '').replace(/^0+(?=\d)/, '');
   if (digits.length > 20) return undefined;
   const v = BigInt(digits);
   return m[1] === '-' ? -v : v;

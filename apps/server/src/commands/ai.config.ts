@@ -1,0 +1,65 @@
+import { BACKEND_NAMES, E, fail, type BackendName } from '@respai/core';
+import { OK } from '../resp/reply.js';
+import { is, parseInt64 } from './args.js';
+import { defineCommand } from './types.js';
+
+type Request =
+  | { op: 'backendspath'; path: string }
+  | { op: 'loadbackend'; backend: BackendName; path: string }
+  | { op: 'chunksize'; size: number }
+  | { op: 'get'; name: string };
+
+export const aiConfig = defineCommand<Request>({
+  name: 'ai.config',
+  arity: -2,
+  flags: ['admin'],
+  summary: 'AI.CONFIG BACKENDSPATH p | LOADBACKEND <TF|TFLITE|TORCH|ONNX> p | MODEL_CHUNK_SIZE n | GET <name>.',
+  group: 'ai',
+  parse(args) {
+    const sub = args[0]!;
+    const need = (n: number) => {
+      if (args.length !== n) fail(E.arity('ai.config'));
+    };
+    if (is(sub, 'LOADBACKEND')) {
+      need(3);
+      const name = args[1]!.toString().toUpperCase();
+      if (!BACKEND_NAMES.includes(name as BackendName)) fail(E.unsupportedBackend);
+      return { op: 'loadbackend', backend: name as BackendName, path: args[2]!.toString() };
+    }
+    if (is(sub, 'BACKENDSPATH')) {
+      need(2);
+      return { op: 'backendspath', path: args[1]!.toString() };
+    }
+    if (is(sub, 'MODEL_CHUNK_SIZE')) {
+      need(2);
+      const v = parseInt64(args[1]!);
+      if (v === undefined || v <= 0n || v > 2n ** 52n) fail(E.chunkSize);
+      return { op: 'chunksize', size: Number(v) };
+    }
+    if (is(sub, 'GET')) {
+      need(2);
+      return { op: 'get', name: args[1]!.toString().toUpperCase() };
+    }
+    fail(E.unsupportedSubcommand);
+  },
+  async execute(ctx, req) {
+    const { engine, options } = ctx.server;
+    switch (req.op) {
+      case 'loadbackend':
+        await engine.loadBackend(req.backend, req.path);
+        return OK;
+      case 'backendspath':
+        options.backendspath = req.path;
+        ctx.server.onOptionChanged('backendspath');
+        return OK;
+      case 'chunksize':
+        options['model-chunk-size'] = req.size;
+        ctx.server.onOptionChanged('model-chunk-size');
+        return OK;
+      case 'get':
+        if (req.name === 'BACKENDSPATH') return engine.config.backendsPath;
+        if (req.name === 'MODEL_CHUNK_SIZE') return engine.config.modelChunkSize;
+        return null;
+    }
+  },
+});

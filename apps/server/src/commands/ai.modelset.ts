@@ -1,0 +1,19 @@
+import { keyOf } from '@respai/core';
+import { OK } from '../resp/reply.js';
+import { parseModelStore } from './model-args.js';
+import { defineCommand } from './types.js';
+
+/** Deprecated form of AI.MODELSTORE: INPUTS/OUTPUTS list names without a count. */
+export const aiModelset = defineCommand({
+  name: 'ai.modelset',
+  arity: -6,
+  flags: ['write'],
+  summary: 'Deprecated: stores a model (AI.MODELSTORE without counts before INPUTS/OUTPUTS names).',
+  group: 'ai',
+  keys: { first: 1, last: 1, step: 1 },
+  parse: (args) => ({ key: keyOf(args[0]!), spec: parseModelStore(args.slice(1), true) }),
+  async execute(ctx, { key, spec }) {
+    await ctx.server.engine.storeModel(key, spec);
+    return OK;
+  },
+});

@@ -1,0 +1,36 @@
+import { RespaiError } from '@respai/core';
+import { describe, expect, it } from 'vitest';
+import { PONG, SimpleString } from '../resp/reply.js';
+import { ping } from './ping.js';
+import type { ExecContext } from './types.js';
+
+const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
+const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+
+/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (RespaiError.isInstance(e)) return e.message;
+    throw e;
+  }
+  throw new Error('expected a RespaiError, nothing was thrown');
+}
+
+describe('PING', () => {
+  it('no argument: +PONG', () => {
+    const r = ping.execute({} as ExecContext, ping.parse([], pctx));
+    expect(r).toBe(PONG);
+    expect(r).toEqual(new SimpleString('PONG'));
+  });
+
+  it('one argument: a bulk string echo', () => {
+    expect(ping.execute({} as ExecContext, ping.parse(args('hello'), pctx))).toEqual(Buffer.from('hello'));
+  });
+
+  it('two or more arguments: the arity text', () => {
+    expect(errorOf(() => ping.parse(args('a', 'b'), pctx))).toBe("ERR wrong number of arguments for 'ping' command");
+    expect(errorOf(() => ping.parse(args('a', 'b', 'c'), pctx))).toBe("ERR wrong number of arguments for 'ping' command");
+  });
+});

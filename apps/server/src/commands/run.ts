@@ -1,0 +1,29 @@
+import { E, errorText, type DagOp, type DagResult } from '@respai/core';
+import { ErrorReply, OK, SimpleString, type Reply } from '../resp/reply.js';
+import type { ExecContext } from './types.js';
+import type { ExecuteArgs } from './model-args.js';
+
+export const TIMEDOUT = new SimpleString(E.timedOut);
+
+/** The reply of a one-op DAG (MODELEXECUTE, SCRIPTEXECUTE): OK, TIMEDOUT, or the op's error. */
+export function singleReply(r: DagResult): Reply {
+  if (r.timedOut) return TIMEDOUT;
+  const first = r.results[0];
+  if (first === undefined || first.ok === true) return OK;
+  if (first.ok === false) return new ErrorReply(errorText(first.error));
+  return OK;
+}
+
+/** Runs a model as a one-op DAG: inputs load from the keyspace, outputs persist to it. */
+export async function runModel(ctx: ExecContext, key: string, a: ExecuteArgs): Promise<Reply> {
+  const op: DagOp = { op: 'modelexecute', key, inputs: a.inputs, outputs: a.outputs };
+  const result = await ctx.server.engine.runDag({
+    load: [...new Set(a.inputs)],
+    persist: [...new Set(a.outputs)],
+    ops: [op],
+    ...(a.timeoutMs === undefined ? {} : { timeoutMs: a.timeoutMs }),
+    signal: ctx.client.signal,
+  });
+  return singleReply(result);
+}
+

@@ -1,0 +1,34 @@
+import { RespaiError } from '@respai/core';
+import { describe, expect, it } from 'vitest';
+import { OK } from '../resp/reply.js';
+import { select } from './select.js';
+import type { ExecContext } from './types.js';
+
+const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
+const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+
+/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (RespaiError.isInstance(e)) return e.message;
+    throw e;
+  }
+  throw new Error('expected a RespaiError, nothing was thrown');
+}
+
+describe('SELECT', () => {
+  it('database 0 is OK', () => {
+    expect(select.parse(args('0'), pctx)).toBe(0);
+    expect(select.execute({} as ExecContext, 0)).toBe(OK);
+  });
+
+  it.each(['1', '15', '16', '-1', '9223372036854775807'])('database %s is out of range (respai has one)', (db) => {
+    expect(errorOf(() => select.parse(args(db), pctx))).toBe('ERR DB index is out of range');
+  });
+
+  it.each(['abc', '1.5', '', ' 0', '00', '99999999999999999999'])('%j is not an integer', (db) => {
+    expect(errorOf(() => select.parse(args(db), pctx))).toBe('ERR value is not an integer or out of range');
+  });
+});

@@ -1,0 +1,3 @@
+export * from './spi.js';
+export * from './device.js';
+export * from './registry.js';

@@ -1,0 +1,51 @@
+import type { ScriptArg } from '../backend/spi.js';
+import type { Tensor, TensorGetFormat } from '../tensor/index.js';
+
+/**
+ * The operations of a DAG. MODELEXECUTE and SCRIPTEXECUTE commands are one-op DAGs; AI.DAGEXECUTE
+ * is many. Names are DAG-local: each op output is a new version of its name.
+ */
+export type DagOp =
+  | { readonly op: 'tensorset'; readonly output: string; readonly tensor: Tensor }
+  | { readonly op: 'tensorget'; readonly input: string; readonly format: TensorGetFormat }
+  | {
+      readonly op: 'modelexecute';
+      readonly key: string;
+      readonly inputs: readonly string[];
+      readonly outputs: readonly string[];
+    }
+  | {
+      readonly op: 'scriptexecute';
+      readonly key: string;
+      readonly fn: string;
+      /** In order: tensor names (resolved in the DAG), or literal values, or lists of them. */
+      readonly args: readonly ScriptInput[];
+      readonly outputs: readonly string[];
+      readonly keys: readonly string[];
+    };
+
+/** A script argument before resolution: a DAG tensor name, a literal, or a list of them. */
+export type ScriptInput =
+  | { readonly tensor: string }
+  | { readonly literal: Exclude<ScriptArg, Tensor | readonly ScriptArg[]> }
+  | { readonly list: readonly ScriptInput[] };
+
+export interface DagRequest {
+  /** Keys read from the keyspace into the DAG before any op runs. */
+  readonly load: readonly string[];
+  /** DAG names written back to the keyspace (same key name) after every op succeeded. */
+  readonly persist: readonly string[];
+  readonly ops: readonly DagOp[];
+  /** ms; a DAG with an op still queued after this long replies TIMEDOUT. */
+  readonly timeoutMs?: number;
+  /** Aborted when the client goes away: queued work is dropped, the result discarded. */
+  readonly signal?: AbortSignal;
+}
+
+/** One op's outcome: OK (tensorset, execute), a tensor (tensorget), an error, or NA (not run). */
+export type OpResult =
+  | { readonly ok: true; readonly tensor?: Tensor; readonly format?: TensorGetFormat }
+  | { readonly ok: false; readonly error: Error }
+  | { readonly ok: 'NA' };
+
+export type DagResult = { readonly timedOut: true } | { readonly timedOut: false; readonly results: readonly OpResult[] };

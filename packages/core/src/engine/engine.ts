@@ -1,0 +1,363 @@
+import { E, RespaiError, fail } from '../errors.js';
+import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
+import type { Backend, BackendLogger, BackendName, BackendSettings, Device, LoadedModel } from '../backend/spi.js';
+import type { Key, Keyspace } from '../keyspace/keyspace.js';
+import type { Tensor } from '../tensor/index.js';
+import type { DagOp, DagRequest, DagResult, OpResult } from './dag.js';
+import { Model, type ModelMeta } from './model.js';
+import { Cancelled, RunQueue, TimedOut, type Job } from './queue.js';
+
+/** The engine's settings (RedisAI's module configuration). */
+export interface EngineConfig {
+  /** Where LOADBACKEND paths and backend package names resolve from. */
+  backendsPath: string;
+  /** MODELGET replies a model of at least this many bytes as an array of chunks. */
+  modelChunkSize: number;
+  threadsPerQueue: number;
+  intraOpParallelism: number;
+  interOpParallelism: number;
+  modelExecutionTimeoutMs: number;
+  backendMemoryLimitMb: number;
+}
+
+export const DEFAULT_ENGINE_CONFIG: Readonly<Omit<EngineConfig, 'backendsPath'>> = {
+  modelChunkSize: 535822336,
+  threadsPerQueue: 1,
+  intraOpParallelism: 0,
+  interOpParallelism: 0,
+  modelExecutionTimeoutMs: 5000,
+  backendMemoryLimitMb: 0,
+};
+
+export interface EngineOptions {
+  keyspace: Keyspace;
+  config: Partial<EngineConfig> & { backendsPath: string };
+  log: BackendLogger;
+  /** Package overrides for lazily loaded backends. */
+  backendPackages?: Partial<Record<BackendName, string>>;
+}
+
+/** AI.MODELSTORE's request after parsing. */
+export interface ModelSpec {
+  readonly backend: BackendName;
+  readonly device: Device;
+  readonly tag: Buffer;
+  readonly batchSize: number;
+  readonly minBatchSize: number;
+  readonly minBatchTimeout: number;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly blob: Buffer;
+}
+
+/**
+ * The engine: backends, run queues and the DAG executor over a keyspace. Everything the server
+ * does with models goes through here, so the engine is usable as a library without any server.
+ */
+export class Engine {
+  readonly config: EngineConfig;
+  readonly registry: BackendRegistry;
+  readonly keyspace: Keyspace;
+  private readonly queues = new Map<string, RunQueue>();
+  private readonly log: BackendLogger;
+
+  constructor(options: EngineOptions) {
+    this.config = { ...DEFAULT_ENGINE_CONFIG, ...options.config };
+    this.keyspace = options.keyspace;
+    this.log = options.log;
+    this.registry = new BackendRegistry({
+      backendsPath: () => this.config.backendsPath,
+      settings: () => this.settings(),
+      ...(options.backendPackages === undefined ? {} : { defaults: options.backendPackages }),
+    });
+  }
+
+  private settings(): BackendSettings {
+    const c = this.config;
+    return {
+      intraOpParallelism: c.intraOpParallelism,
+      interOpParallelism: c.interOpParallelism,
+      modelExecutionTimeoutMs: c.modelExecutionTimeoutMs,
+      backendMemoryLimitMb: c.backendMemoryLimitMb,
+      threadsPerQueue: c.threadsPerQueue,
+      log: this.log,
+    };
+  }
+
+  /** AI.CONFIG LOADBACKEND; the reason for a failure is logged, the reply is the catalog's. */
+  async loadBackend(name: BackendName, path: string): Promise<Backend> {
+    try {
+      const b = await this.registry.load(name, path);
+      this.log.info('backend loaded', { backend: name, path, version: b.version });
+      return b;
+    } catch (e) {
+      this.log.warn('error loading backend', { backend: name, path, reason: (e as Error).message });
+      throw new RespaiError(E.loadBackend, { cause: e });
+    }
+  }
+
+  /** The backend for `name`, loading its default package on first use. */
+  async backend(name: BackendName): Promise<Backend> {
+    try {
+      return await this.registry.get(name);
+    } catch (e) {
+      if (!(e instanceof BackendLoadError)) throw e;
+      this.log.warn('could not load backend', { backend: name, reason: e.message });
+      throw new RespaiError(E.lazyLoadBackend, { cause: e });
+    }
+  }
+
+  /** Loads a model through its backend (validating it), without storing it. */
+  async createModel(spec: ModelSpec): Promise<Model> {
+    const backend = await this.backend(spec.backend);
+    if (!backend.supportsDevice(spec.device)) fail(E.noGpu(spec.backend));
+    const handle: LoadedModel = await backend.loadModel({
+      blob: spec.blob,
+      device: spec.device,
+      inputs: spec.inputs,
+      outputs: spec.outputs,
+      batchSize: spec.batchSize,
+    });
+    const named = spec.backend === 'TF';
+    const meta: ModelMeta = {
+      backend: spec.backend,
+      device: spec.device,
+      tag: spec.tag,
+      batchSize: spec.batchSize,
+      minBatchSize: spec.minBatchSize,
+      minBatchTimeout: spec.minBatchTimeout,
+      inputs: named ? spec.inputs : handle.inputs.map((s) => s.name),
+      outputs: named ? spec.outputs : handle.outputs.map((s) => s.name),
+    };
+    return new Model(meta, spec.blob, handle);
+  }
+
+  /** AI.MODELSTORE: WRONGTYPE unless the key is empty or a model; replaces atomically when loaded. */
+  async storeModel(key: Key, spec: ModelSpec): Promise<void> {
+    this.keyspace.getTyped(key, 'model');
+    const model = await this.createModel(spec);
+    this.keyspace.set(key, { type: 'model', value: model });
+  }
+
+  /** The model at `key` or `ERR model key is empty` (WRONGTYPE for another type). */
+  model(key: Key): Model {
+    const m = this.keyspace.getTyped(key, 'model');
+    if (m === undefined) fail(E.modelEmpty);
+    return m;
+  }
+
+  private queue(device: string): RunQueue {
+    let q = this.queues.get(device);
+    if (q === undefined) {
+      q = new RunQueue(device, this.config.threadsPerQueue);
+      this.queues.set(device, q);
+    }
+    return q;
+  }
+
+  /** Queue lengths by device, for INFO. */
+  queueStats(): { device: string; queued: number }[] {
+    return [...this.queues.values()].map((q) => ({ device: q.device, queued: q.length }));
+  }
+
+  /**
+   * Runs a DAG. Everything that can be checked is checked before any op runs (missing keys,
+   * models, names); then ops run as soon as their inputs are ready, in parallel across devices.
+   * PERSIST writes happen together, after every op succeeded.
+   */
+  runDag(req: DagRequest): Promise<DagResult> {
+    const plan = this.plan(req);
+    return this.execute(req, plan);
+  }
+
+  /** Resolves LOAD keys, models and DAG names on the event loop, before anything is queued. */
+  private plan(req: DagRequest): Plan {
+    const names = new Map<string, Cell>();
+    for (const key of req.load) {
+      const t = this.keyspace.getTyped(key, 'tensor');
+      if (t === undefined) fail(E.tensorEmpty);
+      names.set(key, Cell.of(t));
+    }
+    const cell = (name: string): Cell => {
+      const c = names.get(name);
+      if (c === undefined) fail('ERR INPUT key cannot be found in DAG');
+      return c;
+    };
+    const planned: PlannedOp[] = [];
+    const models: Model[] = [];
+    try {
+      for (const op of req.ops) {
+        switch (op.op) {
+          case 'tensorset': {
+            const out = Cell.of(op.tensor);
+            names.set(op.output, out);
+            planned.push({ op, inputs: [], outputs: [out] });
+            break;
+          }
+          case 'tensorget':
+            planned.push({ op, inputs: [cell(op.input)], outputs: [] });
+            break;
+          case 'modelexecute': {
+            const model = this.model(op.key);
+            if (op.inputs.length !== model.meta.inputs.length) fail(E.inputCountMismatch);
+            if (op.outputs.length !== model.meta.outputs.length) fail(E.outputCountMismatch);
+            models.push(model.retain());
+            const inputs = op.inputs.map(cell);
+            const outputs = op.outputs.map(() => new Cell());
+            op.outputs.forEach((n, i) => names.set(n, outputs[i]!));
+            planned.push({ op, inputs, outputs, model });
+            break;
+          }
+          case 'scriptexecute':
+            fail('ERR AI.SCRIPTEXECUTE needs the TORCH backend, which this build does not have yet');
+        }
+      }
+      for (const key of req.persist) {
+        if (!names.has(key)) fail('ERR PERSIST key cannot be found in DAG');
+        this.keyspace.getTyped(key, 'tensor');
+      }
+    } catch (e) {
+      for (const m of models) m.release();
+      throw e;
+    }
+    // The version each PERSIST name has at the end of the DAG is the one written.
+    return { ops: planned, persist: req.persist.map((k) => [k, names.get(k)!] as const) };
+  }
+
+  private execute(req: DagRequest, { ops: planned, persist }: Plan): Promise<DagResult> {
+    return new Promise<DagResult>((resolveDag) => {
+      const results: OpResult[] = planned.map(() => ({ ok: 'NA' }));
+      const jobs = new Set<Job>();
+      let failed = false;
+      let finished = false;
+      let started = 0;
+      let remaining = planned.length;
+      const deadline = req.timeoutMs !== undefined && req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Infinity;
+      let timer: NodeJS.Timeout | undefined;
+
+      const finish = (r: DagResult) => {
+        if (finished) return;
+        finished = true;
+        if (timer !== undefined) clearTimeout(timer);
+        req.signal?.removeEventListener('abort', onAbort);
+        for (const j of jobs) j.cancelled = true;
+        for (const p of planned) p.model?.release();
+        resolveDag(r);
+      };
+      const complete = () => {
+        if (--remaining > 0 || finished) return;
+        if (!failed) {
+          // All or nothing, in one synchronous step: no client sees some keys written and not others.
+          for (const [key, c] of persist) this.keyspace.set(key, { type: 'tensor', value: c.value! });
+        }
+        finish({ timedOut: false, results });
+      };
+      const onAbort = () => finish({ timedOut: true });
+      if (req.signal?.aborted) return onAbort();
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      if (deadline !== Infinity) {
+        timer = setTimeout(() => {
+          // Ops that have not started by the deadline never will: the DAG times out.
+          if (started < planned.length) finish({ timedOut: true });
+        }, deadline - Date.now());
+        timer.unref();
+      }
+
+      planned.forEach((p, i) => {
+        void Promise.all(p.inputs.map((c) => c.ready)).then(async (inputs) => {
+          if (finished) return;
+          if (failed || inputs.some((t) => t === undefined)) {
+            p.outputs.forEach((c) => c.set(undefined));
+            complete();
+            return;
+          }
+          try {
+            const out = await this.runOp(p, inputs as Tensor[], deadline, jobs, () => started++);
+            out.forEach((t, n) => p.outputs[n]!.set(t));
+            results[i] = p.op.op === 'tensorget' ? { ok: true, tensor: inputs[0]!, format: p.op.format } : { ok: true };
+          } catch (e) {
+            if (e instanceof TimedOut) return finish({ timedOut: true });
+            if (e instanceof Cancelled) return;
+            failed = true;
+            results[i] = { ok: false, error: e as Error };
+            p.outputs.forEach((c) => c.set(undefined));
+          }
+          complete();
+        });
+      });
+      if (planned.length === 0) finish({ timedOut: false, results });
+    });
+  }
+
+  private runOp(p: PlannedOp, inputs: Tensor[], deadline: number, jobs: Set<Job>, onStart: () => void): Promise<Tensor[]> {
+    const op = p.op;
+    if (op.op === 'tensorset') {
+      onStart();
+      return Promise.resolve([op.tensor]);
+    }
+    if (op.op === 'tensorget' || p.model === undefined) {
+      onStart();
+      return Promise.resolve([]);
+    }
+    const model = p.model;
+    return new Promise<Tensor[]>((resolve, reject) => {
+      const job: Job = {
+        kind: 'model',
+        model,
+        inputs,
+        enqueuedAt: Date.now(),
+        deadline,
+        cancelled: false,
+        onStart,
+        resolve: (t) => {
+          jobs.delete(job);
+          if (t.length !== model.meta.outputs.length) {
+            reject(new RespaiError(`ERR model returned ${t.length} outputs, expected ${model.meta.outputs.length}`));
+          } else resolve(t);
+        },
+        reject: (e) => {
+          jobs.delete(job);
+          reject(e);
+        },
+      };
+      jobs.add(job);
+      this.queue(model.meta.device.name).push(job);
+    });
+  }
+
+  /** Stops every queue (shutdown) and frees the backends. */
+  async close(): Promise<void> {
+    for (const q of this.queues.values()) q.clear(new Cancelled());
+    await this.registry.dispose();
+  }
+}
+
+/** A DAG-local tensor version: set once by the op producing it (undefined if that op failed). */
+class Cell {
+  value: Tensor | undefined;
+  readonly ready: Promise<Tensor | undefined>;
+  private resolveReady!: (t: Tensor | undefined) => void;
+  constructor() {
+    this.ready = new Promise((r) => (this.resolveReady = r));
+  }
+  static of(t: Tensor): Cell {
+    const c = new Cell();
+    c.set(t);
+    return c;
+  }
+  set(t: Tensor | undefined): void {
+    this.value = t;
+    this.resolveReady(t);
+  }
+}
+
+interface PlannedOp {
+  op: DagOp;
+  inputs: Cell[];
+  outputs: Cell[];
+  model?: Model;
+}
+interface Plan {
+  ops: PlannedOp[];
+  persist: (readonly [string, Cell])[];
+}

@@ -1,0 +1,5 @@
+export * from './dag.js';
+export * from './engine.js';
+export * from './model.js';
+export * from './queue.js';
+export * from './stats.js';
