@@ -6,6 +6,8 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 // Workspace packages resolve to their TypeScript sources, so unit tests never run stale builds.
 // End-to-end tests in test/ spawn the built server (scripts/bootstrap builds it first).
 const alias = {
+  // Before '@respai/core': aliases match by prefix, and the first match wins.
+  '@respai/core/testing': src('./packages/core/src/testing/index.ts'),
   '@respai/core': src('./packages/core/src/index.ts'),
   '@respai/server': src('./apps/server/src/index.ts'),
 };

@@ -19,6 +19,8 @@ export interface BarPanel {
 export interface BarChart {
   title: string;
   yLabel: string;
+  /** Caption under each panel's x axis. */
+  xLabel?: string;
   series: string[];
   panels: BarPanel[];
 }
@@ -90,11 +92,15 @@ export function barChartSvg(chart: BarChart): string {
         );
       });
       const cx = gx + (chart.series.length * barW) / 2;
-      if (g.note) out.push(`<text x="${cx}" y="${topY - 5}" text-anchor="middle" font-weight="bold">${esc(g.note)}</text>`);
+      if (g.note) out.push(`<text x="${cx}" y="${(topY - 5).toFixed(1)}" text-anchor="middle" font-weight="bold">${esc(g.note)}</text>`);
       g.label.forEach((line, li) =>
         out.push(`<text x="${cx}" y="${y0 + plotH + 15 + li * 13}" text-anchor="middle">${esc(line)}</text>`),
       );
     });
+    if (chart.xLabel)
+      out.push(
+        `<text x="${left + plotW / 2}" y="${y0 + plotH + 46}" text-anchor="middle" fill="#555">${esc(chart.xLabel)}</text>`,
+      );
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -132,7 +132,7 @@ export function comparisonTable(
     `${ours} p99`,
     'errors',
   ];
-  if (verdict) header.push('target');
+  if (verdict) header.push('goal');
   const body = cmps.map((c) => {
     const flag = (r: Row) => (r.stable ? '' : '~'); // ~: never stabilised
     const cells = [

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseBytes, parseList, parsePositiveInt } from '../args.js';
-import { encodeCommand, formatRate, ProgressLine, runLoad, sendBatch } from '../loadgen/index.js';
+import {
+  encodeCommand,
+  formatRate,
+  ProgressLine,
+  runLoad,
+  sendBatch,
+  type LoadResult,
+} from '../loadgen/index.js';
 import { barChartSvg } from '../plot.js';
 import {
   compare,
@@ -31,6 +38,8 @@ options:
   --window-ms N       measurement window (default 2000; --quick: 500)
   --max-windows N     give up on stability after N windows (default 10; --quick: 5)
   --quick             short windows, for a smoke run
+  --rounds N          measure each configuration N times, alternating which target goes first,
+                      and report each target's median run (default 1: redis, then respai)
   --thread T          main | worker: where the load generator runs (default main)
   --no-memory         skip the RSS-per-tensor measurement
   --memory-count N    tensors stored for the RSS measurement (default 1000, 1 MiB each)
@@ -84,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       'memory-count': { type: 'string', default: '1000' },
       ours: { type: 'string', default: 'respai' },
       out: { type: 'string', default: join(repoRoot, 'bench-results') },
+      rounds: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -109,7 +119,10 @@ export async function run(argv: string[]): Promise<number> {
       ? 5
       : 10;
   const warmupMs = Math.min(windowMs, 1000);
-  const thread = values.thread === 'worker' ? 'worker' : 'main';
+  if (values.thread !== 'main' && values.thread !== 'worker')
+    throw new Error(`--thread: main or worker, got ${values.thread}`);
+  const thread = values.thread;
+  const rounds = parsePositiveInt(values.rounds, '--rounds');
   const memoryCount = parsePositiveInt(values['memory-count'], '--memory-count');
   const selfCheck = values.ours === 'redis';
   if (!selfCheck && values.ours !== 'respai') throw new Error(`--ours: respai or redis, got ${values.ours}`);
@@ -131,33 +144,59 @@ export async function run(argv: string[]): Promise<number> {
     for (const t of targets) log(`${t.name}: pid ${t.server.pid}, port ${t.server.port}`);
     if (selfCheck) log('self-check: both targets are redis-server; these are not respai results');
 
+    const measure = async (
+      t: Target,
+      op: Op,
+      payload: number,
+      blob: Buffer,
+      c: number,
+      pipeline: number,
+      round: number,
+    ): Promise<LoadResult> => {
+      const key = (i: number) => `bench:t:${i}`;
+      if (op === 'get') {
+        const pre = await sendBatch(
+          t.server.port,
+          Array.from({ length: c }, (_, i) => setCommand(t.kind, key(i), blob)),
+        );
+        if (pre.errors > 0) throw new Error(`${t.name}: pre-setting keys failed: ${pre.firstError}`);
+      }
+      const label = `tensors ${t.name} ${op} ${formatBytes(payload)}${rounds > 1 ? ` round ${round + 1}/${rounds}` : ''}`;
+      const r = await runLoad({
+        port: t.server.port,
+        connections: c,
+        pipeline,
+        requests: (i) => (op === 'set' ? setCommand(t.kind, key(i), blob) : getCommand(t.kind, key(i))),
+        windowMs,
+        warmupMs,
+        maxWindows,
+        thread,
+        onProgress: progress.reporter(label),
+      });
+      log(
+        `${label} c=${c} p=${pipeline}: ${formatRate(r.opsPerSec)} ops/s, p50 ${r.p50Us.toFixed(0)}us, ` +
+          `p99 ${r.p99Us.toFixed(0)}us, ${r.windows.length} windows${r.stable ? '' : ' UNSTABLE'}` +
+          (r.errors ? `, ${r.errors} errors, first: ${r.firstError}` : ''),
+      );
+      return r;
+    };
+
     const rows: Row[] = [];
     for (const payload of payloads) {
       const blob = randomBytes(payload);
       for (const pipeline of pipelines) {
         for (const c of clients) {
           for (const op of ops) {
-            for (const t of targets) {
-              const key = (i: number) => `bench:t:${i}`;
-              if (op === 'get') {
-                const pre = await sendBatch(
-                  t.server.port,
-                  Array.from({ length: c }, (_, i) => setCommand(t.kind, key(i), blob)),
-                );
-                if (pre.errors > 0) throw new Error(`${t.name}: pre-setting keys failed: ${pre.firstError}`);
+            // Rounds after the first swap the order (ABBA...), so slow drift in machine load
+            // does not always favour whichever target runs first.
+            const runs = new Map<Target, LoadResult[]>(targets.map((t) => [t, []]));
+            for (let round = 0; round < rounds; round++) {
+              for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+                runs.get(t)!.push(await measure(t, op, payload, blob, c, pipeline, round));
               }
-              const label = `tensors ${t.name} ${op} ${formatBytes(payload)}`;
-              const r = await runLoad({
-                port: t.server.port,
-                connections: c,
-                pipeline,
-                requests: (i) => (op === 'set' ? setCommand(t.kind, key(i), blob) : getCommand(t.kind, key(i))),
-                windowMs,
-                warmupMs,
-                maxWindows,
-                thread,
-                onProgress: progress.reporter(label),
-              });
+            }
+            for (const t of targets) {
+              const r = median(runs.get(t)!);
               rows.push({
                 scenario: 'tensors',
                 op,
@@ -173,11 +212,6 @@ export async function run(argv: string[]): Promise<number> {
                 stable: r.stable,
                 firstError: r.firstError,
               });
-              log(
-                `${label} c=${c} p=${pipeline}: ${formatRate(r.opsPerSec)} ops/s, p50 ${r.p50Us.toFixed(0)}us, ` +
-                  `p99 ${r.p99Us.toFixed(0)}us, ${r.windows.length} windows${r.stable ? '' : ' UNSTABLE'}` +
-                  (r.errors ? `, ${r.errors} errors, first: ${r.firstError}` : ''),
-              );
             }
           }
         }
@@ -260,6 +294,12 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** The run with the median throughput (the lower middle one for an even count). */
+function median(runs: readonly LoadResult[]): LoadResult {
+  const sorted = [...runs].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 interface MemoryRow {
   target: string;
   count: number;
@@ -319,6 +359,7 @@ function plot(cmps: readonly Comparison[], floor: string, ours: string, selfChec
   return barChartSvg({
     title: `tensors: ${ours} vs ${floor} (note: ${ours}/${floor} throughput)`,
     yLabel: 'ops/s',
+    xLabel: 'payload; c = concurrent clients, p = pipeline depth',
     series: [floor, ours],
     panels,
   });

@@ -5,6 +5,7 @@ import {
   keyOf,
   parseTensorGetFormat,
   tensorGetReply,
+  type Tensor,
   type TensorGetFormat,
   type TensorValue,
 } from '@respai/core';
@@ -13,6 +14,18 @@ import { defineCommand } from './types.js';
 
 const toReply = (floats: boolean) => (v: TensorValue): Reply =>
   floats ? new DoubleReply(v as number) : v;
+
+/** AI.TENSORGET's reply layout (also used for TENSORGET ops inside DAGs). */
+export function tensorReply(t: Tensor, format: TensorGetFormat): Reply {
+  const r = tensorGetReply(t, format);
+  const data: Reply | undefined =
+    r.blob ?? (r.values === undefined ? undefined : r.values.map(toReply(r.floats)));
+  if (r.meta === undefined) return data ?? null;
+  const out: Reply[] = ['dtype', r.meta.dtype, 'shape', r.meta.shape];
+  if (r.blob !== undefined) out.push('blob', r.blob);
+  else if (data !== undefined) out.push('values', data);
+  return out;
+}
 
 export const aiTensorget = defineCommand({
   name: 'ai.tensorget',
@@ -36,13 +49,6 @@ export const aiTensorget = defineCommand({
     const t = ctx.keyspace.getTyped(key, 'tensor');
     if (t === undefined) fail(E.tensorEmpty);
     if (RespaiError.isInstance(format)) throw format;
-    const r = tensorGetReply(t, format);
-    const data: Reply | undefined =
-      r.blob ?? (r.values === undefined ? undefined : r.values.map(toReply(r.floats)));
-    if (r.meta === undefined) return data ?? null;
-    const out: Reply[] = ['dtype', r.meta.dtype, 'shape', r.meta.shape];
-    if (r.blob !== undefined) out.push('blob', r.blob);
-    else if (data !== undefined) out.push('values', data);
-    return out;
+    return tensorReply(t, format);
   },
 });

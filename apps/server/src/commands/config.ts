@@ -37,7 +37,10 @@ export const config = defineCommand<Request>({
     switch (req.op) {
       case 'get': {
         const names = OPTION_NAMES.filter((n) => req.patterns.some((p) => globMatch(p, n, true)));
-        return new MapReply(names.map((n) => [n, formatValue(n, options)] as const));
+        // `port 0` picks a free port: report the one bound, as INFO's tcp_port does.
+        const value = (n: keyof ServerOptions) =>
+          n === 'port' && ctx.server.boundPort !== 0 ? String(ctx.server.boundPort) : formatValue(n, options);
+        return new MapReply(names.map((n) => [n, value(n)] as const));
       }
       case 'set': {
         // All or nothing, like Redis 7: validate every pair on a copy, then apply.

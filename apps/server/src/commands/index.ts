@@ -1,6 +1,7 @@
 import type { Command } from './types.js';
 import { aiModelscan } from './ai._modelscan.js';
 import { aiConfig } from './ai.config.js';
+import { aiDagexecute, aiDagexecuteRo, aiDagrun, aiDagrunRo } from './ai.dagexecute.js';
 import { aiInfo } from './ai.info.js';
 import { aiModeldel } from './ai.modeldel.js';
 import { aiModelexecute } from './ai.modelexecute.js';
@@ -60,6 +61,7 @@ const all: Command<any>[] = [
   aiTensorset, aiTensorget,
   aiModelstore, aiModelset, aiModelget, aiModeldel, aiModelexecute, aiModelrun, aiModelscan,
   aiInfo, aiConfig,
+  aiDagexecute, aiDagexecuteRo, aiDagrun, aiDagrunRo,
 ];
 
 /** Every command by lower-case name; the one place a new command is listed. */

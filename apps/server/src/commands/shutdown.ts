@@ -16,6 +16,11 @@ export const shutdown = defineCommand({
     return { abort: args.some((a) => is(a, 'ABORT')) };
   },
   execute(ctx, { abort }) {
+    // Flagged nomulti so it is not queued; Redis refuses it inside MULTI and aborts the transaction.
+    if (ctx.client.multi !== undefined) {
+      ctx.client.multiDirty = true;
+      fail('ERR Command not allowed inside a transaction');
+    }
     if (abort) fail('ERR No shutdown in progress.');
     void ctx.server.shutdown(`SHUTDOWN from client id=${ctx.client.id} addr=${ctx.client.addr}`);
     return new Promise(() => {}); // never answered: the connection closes

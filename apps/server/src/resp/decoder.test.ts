@@ -185,6 +185,29 @@ describe('RespDecoder: protocol errors', () => {
     expect(out.error).toBe('ERR Protocol error: too big inline request');
   });
 
+  it('limits unauthenticated clients like Redis', () => {
+    const attempt = (input: string, authRequired: boolean) => {
+      const d = new RespDecoder(LIMITS);
+      d.authRequired = authRequired;
+      d.push(bin(input));
+      try {
+        return d.next()?.length ?? null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const eleven = mb(...Array<string>(11).fill('a'));
+    expect(attempt(eleven, true)).toBe('ERR Protocol error: unauthenticated multibulk length');
+    expect(attempt(eleven, false)).toBe(11);
+    expect(attempt(mb(...Array<string>(10).fill('a')), true)).toBe(10);
+    expect(attempt('*2\r\n$3\r\nGET\r\n$16385\r\n', true)).toBe('ERR Protocol error: unauthenticated bulk length');
+    expect(attempt('*2\r\n$3\r\nGET\r\n$16385\r\n', false)).toBeNull();
+    expect(attempt(mb('AUTH', 'x'.repeat(16384)), true)).toBe(2);
+    // The invalid-length checks come first.
+    expect(attempt('*2147483648\r\n', true)).toBe('ERR Protocol error: invalid multibulk length');
+    expect(attempt('*1\r\n$536870913\r\n', true)).toBe('ERR Protocol error: invalid bulk length');
+  });
+
   it('rejects unbalanced quotes', () => {
     for (const line of ['ECHO "a', "ECHO 'a", 'ECHO "a"x', "ECHO 'a'x", 'ECHO "a\\"', "ECHO 'a\\'", 'ECHO "a"b"']) {
       expectError(line + '\r\n', 'unbalanced quotes in request');
@@ -293,9 +316,30 @@ describe('RespDecoder: memory', () => {
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
-  it('assembles a bulk trickled a byte at a time', () => {
+  it('assembles a bulk trickled a byte at a time, coalescing the bytes', () => {
     const payload = 'z'.repeat(100_000);
-    const out = run(bytewise(bin(mb('SET', 'k', payload))));
-    expect(out.cmds).toEqual([['SET', 'k', payload]]);
+    const frame = bin(mb('SET', 'k', payload));
+    const d = new RespDecoder(LIMITS);
+    const queue = () => (d as unknown as { q: Buffer[] }).q.length;
+    let cmd: Buffer[] | null = null;
+    for (let i = 0; i < frame.length; i++) {
+      d.push(frame.subarray(i, i + 1));
+      cmd = d.next();
+      // One Buffer per received byte would cost far more than the bytes themselves.
+      if (i === frame.length - 10) expect(queue()).toBeLessThan(20);
+    }
+    expect(cmd?.map((a) => a.toString())).toEqual(['SET', 'k', payload]);
+    expect(d.buffered).toBe(0);
+  });
+
+  it('queues a request that arrives whole by reference, even a tiny one', () => {
+    const d = new RespDecoder(LIMITS);
+    d.push(bin('*2\r\n$3\r\nGET\r\n$1\r\n'));
+    const tiny = bin('k\r\n');
+    d.push(tiny); // extends pending data: copied
+    expect(d.next()!.map(String)).toEqual(['GET', 'k']);
+    const whole = bin(mb('GET', 'k'));
+    d.push(whole); // nothing pending: by reference
+    expect(d.next()![1]!.buffer).toBe(whole.buffer);
   });
 });

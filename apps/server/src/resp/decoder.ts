@@ -26,6 +26,9 @@ const HEADER = 3; // a `$<len>` line
 const BULK = 4; // bulk payload plus its CRLF
 
 const EMPTY = Buffer.alloc(0);
+/** Chunks smaller than this are copied together while data is pending (see push). */
+const TINY = 1024;
+const SPILL_SIZE = 16 * 1024;
 
 /**
  * Incremental RESP request decoder, faithful to Redis 7's processMultibulkBuffer and
@@ -38,6 +41,12 @@ const EMPTY = Buffer.alloc(0);
  */
 export class RespDecoder {
   limits: DecoderLimits;
+  /**
+   * Redis's authRequired(c): while set, multibulks of more than 10 arguments and bulks over
+   * 16 KiB are refused, so an unauthenticated client cannot make the server buffer much.
+   * The connection keeps it current (it is read as each length is parsed).
+   */
+  authRequired = false;
 
   // Queue of received chunks; q[qi] is read from offset `off`. Consumed slots are cleared so
   // their memory can go; the array is compacted lazily.
@@ -45,6 +54,10 @@ export class RespDecoder {
   private qi = 0;
   private off = 0;
   private avail = 0;
+  // Where tiny chunks are coalesced: `tail` is the view of `spill` that is q's last entry.
+  private spill: Buffer = EMPTY;
+  private spillUsed = 0;
+  private tail: Buffer | null = null;
 
   // Scan cursor for the pending line terminator, so a line arriving a byte at a time is scanned
   // once overall: chunk index, offset to resume from, and the request-relative position of the
@@ -65,9 +78,31 @@ export class RespDecoder {
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.q.push(chunk);
-    this.avail += chunk.length;
+    const n = chunk.length;
+    if (n === 0) return;
+    this.avail += n;
+    const q = this.q;
+    // A request arriving whole is queued by reference (zero-copy). Tiny chunks that extend
+    // pending data, as a slow trickle sends them, are copied together instead: a Buffer per
+    // byte would hold some hundred bytes of overhead for each byte received.
+    if (n < TINY && q.length > this.qi) {
+      const last = q[q.length - 1]!;
+      if (last === this.tail && this.spillUsed + n <= this.spill.length) {
+        chunk.copy(this.spill, this.spillUsed);
+        this.spillUsed += n;
+        q[q.length - 1] = this.tail = this.spill.subarray(0, this.spillUsed);
+        return;
+      }
+      if (last.length < TINY) {
+        this.spill = Buffer.allocUnsafeSlow(SPILL_SIZE);
+        last.copy(this.spill, 0);
+        chunk.copy(this.spill, last.length);
+        this.spillUsed = last.length + n;
+        q[q.length - 1] = this.tail = this.spill.subarray(0, this.spillUsed);
+        return;
+      }
+    }
+    q.push(chunk);
   }
 
   /** Bytes received but not yet returned as (or skipped with) a complete request. */
@@ -113,6 +148,7 @@ export class RespDecoder {
           const n = this.lineInt(cr);
           const max = this.limits.maxMultibulkLen ?? DEFAULT_MAX_MULTIBULK_LEN;
           if (n === null || n > max) this.fail('invalid multibulk length');
+          if (n > 10 && this.authRequired) this.fail('unauthenticated multibulk length');
           this.skip(cr + 2);
           if (n <= 0) {
             this.endFrame();
@@ -138,6 +174,7 @@ export class RespDecoder {
           }
           const n = this.lineInt(cr);
           if (n === null || n < 0 || n > this.limits.maxBulkLen) this.fail('invalid bulk length');
+          if (n > 16384 && this.authRequired) this.fail('unauthenticated bulk length');
           this.skip(cr + 2);
           this.bulkLen = n;
           this.state = BULK;
@@ -184,18 +221,23 @@ export class RespDecoder {
   /** Position of the first `byte` from the read position, or -1; resumes where it last stopped. */
   private find(byte: number): number {
     const q = this.q;
-    while (this.sc < q.length) {
+    if (this.sc >= q.length) return -1;
+    for (;;) {
       const c = q[this.sc]!;
       const i = c.indexOf(byte, this.so);
       if (i >= 0) {
         this.so = i;
         return this.sbase + i;
       }
+      // The cursor stays on the last chunk, which push() may still extend.
+      if (this.sc + 1 === q.length) {
+        this.so = c.length;
+        return -1;
+      }
       this.sbase += c.length;
       this.sc++;
       this.so = 0;
     }
-    return -1;
   }
 
   /** The integer between the line's first byte (`*` or `$`) and its `\r` at `cr`. */

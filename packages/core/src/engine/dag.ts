@@ -1,4 +1,3 @@
-import type { ScriptArg } from '../backend/spi.js';
 import type { Tensor, TensorGetFormat } from '../tensor/index.js';
 
 /**
@@ -18,17 +17,20 @@ export type DagOp =
       readonly op: 'scriptexecute';
       readonly key: string;
       readonly fn: string;
-      /** In order: tensor names (resolved in the DAG), or literal values, or lists of them. */
-      readonly args: readonly ScriptInput[];
-      readonly outputs: readonly string[];
+      /** KEYS: the keys the script may touch through redis.execute (and their hash tags). */
       readonly keys: readonly string[];
+      /**
+       * INPUTS values and LIST_INPUTS lists, in order. Each binds to the function's parameter at
+       * its position: a tensor parameter takes it as a DAG tensor name, int/float/str as a literal.
+       */
+      readonly inputs: readonly ScriptInput[];
+      /** ARGS: strings for entry points of signature (tensors, keys, args). */
+      readonly args: readonly string[];
+      readonly outputs: readonly string[];
     };
 
-/** A script argument before resolution: a DAG tensor name, a literal, or a list of them. */
-export type ScriptInput =
-  | { readonly tensor: string }
-  | { readonly literal: Exclude<ScriptArg, Tensor | readonly ScriptArg[]> }
-  | { readonly list: readonly ScriptInput[] };
+/** One INPUTS value, or one LIST_INPUTS list (also the deprecated `$` variadic tail). */
+export type ScriptInput = { readonly value: string } | { readonly list: readonly string[] };
 
 export interface DagRequest {
   /** Keys read from the keyspace into the DAG before any op runs. */

@@ -1,0 +1,164 @@
+import { RespaiError } from '@respai/core';
+import { describe, expect, it, vi } from 'vitest';
+import { DEFAULTS, type ServerOptions } from '../config.js';
+import { MapReply, OK } from '../resp/reply.js';
+import { Stats, type ServerState } from '../state.js';
+import { config } from './config.js';
+import type { ExecContext } from './types.js';
+
+const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
+const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+
+/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (RespaiError.isInstance(e)) return e.message;
+    throw e;
+  }
+  throw new Error('expected a RespaiError, nothing was thrown');
+}
+
+const parse = (...xs: string[]) => config.parse(args(...xs), pctx);
+
+function fakeCtx(overrides: Partial<ServerOptions> = {}) {
+  const options: ServerOptions = { ...DEFAULTS, bind: [...DEFAULTS.bind], ...overrides };
+  const onOptionChanged = vi.fn();
+  const stats = new Stats();
+  const server = { options, stats, onOptionChanged } as unknown as ServerState;
+  return { ctx: { server } as unknown as ExecContext, options, onOptionChanged, stats };
+}
+const run = (ctx: ExecContext, ...xs: string[]) => config.execute(ctx, parse(...xs));
+const asObject = (r: unknown) => Object.fromEntries((r as MapReply).entries as [string, unknown][]);
+
+describe('CONFIG parse', () => {
+  it('GET lower-cases the patterns', () => {
+    expect(parse('get', 'MaxClients', 'port')).toEqual({ op: 'get', patterns: ['maxclients', 'port'] });
+  });
+
+  it('SET reads pairs, lower-casing the names only', () => {
+    expect(parse('Set', 'MAXCLIENTS', '10', 'requirepass', 'PassWord')).toEqual({
+      op: 'set',
+      pairs: [
+        ['maxclients', '10'],
+        ['requirepass', 'PassWord'],
+      ],
+    });
+  });
+
+  it('RESETSTAT', () => {
+    expect(parse('resetstat')).toEqual({ op: 'resetstat' });
+  });
+
+  it('GET without a pattern: the config|get arity text', () => {
+    expect(errorOf(() => parse('GET'))).toBe("ERR wrong number of arguments for 'config|get' command");
+  });
+
+  it('SET without a pair: the config|set arity text', () => {
+    expect(errorOf(() => parse('SET'))).toBe("ERR wrong number of arguments for 'config|set' command");
+    expect(errorOf(() => parse('SET', 'maxclients'))).toBe("ERR wrong number of arguments for 'config|set' command");
+  });
+
+  it('an unknown subcommand, quoted as typed', () => {
+    expect(errorOf(() => parse('FOO'))).toBe("ERR unknown subcommand 'FOO'. Try CONFIG HELP.");
+  });
+
+  // BUG: Redis 7 replies `ERR syntax error` to an odd number of arguments past the first pair
+  // (`CONFIG SET a b c`, `CONFIG SET maxclients 10 loglevel`); we reply the config|set arity text.
+  it.skip('SET with an incomplete second pair is a syntax error like Redis', () => {
+    expect(errorOf(() => parse('SET', 'a', 'b', 'c'))).toBe('ERR syntax error');
+    expect(errorOf(() => parse('SET', 'maxclients', '10', 'loglevel'))).toBe('ERR syntax error');
+  });
+
+  // BUG: `CONFIG RESETSTAT x` is `ERR wrong number of arguments for 'config|resetstat' command`
+  // in Redis 7; we reply `ERR unknown subcommand 'RESETSTAT'. Try CONFIG HELP.`.
+  it.skip('RESETSTAT with an argument gets the arity text like Redis', () => {
+    expect(errorOf(() => parse('RESETSTAT', 'x'))).toBe("ERR wrong number of arguments for 'config|resetstat' command");
+  });
+});
+
+describe('CONFIG execute', () => {
+  it('GET replies a map of matching options (glob, case-insensitive)', () => {
+    const { ctx } = fakeCtx({ maxclients: 123 });
+    const r = run(ctx, 'GET', 'maxclients');
+    expect(r).toBeInstanceOf(MapReply);
+    expect(asObject(r)).toEqual({ maxclients: '123' });
+    expect(asObject(run(ctx, 'GET', 'MAXCLIENTS'))).toEqual({ maxclients: '123' });
+    expect(asObject(run(ctx, 'GET', 'nope'))).toEqual({});
+    expect(Object.keys(asObject(run(ctx, 'GET', 'p*')))).toEqual(['port', 'proto-max-bulk-len']);
+    expect(Object.keys(asObject(run(ctx, 'GET', '*')))).toHaveLength(Object.keys(DEFAULTS).length);
+  });
+
+  it('GET formats values as redis-server does (lists space-separated, numbers in decimal)', () => {
+    const { ctx } = fakeCtx({ bind: ['127.0.0.1', '::1'] });
+    expect(asObject(run(ctx, 'GET', 'bind', 'proto-max-bulk-len', 'requirepass', 'loglevel'))).toEqual({
+      bind: '127.0.0.1 ::1',
+      'proto-max-bulk-len': '536870912',
+      requirepass: '',
+      loglevel: 'notice',
+    });
+  });
+
+  it('SET changes options and notifies the server', () => {
+    const { ctx, options, onOptionChanged } = fakeCtx();
+    expect(run(ctx, 'SET', 'maxclients', '50', 'proto-max-bulk-len', '2mb', 'loglevel', 'WARNING')).toBe(OK);
+    expect(options.maxclients).toBe(50);
+    expect(options['proto-max-bulk-len']).toBe(2 * 1024 * 1024);
+    expect(options.loglevel).toBe('warning');
+    expect(onOptionChanged.mock.calls.map((c) => c[0])).toEqual(['maxclients', 'proto-max-bulk-len', 'loglevel']);
+  });
+
+  it('SET is all or nothing', () => {
+    const { ctx, options, onOptionChanged } = fakeCtx();
+    expect(errorOf(() => run(ctx, 'SET', 'maxclients', '50', 'loglevel', 'loud'))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'loglevel') - argument(s) must be one of the following: debug, verbose, notice, warning, nothing",
+    );
+    expect(options.maxclients).toBe(DEFAULTS.maxclients);
+    expect(onOptionChanged).not.toHaveBeenCalled();
+  });
+
+  it('SET refuses unknown and immutable options', () => {
+    const { ctx } = fakeCtx();
+    expect(errorOf(() => run(ctx, 'SET', 'nope', '1'))).toBe("ERR Unknown option or number of arguments for CONFIG SET - 'nope'");
+    expect(errorOf(() => run(ctx, 'SET', 'logfile', 'x'))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'logfile') - can't set immutable config",
+    );
+  });
+
+  // BUG: Redis 7 quotes an unknown option as typed: `CONFIG SET Foo bar` ->
+  // `ERR Unknown option or number of arguments for CONFIG SET - 'Foo'`; we lower-case it ('foo').
+  it.skip('quotes an unknown option name as typed like Redis', () => {
+    const { ctx } = fakeCtx();
+    expect(errorOf(() => run(ctx, 'SET', 'Foo', 'bar'))).toBe("ERR Unknown option or number of arguments for CONFIG SET - 'Foo'");
+  });
+
+  // BUG: Redis 7 refuses the same option twice in one CONFIG SET:
+  // `ERR CONFIG SET failed (possibly related to argument 'maxclients') - duplicate parameter`; we apply both.
+  it.skip('refuses a duplicate option like Redis', () => {
+    const { ctx, options } = fakeCtx();
+    expect(errorOf(() => run(ctx, 'SET', 'maxclients', '10', 'MAXCLIENTS', '20'))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'maxclients') - duplicate parameter",
+    );
+    expect(options.maxclients).toBe(DEFAULTS.maxclients);
+  });
+
+  // BUG: Redis 7 checks every name (unknown, immutable, duplicate) before any value:
+  // `CONFIG SET maxclients abc logfile x` reports logfile's "can't set immutable config"; we
+  // report maxclients' "argument couldn't be parsed into an integer".
+  it.skip('checks every name before any value like Redis', () => {
+    const { ctx } = fakeCtx();
+    expect(errorOf(() => run(ctx, 'SET', 'maxclients', 'abc', 'logfile', 'x'))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'logfile') - can't set immutable config",
+    );
+  });
+
+  it('RESETSTAT clears the counters', () => {
+    const { ctx, stats } = fakeCtx();
+    stats.keyspaceHits = 5;
+    stats.totalCommands = 9;
+    expect(run(ctx, 'RESETSTAT')).toBe(OK);
+    expect(stats.keyspaceHits).toBe(0);
+    expect(stats.totalCommands).toBe(0);
+  });
+});

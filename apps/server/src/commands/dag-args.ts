@@ -1,0 +1,144 @@
+import { E, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
+import { is, parseInt64 } from './args.js';
+import { parseModelExecute, parseModelRun, parseTimeout } from './model-args.js';
+import { parseKeysScope, parseScriptExecute, parseScriptRun } from './script-args.js';
+
+export type DagCommand = 'AI.DAGEXECUTE' | 'AI.DAGEXECUTE_RO' | 'AI.DAGRUN' | 'AI.DAGRUN_RO';
+
+/** What the DAG parser needs to know from the keyspace: a model's input and output counts. */
+export interface DagLookups {
+  model(key: string): { inputs: number; outputs: number };
+}
+
+export interface ParsedDag {
+  request: Omit<DagRequest, 'signal'>;
+}
+
+const key = (b: Buffer) => b.toString('latin1');
+
+/**
+ * Parses a whole DAG command (the arguments after its name), with the original's texts and
+ * order of checks: the header (LOAD, PERSIST, KEYS/ROUTING, TIMEOUT, each once, before the
+ * first `|>`), then each op between `|>` separators.
+ */
+export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: number, lookups: DagLookups): ParsedDag {
+  const readOnly = cmd.endsWith('_RO');
+  const deprecated = cmd.startsWith('AI.DAGRUN');
+  if (args.length === 0) fail(`ERR missing arguments for '${cmd}' command`);
+  let load: string[] | undefined;
+  let persist: string[] | undefined;
+  let keys: string[] | undefined;
+  let timeoutMs: number | undefined;
+  let i = 0;
+
+  const list = (what: 'LOAD' | 'PERSIST'): string[] => {
+    // The keyword needs a count and at least one key after it.
+    if (args.length - i < 3) fail(`ERR missing arguments after ${what} keyword in DAG command`);
+    const n = parseInt64(args[i + 1]!);
+    if (n === undefined || n <= 0n) fail(`ERR invalid or negative value found in number of keys to ${what}`);
+    const items: string[] = [];
+    for (let k = 0; k < Number(n); k++) {
+      const a = args[i + 2 + k];
+      if (a === undefined || is(a, '|>')) {
+        fail(
+          what === 'LOAD'
+            ? 'ERR number of keys to LOAD into DAG does not match the number of given arguments'
+            : 'ERR number of keys to PERSIST after DAG execution does not match the number of given arguments',
+        );
+      }
+      items.push(key(a));
+    }
+    i += 2 + items.length;
+    return items;
+  };
+
+  while (i < args.length && !is(args[i], '|>')) {
+    const a = args[i]!;
+    if (is(a, 'LOAD')) {
+      if (load !== undefined) fail('ERR Already encountered LOAD scope in current command');
+      load = list('LOAD');
+    } else if (is(a, 'PERSIST')) {
+      if (readOnly) fail('ERR PERSIST cannot be specified in a read-only DAG');
+      if (persist !== undefined) fail('ERR Already encountered PERSIST scope in current command');
+      persist = list('PERSIST');
+      if (new Set(persist).size !== persist.length) fail('ERR PERSIST keys must be unique');
+    } else if (is(a, 'KEYS')) {
+      if (keys !== undefined) fail('ERR Already encountered KEYS scope in current command');
+      keys = parseKeysScope(args, i);
+      i += 2 + keys.length;
+    } else if (is(a, 'ROUTING')) {
+      if (keys !== undefined) fail('ERR Already encountered KEYS scope in current command');
+      if (i + 1 >= args.length || is(args[i + 1], '|>')) fail('ERR Missing ROUTING value');
+      keys = [key(args[i + 1]!)];
+      i += 2;
+    } else if (is(a, 'TIMEOUT')) {
+      if (timeoutMs !== undefined) fail('ERR Already encountered TIMEOUT scope in current command');
+      const v = args[i + 1];
+      timeoutMs = parseTimeout(v === undefined || is(v, '|>') ? undefined : v);
+      i += 2;
+    } else {
+      fail(`ERR Invalid DAG command. Unexpected argument:  ${a.toString()}`);
+    }
+  }
+  if (!deprecated && load === undefined && persist === undefined && keys === undefined) {
+    fail(`ERR ${cmd.replace('_RO', '')} and ${cmd.replace('_RO', '')}_RO commands must contain at least one out of ROUTING, LOAD, PERSIST keywords`);
+  }
+
+  // Split the rest on `|>`.
+  const opArgs: Buffer[][] = [];
+  for (; i < args.length; i++) {
+    if (is(args[i], '|>')) opArgs.push([]);
+    else opArgs[opArgs.length - 1]!.push(args[i]!);
+  }
+  if (opArgs.length === 0) fail('ERR DAG is empty');
+
+  const ops: DagOp[] = opArgs.map((op) => parseOp(cmd, op, maxBytes, lookups, readOnly, deprecated));
+  return {
+    request: {
+      load: load ?? [],
+      persist: persist ?? [],
+      ops,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    },
+  };
+}
+
+function parseOp(
+  cmd: DagCommand,
+  op: readonly Buffer[],
+  maxBytes: number,
+  lookups: DagLookups,
+  readOnly: boolean,
+  deprecated: boolean,
+): DagOp {
+  const name = op[0]?.toString().toUpperCase() ?? '';
+  const rest = op.slice(1);
+  switch (name) {
+    case 'AI.TENSORSET':
+      if (rest.length < 3) fail("wrong number of arguments for 'AI.TENSORSET' command");
+      return { op: 'tensorset', output: key(rest[0]!), tensor: tensorFromArgs(rest.slice(1), { maxBytes }) };
+    case 'AI.TENSORGET':
+      if (rest.length < 1 || rest.length > 3) fail("wrong number of arguments for 'AI.TENSORGET' command");
+      return { op: 'tensorget', input: key(rest[0]!), format: parseTensorGetFormat(rest.slice(1)) };
+    case 'AI.MODELEXECUTE':
+    case 'AI.MODELRUN': {
+      if (name === 'AI.MODELRUN' && !deprecated) fail(`ERR Deprecated AI.MODELRUN cannot be used in ${cmd.replace('_RO', '')} command`);
+      if (rest.length < 1) fail(E.arity(name));
+      if (rest.some((a) => is(a, 'TIMEOUT'))) fail('ERR TIMEOUT not allowed within a DAG command');
+      const k = key(rest[0]!);
+      const counts = lookups.model(k);
+      const a = name === 'AI.MODELRUN' ? parseModelRun(rest.slice(1), counts) : parseModelExecute(rest.slice(1), counts);
+      return { op: 'modelexecute', key: k, inputs: a.inputs, outputs: a.outputs };
+    }
+    case 'AI.SCRIPTEXECUTE':
+    case 'AI.SCRIPTRUN': {
+      if (name === 'AI.SCRIPTRUN' && !deprecated) fail(`ERR Deprecated AI.SCRIPTRUN cannot be used in ${cmd.replace('_RO', '')} command`);
+      if (readOnly) fail(`ERR ${name} command cannot be specified in a read-only DAG`);
+      if (rest.some((a) => is(a, 'TIMEOUT'))) fail('ERR TIMEOUT not allowed within a DAG command');
+      const s = name === 'AI.SCRIPTRUN' ? parseScriptRun(rest) : parseScriptExecute(rest, { inDag: true });
+      return { op: 'scriptexecute', ...s };
+    }
+    default:
+      fail('Unsupported command within DAG');
+  }
+}

@@ -1,0 +1,100 @@
+import { MemoryKeyspace } from '@respai/core';
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../config.js';
+import { VerbatimReply } from '../resp/reply.js';
+import { Stats, type ServerState } from '../state.js';
+import { REDIS_VERSION } from '../version.js';
+import { info, renderInfo } from './info.js';
+import type { ExecContext } from './types.js';
+
+const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
+const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+
+function fakeServer(): ServerState {
+  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
+  return {
+    options: { ...DEFAULTS },
+    keyspace,
+    stats: new Stats(),
+    clients: new Map([[1, {}]]),
+    startedAt: Date.now() - 90_000,
+    configFile: undefined,
+    boundPort: 6400,
+    engine: { registry: { list: () => [] }, queueStats: () => [] },
+  } as unknown as ServerState;
+}
+
+/** Section titles in order, and every field as a map. */
+function read(text: string) {
+  const titles = [...text.matchAll(/^# (\w+)\r$/gm)].map((m) => m[1]);
+  const fields = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) fields.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return { titles, fields };
+}
+
+describe('INFO parse', () => {
+  it('lower-cases the section names', () => {
+    expect(info.parse(args('Server', 'KEYSPACE'), pctx)).toEqual(['server', 'keyspace']);
+    expect(info.parse([], pctx)).toEqual([]);
+  });
+});
+
+describe('INFO execute', () => {
+  it('a verbatim txt reply with every section by default', () => {
+    const server = fakeServer();
+    const r = info.execute({ server } as unknown as ExecContext, []);
+    expect(r).toBeInstanceOf(VerbatimReply);
+    expect((r as VerbatimReply).format).toBe('txt');
+    expect(read((r as VerbatimReply).text).titles).toEqual(['Server', 'Clients', 'Memory', 'Stats', 'Keyspace']);
+  });
+
+  it('all / default mean every core section; everything adds the module sections', () => {
+    const server = fakeServer();
+    for (const n of ['all', 'default']) {
+      expect(read(renderInfo(server, [n])).titles).toEqual(['Server', 'Clients', 'Memory', 'Stats', 'Keyspace']);
+    }
+    const titles = read(renderInfo(server, ['everything'])).titles;
+    expect(titles.slice(0, 6)).toEqual(['Server', 'Clients', 'Memory', 'Stats', 'Keyspace', 'Modules']);
+    expect(titles).toContain('ai_versions');
+  });
+
+  it('named sections only, in the canonical order; unknown names give nothing', () => {
+    const server = fakeServer();
+    expect(read(renderInfo(server, ['stats', 'server'])).titles).toEqual(['Server', 'Stats']);
+    expect(renderInfo(server, ['nope'])).toBe('');
+  });
+
+  it('uses CRLF lines, a blank line between sections, Redis field names', () => {
+    const server = fakeServer();
+    server.stats.keyspaceHits = 3;
+    const text = renderInfo(server, ['server', 'clients', 'stats']);
+    expect(text.startsWith('# Server\r\n')).toBe(true);
+    expect(text).toContain('\r\n\r\n# Clients\r\n');
+    expect(text.endsWith('\r\n')).toBe(true);
+    const { fields } = read(text);
+    expect(fields.get('redis_version')).toBe(REDIS_VERSION);
+    expect(fields.get('redis_mode')).toBe('standalone');
+    expect(fields.get('tcp_port')).toBe('6400');
+    expect(Number(fields.get('uptime_in_seconds'))).toBeGreaterThanOrEqual(90);
+    expect(fields.get('connected_clients')).toBe('1');
+    expect(fields.get('maxclients')).toBe(String(DEFAULTS.maxclients));
+    expect(fields.get('keyspace_hits')).toBe('3');
+  });
+
+  it('memory: numbers and a human form', () => {
+    const { fields } = read(renderInfo(fakeServer(), ['memory']));
+    expect(Number(fields.get('used_memory'))).toBeGreaterThan(0);
+    expect(fields.get('used_memory_human')).toMatch(/^\d+(\.\d\d)?[BKMGT]$/);
+  });
+
+  it('keyspace: empty without keys, db0 line with keys and expires', () => {
+    const server = fakeServer();
+    expect(renderInfo(server, ['keyspace'])).toBe('# Keyspace\r\n');
+    server.keyspace.set('a', { type: 'string', value: Buffer.from('1') });
+    server.keyspace.set('b', { type: 'string', value: Buffer.from('1') }, { expireAt: Date.now() + 60_000 });
+    expect(renderInfo(server, ['keyspace'])).toBe('# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n');
+  });
+});

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelLoadRequest } from '../backend/spi.js';
+import { Tensor } from '../tensor/index.js';
+import { CPU, device, floats, plainValues, tensor, tensorDiff } from './helpers.js';
+import { createMockBackend, mockModelBlob, parseMockModel, type MockModelDef } from './mock-backend.js';
+
+const req = (def: MockModelDef | Buffer, over: Partial<ModelLoadRequest> = {}): ModelLoadRequest => ({
+  blob: Buffer.isBuffer(def) ? def : mockModelBlob(def),
+  device: CPU,
+  inputs: [],
+  outputs: [],
+  batchSize: 0,
+  ...over,
+});
+
+describe('mock model blobs', () => {
+  it('round-trip and get default names', () => {
+    expect(parseMockModel(mockModelBlob({ op: 'add' }))).toMatchObject({ op: 'add', inputs: ['a', 'b'], outputs: ['c'] });
+    expect(parseMockModel(mockModelBlob({ op: 'sleep', ms: 3 }))).toMatchObject({ op: 'sleep', ms: 3, inputs: ['x'], outputs: ['y'] });
+  });
+
+  it.each([
+    ['empty', Buffer.alloc(0)],
+    ['not JSON', Buffer.from('{"op":')],
+    ['not UTF-8', Buffer.from([0x7b, 0xff, 0x7d])],
+    ['a number', Buffer.from('5')],
+    ['an array', Buffer.from('[]')],
+    ['an unknown op', Buffer.from('{"op":"divide"}')],
+    ['negative ms', Buffer.from('{"op":"sleep","ms":-1}')],
+    ['a bad dtype', Buffer.from('{"op":"identity","dtype":"FLOAT128"}')],
+    ['add with 3 inputs', Buffer.from('{"op":"add","inputs":["a","b","c"]}')],
+    ['add of STRING', Buffer.from('{"op":"add","dtype":"STRING"}')],
+    ['no outputs', Buffer.from('{"op":"identity","outputs":[]}')],
+  ])('refuses %s', (_, blob) => {
+    expect(() => parseMockModel(blob)).toThrow(/^mock: /);
+  });
+});
+
+describe('MockBackend', () => {
+  it('counts init, records settings, supports CPU always and GPU on request', async () => {
+    const b = createMockBackend({ name: 'TORCH' });
+    expect(b.name).toBe('TORCH');
+    await b.init({ intraOpParallelism: 1, interOpParallelism: 2, modelExecutionTimeoutMs: 3, backendMemoryLimitMb: 4, threadsPerQueue: 5, log: console });
+    expect(b.initCalls).toBe(1);
+    expect(b.settings?.threadsPerQueue).toBe(5);
+    expect(b.supportsDevice(device('CPU:3'))).toBe(true);
+    expect(b.supportsDevice(device('GPU:0'))).toBe(false);
+    expect(createMockBackend({ gpu: true }).supportsDevice(device('GPU'))).toBe(true);
+    await expect(createMockBackend({ initError: 'no runtime' }).init(b.settings!)).rejects.toThrow('no runtime');
+  });
+
+  it('computes add / mul for every numeric dtype', async () => {
+    const b = createMockBackend();
+    const add = await b.loadModel(req({ op: 'add' }));
+    const mul = await b.loadModel(req({ op: 'mul' }));
+    for (const dt of ['FLOAT', 'DOUBLE', 'INT8', 'INT16', 'INT32', 'UINT8', 'UINT16'] as const) {
+      const x = tensor(dt, [3], [1, 2, 3]);
+      const y = tensor(dt, [3], [4, 5, 6]);
+      expect(plainValues((await add.run([x, y], { slot: 0 }))[0]!), dt).toEqual([5, 7, 9]);
+      expect(plainValues((await mul.run([x, y], { slot: 0 }))[0]!), dt).toEqual([4, 10, 18]);
+    }
+    const big = tensor('INT64', [1], [1n << 60n]);
+    expect(plainValues((await add.run([big, big], { slot: 0 }))[0]!)).toEqual([1n << 61n]);
+    await expect(add.run([floats([2], [1, 2]), floats([1], [1])], { slot: 0 })).rejects.toThrow(/shapes/);
+    await expect(add.run([floats([1], [1]), tensor('DOUBLE', [1], [1])], { slot: 0 })).rejects.toThrow(/FLOAT and DOUBLE/);
+    await expect(add.run([tensor('BOOL', [1], [1]), tensor('BOOL', [1], [1])], { slot: 0 })).rejects.toThrow(/numeric/);
+  });
+
+  it('identity cycles inputs over outputs; batchbad adds a row; fail rejects; wrong counts reject', async () => {
+    const b = createMockBackend();
+    const id = await b.loadModel(req({ op: 'identity', inputs: ['p', 'q'], outputs: ['r', 's', 't'] }));
+    const p = floats([1], [1]);
+    const q = floats([1], [2]);
+    expect(await id.run([p, q], { slot: 0 })).toEqual([p, q, p]);
+    await expect(id.run([p], { slot: 0 })).rejects.toThrow('mock: expected 2 inputs, got 1');
+
+    const bad = await b.loadModel(req({ op: 'batchbad' }));
+    expect((await bad.run([floats([2, 3], [1, 2, 3, 4, 5, 6])], { slot: 0 }))[0]!.shape).toEqual([3, 3]);
+    const fail = await b.loadModel(req({ op: 'fail', message: 'boom' }));
+    await expect(fail.run([p], { slot: 0 })).rejects.toThrow('boom');
+  });
+
+  it('records runs, batches, slots, concurrency, conflicts; sleep uses a timer', async () => {
+    const b = createMockBackend();
+    const m = await b.loadModel(req({ op: 'sleep', ms: 20 }));
+    const t = floats([4, 1], [1, 2, 3, 4]);
+    const t0 = Date.now();
+    const runs = [m.run([t], { slot: 0 }), m.run([t], { slot: 1 }), m.run([t], { slot: 1 })];
+    await Promise.all(runs);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(15);
+    expect(b.maxRunning).toBe(3);
+    expect(b.running).toBe(0);
+    expect(b.slots).toEqual([0, 1, 1]);
+    expect(b.slotConflicts).toBe(1); // two runs on slot 1 of one device at once
+    expect(b.runLog.map((r) => r.batch)).toEqual([4, 4, 4]);
+    expect(b.runLog.every((r) => r.ok === true && r.endedAt !== undefined)).toBe(true);
+    // Same slot on another device is no conflict.
+    const other = await b.loadModel(req({ op: 'sleep', ms: 5 }, { device: device('CPU:1') }));
+    b.resetCounters();
+    await Promise.all([m.run([t], { slot: 0 }), other.run([t], { slot: 0 })]);
+    expect(b.slotConflicts).toBe(0);
+  });
+
+  it('dispose: counts, flags a dispose during a run, and refuses runs afterwards', async () => {
+    const b = createMockBackend();
+    const m = (await b.loadModel(req({ op: 'sleep', ms: 10 }))) as ReturnType<typeof b.models.at> & object;
+    const run = m.run([floats([1], [1])], { slot: 0 });
+    m.dispose();
+    await expect(run).rejects.toThrow('mock: disposed during run');
+    expect(m.disposedWhileRunning).toBe(true);
+    await expect(m.run([floats([1], [1])], { slot: 0 })).rejects.toThrow('mock: run after dispose');
+    expect(b.disposedModels).toEqual([m]);
+  });
+
+  it('busy blocks the event loop for ms', async () => {
+    const b = createMockBackend();
+    const m = await b.loadModel(req({ op: 'busy', ms: 15 }));
+    const t0 = Date.now();
+    const p = m.run([floats([1], [1])], { slot: 0 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(15); // synchronously, before the first await
+    await p;
+  });
+});
+
+describe('tensorDiff', () => {
+  it('compares dtype, shape, values with float tolerance and NaN', () => {
+    expect(tensorDiff(floats([2], [1, 2]), floats([2], [1, 2.00001]))).toBeUndefined();
+    expect(tensorDiff(floats([2], [1, 2]), floats([2], [1, 2.1]))).toMatch(/element 1/);
+    expect(tensorDiff(floats([2], [1, 2]), floats([1, 2], [1, 2]))).toMatch(/shape/);
+    expect(tensorDiff(floats([1], [1]), tensor('DOUBLE', [1], [1]))).toMatch(/dtype/);
+    expect(tensorDiff(floats([1], [NaN]), floats([1], [NaN]))).toBeUndefined();
+    expect(tensorDiff(floats([1], [Infinity]), floats([1], [Infinity]))).toBeUndefined();
+    expect(tensorDiff(tensor('INT32', [1], [1]), tensor('INT32', [1], [2]))).toMatch(/element 0/);
+    expect(tensorDiff(tensor('STRING', [1], ['a']), tensor('STRING', [1], ['b']))).toMatch(/element 0/);
+    expect(tensorDiff(Tensor.zeros('INT64', [2]), tensor('INT64', [2], [0n, 0n]))).toBeUndefined();
+  });
+});
