@@ -116,8 +116,9 @@ afterAll(async () => {
   expect(await server?.stop()).toBe(0);
 });
 
-const cmd = (...args: Arg[]) => client.sendCommand(args);
-const bin = (...args: Arg[]) => client.sendCommand(args, { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } });
+const cmd = (...args: Arg[]): Promise<unknown> => client.sendCommand(args);
+const bin = (...args: Arg[]): Promise<unknown> =>
+  client.sendCommand(args, { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } });
 
 async function errorOf(...args: Arg[]): Promise<string> {
   try {
@@ -303,16 +304,17 @@ describe('the RESP protocol', () => {
   });
 
   it('a client gone in the middle of an 8 MiB bulk leaves the server fine', async () => {
-    const connected = async () => ((await cmd('CLIENT', 'LIST')) as string).trim().split('\n').length;
-    const before = await connected();
     const sock = await connect(server.port);
+    // The half-sent client's line in CLIENT LIST, found by its address.
+    const listed = async () =>
+      ((await cmd('CLIENT', 'LIST')) as string).includes(` addr=127.0.0.1:${sock.localPort} `);
     const size = 8 * 1024 * 1024;
     const head = Buffer.from(`*7\r\n$12\r\nAI.TENSORSET\r\n$4\r\nhalf\r\n$5\r\nUINT8\r\n$7\r\n${size}\r\n$4\r\nBLOB\r\n$${size}\r\n`);
     // Header, then half the payload; the command never completes.
     await new Promise<void>((resolve) => sock.write(Buffer.concat([head, Buffer.alloc(size / 2, 7)]), () => resolve()));
-    await eventually(async () => (await connected()) === before + 1, 'the half-sent client is listed');
+    await eventually(listed, 'the half-sent client is listed');
     sock.destroy();
-    await eventually(async () => (await connected()) === before, 'the half-sent client is gone');
+    await eventually(async () => !(await listed()), 'the half-sent client is gone');
     expect(await cmd('PING')).toBe('PONG');
     expect(await cmd('EXISTS', 'half')).toBe(0);
     // And the whole command from another client works.
@@ -588,7 +590,6 @@ describe('server commands', () => {
     const names = all.filter((_, i) => i % 2 === 0);
     for (const n of ['port', 'bind', 'requirepass', 'maxclients', 'proto-max-bulk-len', 'loglevel']) expect(names).toContain(n);
     expect(await cmd('CONFIG', 'GET', 'no-such-option')).toEqual([]);
-    expect(await cmd('CONFIG', 'GET', 'MAXCLIENTS')).toEqual(['maxclients', '10000']);
     expect(await errorOf('CONFIG', 'GET')).toBe("ERR wrong number of arguments for 'config|get' command");
   });
 

@@ -29,9 +29,9 @@ afterAll(async () => {
 });
 
 /** A command with the default mapping: bulk strings as strings, integers as numbers. */
-const cmd = (...args: Arg[]) => client.sendCommand(args);
+const cmd = (...args: Arg[]): Promise<unknown> => client.sendCommand(args);
 /** A command whose bulk strings come back as Buffers and integers as decimal strings. */
-const raw = (...args: Arg[]) => client.sendCommand(args, RAW);
+const raw = (...args: Arg[]): Promise<unknown> => client.sendCommand(args, RAW);
 
 /** The error text of a command expected to fail (node-redis puts the whole RESP text in `message`). */
 async function errorOf(...args: Arg[]): Promise<string> {

@@ -89,6 +89,8 @@ export class Client {
     while (!this.busy && !this.closed && !this.closeAfterFlush) {
       let args: Buffer[] | null;
       try {
+        // Before AUTH, Redis caps requests (10 args, 16 KiB bulks) so strangers cannot make it buffer much.
+        this.decoder.authRequired = !this.authenticated;
         args = this.decoder.next();
       } catch (e) {
         // Protocol errors close the connection after the error is sent, as in Redis.

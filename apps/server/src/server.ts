@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, Engine, MemoryKeyspace, errorText, type BackendName, type Keyspace } from '@respai/core';
 import { Client } from './client.js';
 import { commandTable } from './commands/index.js';
-import type { Command } from './commands/types.js';
+import type { Command, ExecContext } from './commands/types.js';
+import { runScriptCommand } from './script-host.js';
 import type { ServerOptions } from './config.js';
 import { createLogger, setLogLevel, type Logger } from './logger.js';
 import { Stats, type ServerState } from './state.js';
@@ -46,6 +47,7 @@ export class RespaiServer implements ServerState {
         info: (msg, fields) => log.info(fields ?? {}, msg),
         warn: (msg, fields) => log.warn(fields ?? {}, msg),
       },
+      scriptCommands: (args, keys, caller) => runScriptCommand(caller as ExecContext, args, keys),
       config: {
         backendsPath: o.backendspath,
         modelChunkSize: o['model-chunk-size'],

@@ -36,11 +36,25 @@ export const aiInfo = defineCommand({
   execute(ctx, { key, reset }) {
     if (key === undefined) return versionsReply(ctx.server.engine.registry.list());
     const v = ctx.keyspace.get(key);
-    if (v === undefined || v.type !== 'model') fail(E.runInfoMissing);
+    if (v === undefined || (v.type !== 'model' && v.type !== 'script')) fail(E.runInfoMissing);
     const s = v.value.stats;
     if (reset) {
       s.reset();
       return OK;
+    }
+    if (v.type === 'script') {
+      const m = v.value.meta;
+      return [
+        'key', Buffer.from(key, 'latin1'),
+        'type', 'SCRIPT',
+        'backend', 'TORCH',
+        'device', m.device.name,
+        'tag', m.tag,
+        'duration', s.durationUs,
+        'samples', -1,
+        'calls', s.calls,
+        'errors', s.errors,
+      ];
     }
     const m = v.value.meta;
     const histogram: Reply[] = [...s.batchSizes.entries()].sort((a, b) => a[0] - b[0]).flatMap(([size, n]) => [size, n]);

@@ -9,6 +9,13 @@ import { aiModelget } from './ai.modelget.js';
 import { aiModelrun } from './ai.modelrun.js';
 import { aiModelset } from './ai.modelset.js';
 import { aiModelstore } from './ai.modelstore.js';
+import { aiScriptscan } from './ai._scriptscan.js';
+import { aiScriptdel } from './ai.scriptdel.js';
+import { aiScriptexecute } from './ai.scriptexecute.js';
+import { aiScriptget } from './ai.scriptget.js';
+import { aiScriptrun } from './ai.scriptrun.js';
+import { aiScriptset } from './ai.scriptset.js';
+import { aiScriptstore } from './ai.scriptstore.js';
 import { aiTensorget } from './ai.tensorget.js';
 import { aiTensorset } from './ai.tensorset.js';
 import { auth } from './auth.js';
@@ -60,6 +67,7 @@ const all: Command<any>[] = [
   // RedisAI
   aiTensorset, aiTensorget,
   aiModelstore, aiModelset, aiModelget, aiModeldel, aiModelexecute, aiModelrun, aiModelscan,
+  aiScriptstore, aiScriptset, aiScriptget, aiScriptdel, aiScriptexecute, aiScriptrun, aiScriptscan,
   aiInfo, aiConfig,
   aiDagexecute, aiDagexecuteRo, aiDagrun, aiDagrunRo,
 ];

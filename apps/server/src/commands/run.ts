@@ -17,12 +17,19 @@ export function singleReply(r: DagResult): Reply {
 /** Runs a model as a one-op DAG: inputs load from the keyspace, outputs persist to it. */
 export async function runModel(ctx: ExecContext, key: string, a: ExecuteArgs): Promise<Reply> {
   const op: DagOp = { op: 'modelexecute', key, inputs: a.inputs, outputs: a.outputs };
+  return runSingle(ctx, op, a.outputs, a.timeoutMs);
+}
+
+/** Runs one op as a DAG whose inputs come from the keyspace and whose outputs persist to it. */
+export async function runSingle(ctx: ExecContext, op: DagOp, outputs: readonly string[], timeoutMs: number | undefined): Promise<Reply> {
   const result = await ctx.server.engine.runDag({
-    load: [...new Set(a.inputs)],
-    persist: [...new Set(a.outputs)],
+    load: [],
+    implicitLoad: true,
+    persist: [...new Set(outputs)],
     ops: [op],
-    ...(a.timeoutMs === undefined ? {} : { timeoutMs: a.timeoutMs }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     signal: ctx.client.signal,
+    caller: ctx,
   });
   return singleReply(result);
 }

@@ -35,9 +35,10 @@ const SPILL_SIZE = 16 * 1024;
  * processInlineBuffer, including their leniencies: the byte after a line's `\r` and the two
  * bytes after a bulk payload are skipped without being checked.
  *
- * Received chunks are queued by reference, never merged: a bulk that lies in one chunk is
- * returned as a view of it, and one spanning chunks is copied once, when its last byte arrives.
- * Memory held is proportional to the bytes received, whatever length a client declares.
+ * Received chunks are queued by reference (only tiny ones extending pending data are merged):
+ * a bulk that lies in one chunk is returned as a view of it, and one spanning chunks is copied
+ * once, when its last byte arrives. Memory held is proportional to the bytes received, whatever
+ * length a client declares, and no byte is scanned twice while a line is awaited.
  */
 export class RespDecoder {
   limits: DecoderLimits;

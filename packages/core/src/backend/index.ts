@@ -1,3 +1,4 @@
 export * from './spi.js';
 export * from './device.js';
 export * from './registry.js';
+export * from './workers.js';

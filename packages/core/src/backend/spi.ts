@@ -97,13 +97,29 @@ export interface LoadedModel {
 /** A value passed to a script function: tensors, numbers and strings, or lists of them. */
 export type ScriptArg = Tensor | number | string | readonly ScriptArg[];
 
+/**
+ * A Redis reply as a script sees it (`redis.execute`): nil, integer, bulk/simple string, array,
+ * or an error (which the backend raises inside the script).
+ */
+export type ScriptReply = null | bigint | Buffer | string | readonly ScriptReply[] | { readonly error: string };
+
 /** What a script may do to the keyspace while it runs (`redis.execute` in TorchScript). */
 export interface ScriptHost {
-  /** Runs one Redis command as the script's caller would; resolves with the raw reply. */
-  execute(args: readonly (string | Buffer)[]): Promise<unknown>;
-  /** Runs a stored model (`redisAI.model_execute`). */
+  /**
+   * Runs one Redis command on the caller's behalf (the engine checks it is allowed and touches
+   * only declared keys) and resolves with its reply. Called from the backend's own threads via
+   * the event loop; it never blocks the event loop.
+   */
+  execute(args: readonly (string | Buffer)[]): Promise<ScriptReply>;
+  /** Runs a stored model (`redisAI.model_execute`); resolves with its outputs. */
   modelExecute(key: string, inputs: readonly Tensor[], nOutputs: number): Promise<Tensor[]>;
 }
+
+/**
+ * A script function parameter's type, as far as binding AI.SCRIPTEXECUTE's arguments needs:
+ * tensors come from keys, the rest are literals parsed from the command's strings.
+ */
+export type ScriptParamType = 'Tensor' | 'int' | 'float' | 'str' | 'bool' | 'List[Tensor]' | 'List[int]' | 'List[float]' | 'List[str]' | 'other';
 
 /** AI.SCRIPTSTORE's request. */
 export interface ScriptLoadRequest {
@@ -117,6 +133,8 @@ export interface ScriptLoadRequest {
 export interface LoadedScript {
   /** Functions defined by the script. */
   readonly functions: readonly string[];
+  /** Parameter types of `fn`, in order; undefined when the script has no such function. */
+  signature(fn: string): readonly ScriptParamType[] | undefined;
   run(fn: string, args: readonly ScriptArg[], keys: readonly string[], host: ScriptHost, ctx: RunContext): Promise<Tensor[]>;
   dispose(): Promise<void> | void;
 }

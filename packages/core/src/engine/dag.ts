@@ -42,6 +42,13 @@ export interface DagRequest {
   readonly timeoutMs?: number;
   /** Aborted when the client goes away: queued work is dropped, the result discarded. */
   readonly signal?: AbortSignal;
+  /**
+   * One-op commands (MODELEXECUTE, SCRIPTEXECUTE): an input name not set in the DAG is read from
+   * the keyspace (`ERR tensor key is empty or in a different shard` when missing).
+   */
+  readonly implicitLoad?: boolean;
+  /** Handed back to the engine's `scriptCommands` hook: who runs `redis.execute`. */
+  readonly caller?: unknown;
 }
 
 /** One op's outcome: OK (tensorset, execute), a tensor (tensorget), an error, or NA (not run). */

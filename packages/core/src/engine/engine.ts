@@ -1,10 +1,22 @@
 import { E, RespaiError, fail } from '../errors.js';
 import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
-import type { Backend, BackendLogger, BackendName, BackendSettings, Device, LoadedModel } from '../backend/spi.js';
+import type {
+  Backend,
+  BackendLogger,
+  BackendName,
+  BackendSettings,
+  Device,
+  LoadedModel,
+  ScriptArg,
+  ScriptHost,
+  ScriptParamType,
+  ScriptReply,
+} from '../backend/spi.js';
 import type { Key, Keyspace } from '../keyspace/keyspace.js';
 import type { Tensor } from '../tensor/index.js';
-import type { DagOp, DagRequest, DagResult, OpResult } from './dag.js';
+import type { DagOp, DagRequest, DagResult, OpResult, ScriptInput } from './dag.js';
 import { Model, type ModelMeta } from './model.js';
+import { Script } from './script.js';
 import { Cancelled, RunQueue, TimedOut, type Job } from './queue.js';
 
 /** The engine's settings (RedisAI's module configuration). */
@@ -35,6 +47,19 @@ export interface EngineOptions {
   log: BackendLogger;
   /** Package overrides for lazily loaded backends. */
   backendPackages?: Partial<Record<BackendName, string>>;
+  /**
+   * Runs a Redis command for a script (`redis.execute`), restricted to the script's KEYS; the
+   * server provides it. Without it, scripts that call redis.execute get an error.
+   */
+  scriptCommands?: (args: readonly (string | Buffer)[], keys: readonly string[], caller: unknown) => Promise<ScriptReply>;
+}
+
+/** AI.SCRIPTSTORE's request after parsing. */
+export interface ScriptSpec {
+  readonly device: Device;
+  readonly tag: Buffer;
+  readonly entryPoints: readonly string[];
+  readonly source: string;
 }
 
 /** AI.MODELSTORE's request after parsing. */
@@ -60,11 +85,13 @@ export class Engine {
   readonly keyspace: Keyspace;
   private readonly queues = new Map<string, RunQueue>();
   private readonly log: BackendLogger;
+  private readonly scriptCommands: EngineOptions['scriptCommands'];
 
   constructor(options: EngineOptions) {
     this.config = { ...DEFAULT_ENGINE_CONFIG, ...options.config };
     this.keyspace = options.keyspace;
     this.log = options.log;
+    this.scriptCommands = options.scriptCommands;
     this.registry = new BackendRegistry({
       backendsPath: () => this.config.backendsPath,
       settings: () => this.settings(),
@@ -146,6 +173,28 @@ export class Engine {
     return m;
   }
 
+  /** AI.SCRIPTSTORE / AI.SCRIPTSET: compiles through TORCH; WRONGTYPE unless empty or a script. */
+  async storeScript(key: Key, spec: ScriptSpec): Promise<void> {
+    this.keyspace.getTyped(key, 'script');
+    const backend = await this.backend('TORCH');
+    if (backend.loadScript === undefined) fail('ERR the loaded TORCH backend does not run scripts');
+    if (!backend.supportsDevice(spec.device)) fail(E.noGpu('TORCH'));
+    const handle = await backend.loadScript({ source: spec.source, device: spec.device, entryPoints: spec.entryPoints });
+    const missing = spec.entryPoints.filter((f) => !handle.functions.includes(f));
+    if (missing.length > 0) {
+      await handle.dispose();
+      fail(`ERR Function ${missing[0]} does not exist in the given script.`);
+    }
+    this.keyspace.set(key, { type: 'script', value: new Script(spec, spec.source, handle) });
+  }
+
+  /** The script at `key` or `ERR script key is empty` (WRONGTYPE for another type). */
+  script(key: Key): Script {
+    const s = this.keyspace.getTyped(key, 'script');
+    if (s === undefined) fail(E.scriptEmpty);
+    return s;
+  }
+
   private queue(device: string): RunQueue {
     let q = this.queues.get(device);
     if (q === undefined) {
@@ -179,12 +228,19 @@ export class Engine {
       names.set(key, Cell.of(t));
     }
     const cell = (name: string): Cell => {
-      const c = names.get(name);
+      let c = names.get(name);
+      if (c === undefined && req.implicitLoad) {
+        // One-op commands read their inputs straight from the keyspace.
+        const t = this.keyspace.getTyped(name, 'tensor');
+        if (t === undefined) fail(E.tensorEmpty);
+        c = Cell.of(t);
+        names.set(name, c);
+      }
       if (c === undefined) fail('ERR INPUT key cannot be found in DAG');
       return c;
     };
     const planned: PlannedOp[] = [];
-    const models: Model[] = [];
+    const models: (Model | Script)[] = [];
     try {
       for (const op of req.ops) {
         switch (op.op) {
@@ -208,8 +264,15 @@ export class Engine {
             planned.push({ op, inputs, outputs, model });
             break;
           }
-          case 'scriptexecute':
-            fail('ERR AI.SCRIPTEXECUTE needs the TORCH backend, which this build does not have yet');
+          case 'scriptexecute': {
+            const script = this.script(op.key);
+            const bound = bindScriptArgs(script, op.fn, op.inputs, op.keys, op.args, cell);
+            models.push(script.retain());
+            const outputs = op.outputs.map(() => new Cell());
+            op.outputs.forEach((n, i) => names.set(n, outputs[i]!));
+            planned.push({ op, inputs: bound.cells, outputs, script, bind: bound.bind });
+            break;
+          }
         }
       }
       for (const key of req.persist) {
@@ -241,7 +304,7 @@ export class Engine {
         if (timer !== undefined) clearTimeout(timer);
         req.signal?.removeEventListener('abort', onAbort);
         for (const j of jobs) j.cancelled = true;
-        for (const p of planned) p.model?.release();
+        for (const p of planned) (p.model ?? p.script)?.release();
         resolveDag(r);
       };
       const complete = () => {
@@ -272,7 +335,7 @@ export class Engine {
             return;
           }
           try {
-            const out = await this.runOp(p, inputs as Tensor[], deadline, jobs, () => started++);
+            const out = await this.runOp(p, inputs as Tensor[], deadline, jobs, () => started++, req.caller);
             out.forEach((t, n) => p.outputs[n]!.set(t));
             results[i] = p.op.op === 'tensorget' ? { ok: true, tensor: inputs[0]!, format: p.op.format } : { ok: true };
           } catch (e) {
@@ -289,11 +352,21 @@ export class Engine {
     });
   }
 
-  private runOp(p: PlannedOp, inputs: Tensor[], deadline: number, jobs: Set<Job>, onStart: () => void): Promise<Tensor[]> {
+  private runOp(
+    p: PlannedOp,
+    inputs: Tensor[],
+    deadline: number,
+    jobs: Set<Job>,
+    onStart: () => void,
+    caller: unknown,
+  ): Promise<Tensor[]> {
     const op = p.op;
     if (op.op === 'tensorset') {
       onStart();
       return Promise.resolve([op.tensor]);
+    }
+    if (op.op === 'scriptexecute' && p.script !== undefined && p.bind !== undefined) {
+      return this.runScript(caller, p.script, op, p.bind(inputs), deadline, jobs, onStart);
     }
     if (op.op === 'tensorget' || p.model === undefined) {
       onStart();
@@ -322,6 +395,67 @@ export class Engine {
       };
       jobs.add(job);
       this.queue(model.meta.device.name).push(job);
+    });
+  }
+
+  private runScript(
+    caller: unknown,
+    script: Script,
+    op: Extract<DagOp, { op: 'scriptexecute' }>,
+    args: ScriptArg[],
+    deadline: number,
+    jobs: Set<Job>,
+    onStart: () => void,
+  ): Promise<Tensor[]> {
+    const host: ScriptHost = {
+      execute: (cmd) => {
+        if (this.scriptCommands === undefined) return Promise.reject(new Error('redis.execute is not available here'));
+        return this.scriptCommands(cmd, op.keys, caller);
+      },
+      modelExecute: async (key, inputs, nOutputs) => {
+        const m = this.model(key);
+        if (inputs.length !== m.meta.inputs.length) fail(E.inputCountMismatch);
+        // Straight to the runtime: queueing behind the script that waits for it would deadlock.
+        const out = await m.handle.run(inputs, { slot: 0 });
+        if (out.length !== nOutputs) fail(`ERR model ${key} returned ${out.length} outputs, ${nOutputs} expected`);
+        return out;
+      },
+    };
+    return new Promise<Tensor[]>((resolve, reject) => {
+      const stats = script.stats;
+      const job: Job = {
+        kind: 'task',
+        enqueuedAt: Date.now(),
+        deadline,
+        cancelled: false,
+        onStart,
+        run: async (slot) => {
+          const t0 = process.hrtime.bigint();
+          stats.calls++;
+          try {
+            const out = await script.handle.run(op.fn, args, op.keys, host, { slot });
+            if (out.length < op.outputs.length) {
+              fail(`ERR function ${op.fn} returned ${out.length} tensors, ${op.outputs.length} OUTPUTS given`);
+            }
+            return out.slice(0, op.outputs.length);
+          } catch (e) {
+            stats.errors++;
+            throw RespaiError.isInstance(e) ? e : new RespaiError(`ERR ${(e as Error).message ?? String(e)}`);
+          } finally {
+            stats.durationUs += Number((process.hrtime.bigint() - t0) / 1000n);
+          }
+        },
+        resolve: (t) => {
+          jobs.delete(job);
+          resolve(t);
+        },
+        reject: (e) => {
+          jobs.delete(job);
+          reject(e);
+        },
+      };
+      jobs.add(job);
+      this.queue(script.meta.device.name).push(job);
     });
   }
 
@@ -356,6 +490,92 @@ interface PlannedOp {
   inputs: Cell[];
   outputs: Cell[];
   model?: Model;
+  script?: Script;
+  /** Scripts: builds the function's arguments from the resolved input tensors. */
+  bind?: (tensors: Tensor[]) => ScriptArg[];
+}
+
+const ENTRY_POINT_SIGNATURE = ['List[Tensor]', 'List[str]', 'List[str]'];
+
+/**
+ * Binds AI.SCRIPTEXECUTE's INPUTS / LIST_INPUTS / KEYS / ARGS to the function's parameters by
+ * type: tensor parameters take DAG tensor names, the others literals. Entry points of signature
+ * (tensors: List[Tensor], keys: List[str], args: List[str]) take every input as a tensor.
+ */
+function bindScriptArgs(
+  script: Script,
+  fn: string,
+  inputs: readonly ScriptInput[],
+  keys: readonly string[],
+  args: readonly string[],
+  cell: (name: string) => Cell,
+): { cells: Cell[]; bind: (tensors: Tensor[]) => ScriptArg[] } {
+  const sig = script.handle.signature(fn);
+  if (sig === undefined) fail(`ERR Function ${fn} does not exist in the given script.`);
+  const cells: Cell[] = [];
+  const tensorAt = (name: string): number => cells.push(cell(name)) - 1;
+  if (sig.length === 3 && sig.every((t, i) => t === ENTRY_POINT_SIGNATURE[i])) {
+    const idx = inputs.flatMap((x) => ('value' in x ? [x.value] : x.list)).map(tensorAt);
+    return { cells, bind: (t) => [idx.map((i) => t[i]!), [...keys], [...args]] };
+  }
+  if (inputs.length !== sig.length) {
+    fail(`ERR Wrong number of inputs provided to function ${fn}: it takes ${sig.length}, ${inputs.length} given`);
+  }
+  const binders = sig.map((type, n): ((t: Tensor[]) => ScriptArg) => {
+    const input = inputs[n]!;
+    const values = 'value' in input ? [input.value] : input.list;
+    const one = (): string => {
+      if (!('value' in input)) fail(`ERR argument ${n + 1} of ${fn} takes one value, a list was given`);
+      return input.value;
+    };
+    switch (type as ScriptParamType) {
+      case 'Tensor': {
+        const i = tensorAt(one());
+        return (t) => t[i]!;
+      }
+      case 'List[Tensor]': {
+        const idx = values.map(tensorAt);
+        return (t) => idx.map((i) => t[i]!);
+      }
+      case 'int':
+      case 'bool': {
+        const v = literalInt(one(), fn, n);
+        return () => v;
+      }
+      case 'float': {
+        const v = literalFloat(one(), fn, n);
+        return () => v;
+      }
+      case 'List[int]': {
+        const v = values.map((x) => literalInt(x, fn, n));
+        return () => v;
+      }
+      case 'List[float]': {
+        const v = values.map((x) => literalFloat(x, fn, n));
+        return () => v;
+      }
+      case 'List[str]': {
+        const v = [...values];
+        return () => v;
+      }
+      default: {
+        const v = one();
+        return () => v;
+      }
+    }
+  });
+  return { cells, bind: (t) => binders.map((b) => b(t)) };
+}
+
+function literalInt(s: string, fn: string, n: number): number {
+  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) fail(`ERR argument ${n + 1} of ${fn} must be an int, got '${s}'`);
+  return Number(s);
+}
+
+function literalFloat(s: string, fn: string, n: number): number {
+  const v = Number(s);
+  if (s.trim() === '' || Number.isNaN(v)) fail(`ERR argument ${n + 1} of ${fn} must be a float, got '${s}'`);
+  return v;
 }
 interface Plan {
   ops: PlannedOp[];

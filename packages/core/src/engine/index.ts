@@ -3,3 +3,4 @@ export * from './engine.js';
 export * from './model.js';
 export * from './queue.js';
 export * from './stats.js';
+export * from './script.js';

@@ -1,5 +1,6 @@
 import type { Tensor } from '../tensor/index.js';
 import type { Model } from '../engine/model.js';
+import type { Script } from '../engine/script.js';
 
 /**
  * The value types a key can hold, by type tag. Later kinds (models, scripts) are added here, and
@@ -9,6 +10,7 @@ export interface TypedValues {
   string: Buffer;
   tensor: Tensor;
   model: Model;
+  script: Script;
 }
 export type ValueType = keyof TypedValues;
 export type Value = { [K in ValueType]: { readonly type: K; readonly value: TypedValues[K] } }[ValueType];
@@ -18,6 +20,7 @@ export const TYPE_NAMES: { readonly [K in ValueType]: string } = {
   string: 'string',
   tensor: 'AI_TENSOR',
   model: 'AI__MODEL',
+  script: 'AI_SCRIPT',
 };
 
 /**

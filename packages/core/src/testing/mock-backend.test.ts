@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ModelLoadRequest } from '../backend/spi.js';
 import { Tensor } from '../tensor/index.js';
 import { CPU, device, floats, plainValues, tensor, tensorDiff } from './helpers.js';
-import { createMockBackend, mockModelBlob, parseMockModel, type MockModelDef } from './mock-backend.js';
+import { createMockBackend, mockModelBlob, parseMockModel, type MockModel, type MockModelDef } from './mock-backend.js';
 
 const req = (def: MockModelDef | Buffer, over: Partial<ModelLoadRequest> = {}): ModelLoadRequest => ({
   blob: Buffer.isBuffer(def) ? def : mockModelBlob(def),
@@ -103,7 +103,7 @@ describe('MockBackend', () => {
 
   it('dispose: counts, flags a dispose during a run, and refuses runs afterwards', async () => {
     const b = createMockBackend();
-    const m = (await b.loadModel(req({ op: 'sleep', ms: 10 }))) as ReturnType<typeof b.models.at> & object;
+    const m = (await b.loadModel(req({ op: 'sleep', ms: 10 }))) as MockModel;
     const run = m.run([floats([1], [1])], { slot: 0 });
     m.dispose();
     await expect(run).rejects.toThrow('mock: disposed during run');

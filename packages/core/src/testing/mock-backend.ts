@@ -105,6 +105,8 @@ export interface MockBackendOptions {
 export interface MockRunRecord {
   readonly model: MockModel;
   readonly slot: number;
+  /** The inputs the run was given (a batched run: the merged tensors). */
+  readonly inputs: readonly Tensor[];
   /** dim 0 of input 0 (1 for a scalar): the batch a batched run carried. */
   readonly batch: number;
   readonly startedAt: number;
@@ -188,8 +190,8 @@ export class MockBackend implements Backend {
   }
 
   /** @internal */
-  enter(model: MockModel, slot: number, batch: number): MockRunRecord {
-    const rec: MockRunRecord = { model, slot, batch, startedAt: Date.now() };
+  enter(model: MockModel, slot: number, inputs: readonly Tensor[]): MockRunRecord {
+    const rec: MockRunRecord = { model, slot, inputs, batch: inputs[0]?.shape[0] ?? 1, startedAt: Date.now() };
     this.runLog.push(rec);
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
@@ -237,12 +239,11 @@ export class MockModel implements LoadedModel {
   }
 
   async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
-    const batch = inputs[0]?.shape[0] ?? 1;
-    const rec = this.backend.enter(this, ctx.slot, batch);
+    const rec = this.backend.enter(this, ctx.slot, inputs);
     this.runs++;
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
-    this.batches.push(batch);
+    this.batches.push(rec.batch);
     this.slots.push(ctx.slot);
     let ok = false;
     try {

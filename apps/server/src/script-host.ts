@@ -1,0 +1,87 @@
+import { errorText, keyOf, type ScriptReply } from '@respai/core';
+import {
+  BoolReply,
+  DoubleReply,
+  ErrorReply,
+  MapReply,
+  NilArray,
+  SetReply,
+  SimpleString,
+  VerbatimReply,
+  type Reply,
+} from './resp/reply.js';
+import { formatDouble } from './resp/format.js';
+import type { ExecContext } from './commands/types.js';
+
+/** Commands a script may not run through redis.execute, beyond the admin/run/connection flags. */
+const DENIED = new Set(['flushall', 'flushdb', 'keys', 'scan', 'info', 'command', 'dbsize', 'time', 'rename']);
+
+/** Redis Cluster's hash tag: the part between the first `{` and the next `}`, when not empty. */
+export function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/** True when `key` is one of `declared` or shares a hash tag with one (a bare `{tag}` declares a tag). */
+export function keyDeclared(key: string, declared: readonly string[]): boolean {
+  const tag = hashTag(key);
+  return declared.some((d) => d === key || hashTag(d) === tag);
+}
+
+/** A Reply as a script sees it. */
+export function toScriptReply(r: Reply): ScriptReply {
+  if (r === null || r instanceof NilArray) return null;
+  if (typeof r === 'number') return BigInt(r);
+  if (typeof r === 'bigint' || typeof r === 'string' || Buffer.isBuffer(r)) return r;
+  if (Array.isArray(r)) return r.map(toScriptReply);
+  if (r instanceof SimpleString) return r.value;
+  if (r instanceof ErrorReply) return { error: r.text };
+  if (r instanceof DoubleReply) return formatDouble(r.value);
+  if (r instanceof MapReply) return r.entries.flatMap(([k, v]) => [toScriptReply(k), toScriptReply(v)]);
+  if (r instanceof SetReply) return r.items.map(toScriptReply);
+  if (r instanceof VerbatimReply) return r.text;
+  if (r instanceof BoolReply) return r.value ? 1n : 0n;
+  return null;
+}
+
+/**
+ * `redis.execute` for scripts: runs one command as the calling client, limited to the keys the
+ * script declared in KEYS (or their hash tags), and to commands that belong in a script.
+ */
+export async function runScriptCommand(
+  ctx: ExecContext,
+  argv: readonly (string | Buffer)[],
+  declared: readonly string[],
+): Promise<ScriptReply> {
+  const args = argv.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
+  const name = args[0]?.toString().toLowerCase() ?? '';
+  const command = ctx.server.commands.get(name);
+  if (command === undefined) return { error: `ERR unknown command '${name}' called from script` };
+  const f = command.flags;
+  if (DENIED.has(name) || f.includes('admin') || f.includes('airun') || f.includes('nomulti') || f.includes('noauth') || name.startsWith('ai.model') || name.startsWith('ai.script')) {
+    return { error: `ERR This Redis command is not allowed from script: ${name}` };
+  }
+  if ((command.arity > 0 && args.length !== command.arity) || args.length < -command.arity) {
+    return { error: `ERR wrong number of arguments for '${command.name}' command` };
+  }
+  if (command.keys !== undefined && command.keys.first > 0) {
+    const { first, step } = command.keys;
+    const last = command.keys.last < 0 ? args.length + command.keys.last : command.keys.last;
+    for (let i = first; i <= last && i < args.length; i += step) {
+      const k = keyOf(args[i]!);
+      if (!keyDeclared(k, declared)) {
+        return { error: `ERR script attempted to access key '${k}', which is not declared in KEYS` };
+      }
+    }
+  }
+  try {
+    const r = await command.execute(ctx, command.parse(args.slice(1), { protoMaxBulkLen: ctx.server.options['proto-max-bulk-len'] }));
+    return toScriptReply(r);
+  } catch (e) {
+    return { error: errorText(e) };
+  }
+}

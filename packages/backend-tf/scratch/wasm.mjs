@@ -1,0 +1,12 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as wasm from '@tensorflow/tfjs-backend-wasm';
+console.log(Object.keys(wasm));
+const t0 = Date.now();
+const ok = await tf.setBackend('wasm');
+await tf.ready();
+console.log('wasm ready', ok, Date.now() - t0, 'ms');
+console.log('simd', await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), 'mt', await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+console.log('threads', wasm.getThreadsCount?.());
+const a = tf.tensor2d([[1,2],[3,4]]);
+console.log(tf.matMul(a,a).dataSync());
