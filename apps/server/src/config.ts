@@ -174,10 +174,10 @@ export function loadOptions(argv: readonly string[]): { options: ServerOptions; 
 }
 
 /** RedisAI's module arguments (THREADS_PER_QUEUE) are accepted as well as redis.conf style names. */
-const normalize = (name: string) => name.toLowerCase().replace(/_/g, '-');
+export const normalizeOption = (name: string) => name.toLowerCase().replace(/_/g, "-");
 
 function apply(options: ServerOptions, rawName: string, args: string[], where: string): void {
-  const name = normalize(rawName);
+  const name = normalizeOption(rawName);
   if (!isOption(name)) throw new ConfigError(`${where}: unknown option '${name}'`);
   const v = parseValue(name, args);
   if (v instanceof Invalid) throw new ConfigError(`${where}: '${name}': ${v.why}`);
@@ -186,7 +186,7 @@ function apply(options: ServerOptions, rawName: string, args: string[], where: s
 
 /** CONFIG SET of one option, with Redis's error texts. Returns the parsed value. */
 export function setOption(options: ServerOptions, rawName: string, value: string): void {
-  const name = normalize(rawName);
+  const name = normalizeOption(rawName);
   if (!isOption(name)) fail(E.configSetUnknown(name));
   if (!SPECS[name].mutable) fail(E.configSetInvalid(name, "can't set immutable config"));
   const v = parseValue(name, [value]);

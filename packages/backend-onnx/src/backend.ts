@@ -207,6 +207,7 @@ class OnnxModel implements LoadedModel {
   }
 
   async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
+    if (inputs.length !== this.inputs.length) fail(ONNX_ERR.inputCount(this.inputs.length, inputs.length));
     const wire = inputs.map((t, i): WireTensor => {
       const spec = this.inputs[i];
       if (spec?.dtype !== undefined && spec.dtype !== t.dtype) fail(ONNX_ERR.inputDtype(spec.name, spec.dtype, t.dtype));
@@ -264,7 +265,9 @@ function describe(info: WireModelInfo): { inputs: TensorSpec[]; outputs: TensorS
     const dtype = dtypeOfOrt(m.type ?? '');
     if (dtype === undefined) fail(ONNX_ERR.unsupportedType(what, m.name, m.type ?? 'unknown'));
     // onnxruntime reports an unknown shape and a scalar alike (empty): leave the shape out then.
-    return m.shape !== undefined && m.shape.length > 0 ? { name: m.name, dtype, shape: [...m.shape] } : { name: m.name, dtype };
+    if (m.shape === undefined || m.shape.length === 0) return { name: m.name, dtype };
+    // A free dimension without a name comes as '': the SPI says -1.
+    return { name: m.name, dtype, shape: m.shape.map((d) => (d === '' ? -1 : d)) };
   };
   return { inputs: info.inputs.map((m) => spec('input', m)), outputs: info.outputs.map((m) => spec('output', m)) };
 }

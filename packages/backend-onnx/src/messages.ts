@@ -20,6 +20,8 @@ export const ONNX_ERR = {
   nonTensorInput: (name: string) => `ERR ONNX model input '${name}' is not a tensor but a sequence or map; respai feeds tensors only`,
   unsupportedType: (what: 'input' | 'output', name: string, type: string) =>
     `ERR ONNX model ${what} '${name}' has type ${type}, which no respai dtype holds`,
+  /** The original's text for this case. */
+  inputCount: (expected: number, got: number) => `ERR Expected ${expected} inputs but got ${got}`,
   inputDtype: (name: string, expected: DType, got: DType) => `ERR ONNX model input '${name}' expects ${expected}, got ${got}`,
   emptyOutput: (name: string, dims: readonly number[]) =>
     `ERR ONNX model output '${name}' is empty (shape [${dims.join(', ')}]); respai tensors need every dimension > 0`,

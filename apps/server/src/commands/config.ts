@@ -1,5 +1,5 @@
 import { E, fail } from '@respai/core';
-import { OPTION_NAMES, formatValue, setOption, type ServerOptions } from '../config.js';
+import { OPTION_NAMES, formatValue, normalizeOption, setOption, type ServerOptions } from '../config.js';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { globMatch } from '../util/glob.js';
 import { is } from './args.js';
@@ -21,7 +21,7 @@ export const config = defineCommand<Request>({
     const rest = args.slice(1).map((a) => a.toString());
     if (is(sub, 'GET')) {
       if (rest.length === 0) fail(E.arity('config|get'));
-      return { op: 'get', patterns: rest.map((p) => p.toLowerCase()) };
+      return { op: 'get', patterns: rest.map(normalizeOption) };
     }
     if (is(sub, 'SET')) {
       if (rest.length === 0 || rest.length % 2 !== 0) fail(E.arity('config|set'));
@@ -47,7 +47,7 @@ export const config = defineCommand<Request>({
         const next: ServerOptions = { ...options };
         for (const [name, value] of req.pairs) setOption(next, name, value);
         for (const [name] of req.pairs) {
-          const key = name as keyof ServerOptions;
+          const key = normalizeOption(name) as keyof ServerOptions;
           (options as unknown as Record<string, unknown>)[key] = next[key];
           ctx.server.onOptionChanged(key);
         }

@@ -241,6 +241,7 @@ export class WorkerRpc {
     const data: RpcWorkerData = { rpcBusy: busy, data: this.options.workerData };
     const worker = new Worker(this.options.url, {
       workerData: data,
+      execArgv: workerExecArgv(),
       ...(this.options.name === undefined ? {} : { name: this.options.name }),
       ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
     });
@@ -341,6 +342,18 @@ export class WorkerRpc {
     }
     life.pending.clear();
   }
+}
+
+/** The process's Node options minus those a worker refuses (`--input-type` exists for `-e` only). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--input-type') i++;
+    else if (!a.startsWith('--input-type=')) out.push(a);
+  }
+  return out;
 }
 
 function localError(e: RemoteError): Error {

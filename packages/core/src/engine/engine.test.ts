@@ -27,6 +27,7 @@ async function setup(opts: TestEngineOptions = {}): Promise<TestEngine> {
   return t;
 }
 
+const FMT = { meta: true, blob: true, values: false };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The engine's plan errors may come as a sync throw or a rejection: accept both. */
 const run = (t: TestEngine, req: DagRequest): Promise<DagResult> => Promise.resolve().then(() => t.engine.runDag(req));
@@ -178,7 +179,7 @@ describe('Engine.runDag: DAGs', () => {
       { op: 'tensorset', output: 'x', tensor: floats([2], [1, 2]) },
       { op: 'modelexecute', key: 'm', inputs: ['x', 'k'], outputs: ['y'] },
       { op: 'modelexecute', key: 'm', inputs: ['y', 'y'], outputs: ['z'] },
-      { op: 'tensorget', input: 'z', format: { meta: true, blob: false, values: true } as never },
+      { op: 'tensorget', input: 'z', format: { meta: true, blob: false, values: true } },
     ];
     const r = results(await run(t, { load: ['k'], persist: ['z'], ops }));
     expect(r.map((x) => x.ok)).toEqual([true, true, true, true]);
@@ -203,7 +204,7 @@ describe('Engine.runDag: DAGs', () => {
   it('names not in the DAG are refused before anything runs', async () => {
     const t = await setup();
     await t.store('m', { op: 'identity' });
-    await expect(run(t, { load: [], persist: [], ops: [{ op: 'tensorget', input: 'nope', format: {} as never }] })).rejects.toThrow(
+    await expect(run(t, { load: [], persist: [], ops: [{ op: 'tensorget', input: 'nope', format: FMT }] })).rejects.toThrow(
       'ERR INPUT key cannot be found in DAG',
     );
     await expect(
@@ -240,7 +241,7 @@ describe('Engine.runDag: DAGs', () => {
       { op: 'modelexecute', key: 'add', inputs: ['a', 'a'], outputs: ['ok'] },
       { op: 'modelexecute', key: 'bad', inputs: ['a'], outputs: ['broken'] },
       { op: 'modelexecute', key: 'add', inputs: ['broken', 'ok'], outputs: ['after'] },
-      { op: 'tensorget', input: 'after', format: {} as never },
+      { op: 'tensorget', input: 'after', format: FMT },
     ];
     const r = results(await run(t, { load: ['a'], persist: ['ok', 'after'], ops }));
     expect(r.map((x) => x.ok)).toEqual([true, false, 'NA', 'NA']);
@@ -253,12 +254,6 @@ describe('Engine.runDag: DAGs', () => {
     const t = await setup();
     t.setTensor('a', floats([1], [1]));
     expect(await run(t, { load: ['a'], persist: ['a'], ops: [] })).toEqual({ timedOut: false, results: [] });
-  });
-
-  it('SCRIPTEXECUTE is refused while no TORCH script support exists', async () => {
-    const t = await setup();
-    const op: DagOp = { op: 'scriptexecute', key: 's', fn: 'f', args: [], outputs: [], keys: [] };
-    await expect(run(t, { load: [], persist: [], ops: [op] })).rejects.toThrow(/AI\.SCRIPTEXECUTE/);
   });
 });
 
@@ -334,7 +329,7 @@ describe('Engine.runDag: TIMEOUT and client aborts', () => {
     t.setTensor('a', floats([1], [1]));
     const ops: DagOp[] = [
       { op: 'modelexecute', key: 'bad', inputs: ['a'], outputs: ['x'] },
-      { op: 'tensorget', input: 'x', format: {} as never },
+      { op: 'tensorget', input: 'x', format: FMT },
       { op: 'modelexecute', key: 'slow', inputs: ['a'], outputs: ['y'] },
     ];
     const r = await run(t, { load: ['a'], persist: [], ops, timeoutMs: 15 });
@@ -357,7 +352,12 @@ describe('Engine.runDag: devices, concurrency and batching', () => {
     const t0 = performance.now();
     results(await run(t, { load: ['a'], persist: ['x', 'y'], ops }));
     const wall = performance.now() - t0;
-    expect(wall).toBeLessThan(1.6 * ms);
+    // Wall time ~ the longer run, not the sum. Measured against the runs' own durations, so a
+    // stalled event loop (a loaded CI machine) stretches both sides alike.
+    const [r0, r1] = t.backend.runLog;
+    const longest = Math.max(ms, ...t.backend.runLog.map((r) => r.endedAt! - r.startedAt));
+    expect(wall).toBeLessThan(1.6 * longest);
+    expect(r1!.startedAt).toBeLessThan(r0!.endedAt!);
     expect(t.backend.maxRunning).toBe(2);
     expect(t.engine.queueStats().map((q) => q.device).sort()).toEqual(['CPU', 'CPU:1']);
   });
@@ -504,6 +504,8 @@ describe('Engine.close', () => {
     t.setTensor('a', floats([1], [1]));
     const first = modelExecute(t, 'm', ['a'], ['x']);
     const queued = modelExecute(t, 'm', ['a'], ['y']);
+    await sleep(5);
+    expect(t.engine.queueStats()).toEqual([{ device: 'CPU', queued: 1 }]);
     await t.close();
     const outcome = await Promise.race([queued.then(() => 'settled'), sleep(100).then(() => 'pending')]);
     expect(outcome).toBe('settled');

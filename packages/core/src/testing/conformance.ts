@@ -39,7 +39,10 @@ export interface ModelFixture {
 }
 
 export interface BackendConformanceOptions {
-  /** Makes the backend under test (its package's default export). Called once. */
+  /**
+   * Makes the backend under test (its package's default export). Called once; the suite then calls
+   * `init` once and, at the end, the backend's `dispose`: hand it an instance nothing else uses.
+   */
   backend: () => Backend | Promise<Backend>;
   /** Given to `init`; default: runtime defaults, 4 threads per queue, a silent logger. */
   settings?: Partial<BackendSettings>;

@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { backendConformance, floats, tensor, type ModelFixture } from '@respai/core/testing';
+import { createOnnxBackend } from './index.js';
+import { ensureBuilt, repoRoot } from './testing/build.js';
+import { OnnxType, binaryModel, identityModel } from './testing/onnx-writer.js';
+
+// The suite every respai backend passes, on models this package writes (and the shared ones when present).
+const add: ModelFixture = {
+  name: 'Add (FLOAT, dynamic batch)',
+  blob: binaryModel('Add', OnnxType.FLOAT, ['N', 2], ['N', 2], ['N', 2]),
+  inputs: [floats([2, 2], [1, 2, 3, 4]), floats([2, 2], [0.5, 0.25, -3, 1e-3])],
+  expected: [floats([2, 2], [1.5, 2.25, 0, 4.001])],
+  inputNames: ['a', 'b'],
+  outputNames: ['c'],
+  inputDtypes: ['FLOAT', 'FLOAT'],
+  outputDtypes: ['FLOAT'],
+};
+const mul: ModelFixture = {
+  name: 'Mul (INT64)',
+  blob: binaryModel('Mul', OnnxType.INT64, [3], [3], [3]),
+  inputs: [tensor('INT64', [3], [2n, -3n, 9007199254740993n]), tensor('INT64', [3], [5n, 7n, 1n])],
+  expected: [tensor('INT64', [3], [10n, -21n, 9007199254740993n])],
+  inputDtypes: ['INT64', 'INT64'],
+};
+const strings: ModelFixture = {
+  name: 'Identity (STRING)',
+  blob: identityModel(OnnxType.STRING, ['N']),
+  inputs: [tensor('STRING', [3], ['hé', '', 'three'])],
+  expected: [tensor('STRING', [3], ['hé', '', 'three'])],
+  inputNames: ['x'],
+  outputNames: ['y'],
+};
+const shared = resolve(repoRoot, '../shared/models');
+const iris: ModelFixture[] = existsSync(join(shared, 'linear_iris.onnx'))
+  ? [
+      {
+        name: 'linear_iris.onnx',
+        blob: readFileSync(join(shared, 'linear_iris.onnx')),
+        inputs: [floats([1, 4], [5.1, 3.5, 1.4, 0.2])],
+        expected: [floats([1, 1], [-0.090524077415466309])],
+        inputNames: ['float_input'],
+        outputNames: ['variable'],
+        tolerance: { atol: 1e-6 },
+      },
+    ]
+  : [];
+
+backendConformance({
+  title: 'ONNX backend conformance',
+  backend: () => {
+    ensureBuilt();
+    return createOnnxBackend();
+  },
+  settings: { threadsPerQueue: 2, intraOpParallelism: 1 },
+  fixtures: {
+    valid: [add, mul, strings, ...iris],
+    garbage: existsSync(join(shared, 'graph.pb')) ? [readFileSync(join(shared, 'graph.pb'))] : [],
+  },
+  timeoutMs: 20_000,
+});

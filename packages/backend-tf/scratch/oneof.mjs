@@ -1,0 +1,11 @@
+import protobuf from 'protobufjs';
+const root = new protobuf.Root();
+root.resolvePath = (o, t) => new URL('../proto/' + t, import.meta.url).pathname;
+root.loadSync('tensorflow/core/framework/graph.proto'); root.resolveAll();
+const G = root.lookupType('tensorflow.GraphDef');
+const bytes = G.encode(G.fromObject({ node: [{ name: 'n', op: 'X', attr: { a: { s: Buffer.from('SAME') }, b: { b: false }, c: { i: 5 }, big: { i: '-9223372036854775808' }, l: { list: { i: [1, 2] } }, t: { type: 'DT_INT64' } } }] })).finish();
+const g = G.decode(bytes);
+const at = g.node[0].attr;
+for (const k of Object.keys(at)) console.log(k, Object.keys(at[k]), at[k].value, at[k].s, at[k].i, at[k].b, at[k].list === null, typeof at[k].i);
+console.log(g.versions, g.library, g.node[0].device === '', Object.keys(g));
+console.log(at.big.i, at.l.list.i);
