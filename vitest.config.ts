@@ -16,7 +16,8 @@ export default defineConfig({
   test: {
     projects: [
       { resolve: { alias }, test: { name: 'core', include: ['packages/core/src/**/*.test.ts'] } },
-      { resolve: { alias }, test: { name: 'server', include: ['apps/server/src/**/*.test.ts'] } },
+      // Pure parse/execute tests: sharing one module graph saves ~0.5 s of start-up per file.
+      { resolve: { alias }, test: { name: 'server', include: ['apps/server/src/**/*.test.ts'], isolate: false } },
       { resolve: { alias }, test: { name: 'bench', include: ['apps/bench/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-onnx', include: ['packages/backend-onnx/src/**/*.test.ts'] } },
       {

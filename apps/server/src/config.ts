@@ -181,7 +181,9 @@ function apply(options: ServerOptions, rawName: string, args: string[], where: s
   if (!isOption(name)) throw new ConfigError(`${where}: unknown option '${name}'`);
   const v = parseValue(name, args);
   if (v instanceof Invalid) throw new ConfigError(`${where}: '${name}': ${v.why}`);
-  (options as unknown as Record<string, unknown>)[name] = v;
+  // loadbackend repeats: each line adds a backend.
+  if (name === 'loadbackend') options.loadbackend = [...options.loadbackend, ...(v as [string, string][])];
+  else (options as unknown as Record<string, unknown>)[name] = v;
 }
 
 /** CONFIG SET of one option, with Redis's error texts. Returns the parsed value. */
