@@ -11,6 +11,7 @@ import {
   type MockModel,
   type TestEngine,
   type TestEngineOptions,
+  waitFor,
 } from '../testing/index.js';
 import type { DagOp, DagRequest, DagResult } from './dag.js';
 
@@ -286,15 +287,17 @@ describe('Engine.runDag: TIMEOUT and client aborts', () => {
 
   it('an abort (client gone) drops queued work: it never runs and nothing is written', async () => {
     const t = await setup();
-    await t.store('slow', { op: 'sleep', ms: 40 });
+    await t.store('slow', { op: 'identity' });
     await t.store('m', { op: 'identity' });
+    const release = mock(t, 'slow').hold();
     t.setTensor('a', floats([1], [1]));
     const first = modelExecute(t, 'slow', ['a'], ['s']);
     const ac = new AbortController();
     const second = modelExecute(t, 'm', ['a'], ['out'], { signal: ac.signal });
-    await sleep(5);
+    await waitFor(() => t.engine.queueStats()[0]?.queued === 1);
     ac.abort();
     expect((await second).timedOut).toBe(true);
+    release();
     results(await first);
     await sleep(5);
     expect(mock(t, 'm').runs).toBe(0);
@@ -316,25 +319,25 @@ describe('Engine.runDag: TIMEOUT and client aborts', () => {
     expect(h.disposeCalls).toBe(1);
   });
 
-  // BUG (engine.ts, execute): the DAG timer reports TIMEDOUT whenever `started < planned.length`,
-  // but ops skipped because an earlier op failed (the `failed || inputs.some(undefined)` branch)
-  // never count as started. So a DAG whose failed op leaves NA ops behind, while another op is
-  // still running at the deadline, replies TIMEDOUT although nothing was waiting in a queue.
-  // Suggested fix: in that branch, count the skipped op as started (`started++`) before complete(),
-  // or time out only when a job is still queued.
-  it.skip('ops skipped after a failure do not make a DAG time out', async () => {
+  // Was a bug: ops skipped after a failure never counted as started, so the DAG timer replied
+  // TIMEDOUT while another op was still running although nothing was queued.
+  it('ops skipped after a failure do not make a DAG time out', async () => {
     const t = await setup();
     await t.store('bad', { op: 'fail' });
-    await t.store('slow', { op: 'sleep', ms: 40 }, { device: device('CPU:1') });
+    await t.store('slow', { op: 'identity' }, { device: device('CPU:1') });
+    const release = mock(t, 'slow').hold();
     t.setTensor('a', floats([1], [1]));
     const ops: DagOp[] = [
       { op: 'modelexecute', key: 'bad', inputs: ['a'], outputs: ['x'] },
       { op: 'tensorget', input: 'x', format: FMT },
       { op: 'modelexecute', key: 'slow', inputs: ['a'], outputs: ['y'] },
     ];
-    const r = await run(t, { load: ['a'], persist: [], ops, timeoutMs: 15 });
-    expect(r.timedOut).toBe(false);
-    expect(results(r).map((x) => x.ok)).toEqual([false, 'NA', true]);
+    const r = run(t, { load: ['a'], persist: [], ops, timeoutMs: 15 });
+    // Past the deadline, the slow op is still running (held): nothing is queued, so no TIMEDOUT.
+    const early = await Promise.race([r, sleep(40).then(() => 'still running' as const)]);
+    release();
+    expect(early).toBe('still running');
+    expect(results(await r).map((x) => x.ok)).toEqual([false, 'NA', true]);
   });
 });
 
@@ -406,14 +409,16 @@ describe('Engine.runDag: devices, concurrency and batching', () => {
 describe('Engine: model lifetime', () => {
   it('a model deleted during a run is disposed only after that run finished', async () => {
     const t = await setup();
-    await t.store('m', { op: 'sleep', ms: 30 });
+    await t.store('m', { op: 'identity' });
     const h = mock(t, 'm');
+    const release = h.hold();
     t.setTensor('a', floats([1], [1]));
     const r = modelExecute(t, 'm', ['a'], ['out']);
-    await sleep(5);
+    await waitFor(() => h.running === 1);
     expect(t.keyspace.delete('m')).toBe(true);
     await settle();
     expect(h.disposeCalls).toBe(0);
+    release();
     expect(results(await r)).toEqual([{ ok: true }]);
     await settle();
     expect(h.disposeCalls).toBe(1);
@@ -467,19 +472,23 @@ describe('Engine: model lifetime', () => {
   // Suggested fix: make each started run hold its own reference — in RunQueue.start(), for model
   // jobs, `head.model.retain()` before `runModelBatch` and `.release()` in its `.finally` — or have
   // finish() defer the release of models whose jobs have started until those jobs settle.
-  it.skip('a model deleted during a run whose client went away is disposed only after the run', async () => {
+  it('a model deleted during a run whose client went away is disposed only after the run', async () => {
     const t = await setup();
-    await t.store('m', { op: 'sleep', ms: 30 });
+    await t.store('m', { op: 'identity' });
     const h = mock(t, 'm');
+    const release = h.hold();
     t.setTensor('a', floats([1], [1]));
     const ac = new AbortController();
     const r = modelExecute(t, 'm', ['a'], ['out'], { signal: ac.signal });
-    await sleep(5);
+    await waitFor(() => h.running === 1);
     t.keyspace.delete('m');
     ac.abort();
     expect((await r).timedOut).toBe(true);
-    await sleep(40);
+    await settle();
     expect(h.disposedWhileRunning).toBe(false);
+    release();
+    await waitFor(() => h.running === 0);
+    await settle();
     expect(h.disposeCalls).toBe(1);
   });
 });
@@ -498,17 +507,18 @@ describe('Engine.close', () => {
   // engine.close(), so it is only visible to library users. Suggested fix: in that catch,
   // `if (e instanceof Cancelled) return finish({ timedOut: true });` (finish is idempotent, so
   // the Cancelled that follows a DAG's own finish stays harmless).
-  it.skip('settles DAGs still queued', async () => {
+  it('settles DAGs still queued', async () => {
     const t = await createTestEngine();
-    await t.store('m', { op: 'sleep', ms: 20 });
+    await t.store('m', { op: 'identity' });
+    const release = mock(t, 'm').hold();
     t.setTensor('a', floats([1], [1]));
     const first = modelExecute(t, 'm', ['a'], ['x']);
     const queued = modelExecute(t, 'm', ['a'], ['y']);
-    await sleep(5);
-    expect(t.engine.queueStats()).toEqual([{ device: 'CPU', queued: 1 }]);
+    await waitFor(() => t.engine.queueStats()[0]?.queued === 1);
     await t.close();
-    const outcome = await Promise.race([queued.then(() => 'settled'), sleep(100).then(() => 'pending')]);
-    expect(outcome).toBe('settled');
+    const outcome = await Promise.race([queued.then(() => 'settled'), sleep(50).then(() => 'pending')]);
+    release();
     await first;
+    expect(outcome).toBe('settled');
   });
 });

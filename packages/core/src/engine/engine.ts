@@ -176,6 +176,11 @@ export class Engine {
   /** AI.SCRIPTSTORE / AI.SCRIPTSET: compiles through TORCH; WRONGTYPE unless empty or a script. */
   async storeScript(key: Key, spec: ScriptSpec): Promise<void> {
     this.keyspace.getTyped(key, 'script');
+    this.keyspace.set(key, { type: 'script', value: await this.createScript(spec) });
+  }
+
+  /** Compiles a script through TORCH (checking its entry points), without storing it. */
+  async createScript(spec: ScriptSpec): Promise<Script> {
     const backend = await this.backend('TORCH');
     if (backend.loadScript === undefined) fail('ERR the loaded TORCH backend does not run scripts');
     if (!backend.supportsDevice(spec.device)) fail(E.noGpu('TORCH'));
@@ -185,7 +190,7 @@ export class Engine {
       await handle.dispose();
       fail(`ERR Function ${missing[0]} does not exist in the given script.`);
     }
-    this.keyspace.set(key, { type: 'script', value: new Script(spec, spec.source, handle) });
+    return new Script(spec, spec.source, handle);
   }
 
   /** The script at `key` or `ERR script key is empty` (WRONGTYPE for another type). */
@@ -330,6 +335,7 @@ export class Engine {
         void Promise.all(p.inputs.map((c) => c.ready)).then(async (inputs) => {
           if (finished) return;
           if (failed || inputs.some((t) => t === undefined)) {
+            started++; // never queued: it must not make the DAG time out
             p.outputs.forEach((c) => c.set(undefined));
             complete();
             return;
@@ -340,7 +346,8 @@ export class Engine {
             results[i] = p.op.op === 'tensorget' ? { ok: true, tensor: inputs[0]!, format: p.op.format } : { ok: true };
           } catch (e) {
             if (e instanceof TimedOut) return finish({ timedOut: true });
-            if (e instanceof Cancelled) return;
+            // Cancelled by close(): settle the DAG (finish ignores repeats after a client abort).
+            if (e instanceof Cancelled) return finish({ timedOut: true });
             failed = true;
             results[i] = { ok: false, error: e as Error };
             p.outputs.forEach((c) => c.set(undefined));

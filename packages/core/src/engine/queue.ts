@@ -54,6 +54,7 @@ export type Job = ModelJob | TaskJob;
 export class RunQueue {
   private readonly items: Job[] = [];
   private readonly free: number[];
+  private readonly slots: number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
 
@@ -62,15 +63,17 @@ export class RunQueue {
     slots: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.free = Array.from({ length: Math.max(1, slots) }, (_, i) => i);
+    this.slots = Math.max(1, slots);
+    this.free = Array.from({ length: this.slots }, (_, i) => i);
   }
 
   get length(): number {
     return this.items.length;
   }
 
+  /** Slots running something now. */
   get busy(): number {
-    return this.free.length;
+    return this.slots - this.free.length;
   }
 
   push(job: Job): void {
@@ -160,7 +163,13 @@ export class RunQueue {
       head.run(slot).then(head.resolve, head.reject).finally(done);
       return;
     }
-    runModelBatch(jobs as ModelJob[], slot).finally(done);
+    // The run holds its own reference: its DAG may finish (client gone, timeout) and drop the
+    // model while the backend is still computing.
+    const model = (jobs[0] as ModelJob).model.retain();
+    runModelBatch(jobs as ModelJob[], slot).finally(() => {
+      model.release();
+      done();
+    });
   }
 
   /** Rejects every queued job (shutdown). */

@@ -157,3 +157,12 @@ export async function createTestEngine(opts: TestEngineOptions = {}): Promise<Te
     },
   };
 }
+
+/** Resolves once `cond()` holds (checked every few ms); rejects after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`waitFor: condition still false after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}

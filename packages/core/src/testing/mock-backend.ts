@@ -223,6 +223,7 @@ export class MockModel implements LoadedModel {
   readonly batches: number[] = [];
   /** The slot of every run, in start order. */
   readonly slots: number[] = [];
+  private gate: Promise<void> | undefined;
 
   constructor(
     readonly backend: MockBackend,
@@ -236,6 +237,20 @@ export class MockModel implements LoadedModel {
 
   get disposed(): boolean {
     return this.disposeCalls > 0;
+  }
+
+  /**
+   * Holds every run (those in flight and those to come) before it computes, until the returned
+   * function is called: a run is then "running" for as long as a test needs, whatever the clock.
+   */
+  hold(): () => void {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    this.gate = gate;
+    return () => {
+      if (this.gate === gate) this.gate = undefined;
+      open();
+    };
   }
 
   async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
@@ -263,6 +278,7 @@ export class MockModel implements LoadedModel {
     if (dtype !== undefined) {
       for (const t of inputs) if (t.dtype !== dtype) throw new Error(`mock: expected ${dtype} input, got ${t.dtype}`);
     }
+    while (this.gate !== undefined) await this.gate;
     const { op } = this.def;
     const ms = this.def.ms ?? (op === 'sleep' ? 50 : 0);
     if (op === 'busy') {
