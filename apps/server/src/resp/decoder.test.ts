@@ -313,7 +313,7 @@ describe('RespDecoder: memory', () => {
     const t0 = performance.now();
     const out = run(bytewise(frame));
     expect(out.cmds).toEqual([['hello'], ['ECHO', 'x'.repeat(65000)]]);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(performance.now() - t0).toBeLessThan(5_000);
   });
 
   it('assembles a bulk trickled a byte at a time, coalescing the bytes', () => {

@@ -107,7 +107,8 @@ describe('tensorFromArgs', () => {
     expect(set('FLOAT 2', { maxBytes: 8 }).byteLength).toBe(8);
     const start = performance.now();
     expect(() => set('DOUBLE 4294967296 4294967296 4294967296')).toThrow(err(E.tensorTooLarge(512 * 1024 * 1024)));
-    expect(performance.now() - start).toBeLessThan(100);
+    // A guard against allocating the declared size, not a speed check.
+    expect(performance.now() - start).toBeLessThan(5_000);
   });
 
   it('does not crash on missing arguments', () => {

@@ -351,7 +351,8 @@ describe('checkSize', () => {
     ]) {
       expect(() => checkSize('FLOAT', shape, limit)).toThrow(err(`ERR tensor size exceeds proto-max-bulk-len (${limit} bytes)`));
     }
-    expect(performance.now() - start).toBeLessThan(200);
+    // A guard against allocating or looping over the declared size, not a speed check.
+    expect(performance.now() - start).toBeLessThan(5_000);
   });
 
   it('rejects invalid dimensions', () => {
