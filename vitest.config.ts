@@ -20,6 +20,8 @@ export default defineConfig({
       { resolve: { alias }, test: { name: 'server', include: ['apps/server/src/**/*.test.ts'], isolate: false } },
       { resolve: { alias }, test: { name: 'bench', include: ['apps/bench/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-onnx', include: ['packages/backend-onnx/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'backend-tf', include: ['packages/backend-tf/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'backend-torch', include: ['packages/backend-torch/src/**/*.test.ts'] } },
       {
         resolve: { alias },
         test: { name: 'e2e', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },

@@ -150,6 +150,9 @@ describe('the ONNX backend', () => {
     const [y] = await s.run([tensor('DOUBLE', [], [2.5])], { slot: 0 });
     expect(y!.shape).toEqual([]);
     expect(y!.values()).toEqual([2.5]);
+    const free = await load(identityModel(OnnxType.UINT8, [null, 2]));
+    expect(free.inputs).toEqual([{ name: 'x', dtype: 'UINT8', shape: [-1, 2] }]);
+    await free.dispose();
     const m = await load(identityModel(OnnxType.INT32, ['batch', 3]));
     const [z] = await m.run([tensor('INT32', [4, 3], [...Array(12).keys()])], { slot: 1 });
     expect(z!.shape).toEqual([4, 3]);
@@ -231,6 +234,7 @@ describe('the ONNX backend', () => {
   });
 
   it('refuses bytes that are no ONNX model with onnxruntime own text', async () => {
+    expect(await loadError(Buffer.alloc(0))).toBe('ERR Model data pointer is null.');
     expect(await loadError(Buffer.from('this is not a model, just some bytes'))).toBe(
       'ERR Failed to load model because protobuf parsing failed.',
     );
@@ -279,6 +283,7 @@ describe('the ONNX backend', () => {
         () => 'ran',
         (e: Error) => e.message,
       );
+    expect(await err([f([2, 2])])).toBe('ERR Expected 2 inputs but got 1');
     expect(await err([tensor('DOUBLE', [2, 2], [1, 2, 3, 4]), f([2, 2])])).toBe("ERR ONNX model input 'a' expects FLOAT, got DOUBLE");
     expect(await err([f([2, 2]), tensor('INT64', [2, 2], [1, 2, 3, 4])])).toBe("ERR ONNX model input 'b' expects FLOAT, got INT64");
     expect(await err([f([3, 2]), f([2, 2])])).toBe(
@@ -315,12 +320,12 @@ describe('the ONNX backend', () => {
     const h = monitorEventLoopDelay({ resolution: 5 });
     h.enable();
     const t0 = performance.now();
-    await m.run([ones(1024, 512)], { slot: 0 });
+    await m.run([ones(2048, 512)], { slot: 0 });
     const runMs = performance.now() - t0;
     h.disable();
     const maxMs = h.max / 1e6;
     console.log(`heavy run ${runMs.toFixed(0)} ms; event loop delay max ${maxMs.toFixed(1)} ms, mean ${(h.mean / 1e6).toFixed(1)} ms`);
-    expect(runMs).toBeGreaterThan(100);
+    expect(runMs).toBeGreaterThan(50);
     expect(maxMs).toBeLessThan(runMs / 2);
     await m.dispose();
   }, 30_000);
@@ -332,7 +337,7 @@ describe('MODEL_EXECUTION_TIMEOUT', () => {
     const m = await load(heavy, limited);
     await Promise.all([m.run([ones(1, 512)], { slot: 0 }), m.run([ones(1, 512)], { slot: 1 })]);
     const t0 = performance.now();
-    const long = m.run([ones(2048, 512)], { slot: 0 }).then(
+    const long = m.run([ones(4096, 512)], { slot: 0 }).then(
       () => 'ran',
       (e: Error) => e.message,
     );
@@ -340,7 +345,7 @@ describe('MODEL_EXECUTION_TIMEOUT', () => {
     const [other] = await m.run([ones(2, 512)], { slot: 1 });
     expect(other!.shape).toEqual([2, 512]);
     expect(await long).toBe('ERR ONNX model run exceeded MODEL_EXECUTION_TIMEOUT (150 ms)');
-    // Answered at the limit, not when onnxruntime finishes (about 0.5 s of work, more on a busy machine).
+    // Answered at the limit, not when onnxruntime finishes (0.5 s or more of work).
     expect(performance.now() - t0).toBeLessThan(600);
     expect(log.warn).toHaveBeenCalledWith('ONNX run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced', {
       device: 'CPU',
@@ -368,6 +373,19 @@ describe('BACKEND_MEMORY_LIMIT', () => {
       'ERR BACKEND_MEMORY_LIMIT (1 MB) exceeded: ONNX sessions would hold at least 2 MB (model bytes x THREADS_PER_QUEUE)',
     );
   });
+});
+
+describe('backend dispose', () => {
+  it('ends the workers and their models; a later load starts afresh', async () => {
+    const b = newBackend({ threadsPerQueue: 1 });
+    const before = await load(identityModel(OnnxType.FLOAT), b);
+    await b.dispose();
+    await expect(before.run([ones(1, 2)], { slot: 0 })).rejects.toThrow('ERR the ONNX backend was shut down');
+    await before.dispose();
+    const after = await load(identityModel(OnnxType.FLOAT), b);
+    const [y] = await after.run([ones(1, 2)], { slot: 0 });
+    expect(y!.values()).toEqual([1, 1]);
+  }, 30_000);
 });
 
 describe('process exit', () => {

@@ -52,6 +52,15 @@ interface Stored {
   readonly blob: Buffer;
 }
 
+/** Where a loaded model lives: its device's workers hold it under `id`. */
+interface ModelRef {
+  readonly device: string;
+  readonly id: number;
+  /** Bytes it counts against BACKEND_MEMORY_LIMIT. */
+  readonly cost: number;
+  readonly generation: number;
+}
+
 /**
  * The ONNX backend: every onnxruntime session lives in a worker thread, THREADS_PER_QUEUE workers
  * per device, each holding a session of every model stored on that device, so engine slot k of a
@@ -68,7 +77,8 @@ export class OnnxBackend implements Backend {
   private readonly stored = new Map<string, Map<number, Stored>>();
   private nextId = 1;
   private heldBytes = 0;
-  private disposed = false;
+  /** Bumped by dispose: models of an earlier generation lost their workers. */
+  private generation = 0;
 
   constructor(private readonly options: OnnxBackendOptions = {}) {}
 
@@ -87,9 +97,9 @@ export class OnnxBackend implements Backend {
   }
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
-    if (this.disposed) fail(ONNX_ERR.disposed);
     if (!this.supportsDevice(request.device)) fail(E.noGpu('ONNX'));
     const pool = this.pool();
+    const generation = this.generation;
     const device = request.device.name;
     const blob = request.blob;
     const cost = blob.length * pool.size;
@@ -109,6 +119,7 @@ export class OnnxBackend implements Backend {
       await workers[0]!.call('unload', [id], { spawn: false }).catch(() => undefined);
       throw e;
     }
+    if (generation !== this.generation) fail(ONNX_ERR.disposed);
 
     const models = this.stored.get(device) ?? new Map<number, Stored>();
     this.stored.set(device, models);
@@ -118,15 +129,16 @@ export class OnnxBackend implements Backend {
       // Workers that die meanwhile reload it from `stored` when they come back.
       await Promise.all(workers.map((w) => loadInto(w, id, blob, 0).catch(ignoreGone)));
     } catch (e) {
-      await this.unload(device, id, cost);
+      await this.unload({ device, id, cost, generation });
       throw e;
     }
-    return new OnnxModel(this, device, id, cost, spec);
+    if (generation !== this.generation) fail(ONNX_ERR.disposed);
+    return new OnnxModel(this, { device, id, cost, generation }, spec);
   }
 
-  /** Runs model `id` on the worker of `slot`. */
-  async run(device: string, id: number, inputs: readonly WireTensor[], slot: number): Promise<WireTensor[]> {
-    if (this.disposed || this.workers === undefined) fail(ONNX_ERR.disposed);
+  /** Runs a model on the worker of `slot`. */
+  async run({ device, id, generation }: ModelRef, inputs: readonly WireTensor[], slot: number): Promise<WireTensor[]> {
+    if (generation !== this.generation || this.workers === undefined) fail(ONNX_ERR.disposed);
     const timeoutMs = this.settings.modelExecutionTimeoutMs;
     try {
       return await this.workers.forSlot(device, slot).call<WireTensor[]>('run', [id, inputs], {
@@ -143,7 +155,8 @@ export class OnnxBackend implements Backend {
     }
   }
 
-  async unload(device: string, id: number, cost: number): Promise<void> {
+  async unload({ device, id, cost, generation }: ModelRef): Promise<void> {
+    if (generation !== this.generation) return;
     const models = this.stored.get(device);
     if (models?.delete(id) !== true) return;
     this.heldBytes -= cost;
@@ -151,9 +164,13 @@ export class OnnxBackend implements Backend {
     await Promise.all(this.workers.of(device).map((w) => w.call('unload', [id], { spawn: false }).catch(() => undefined)));
   }
 
-  /** Terminates every worker, each once its current call returned (see `WorkerRpc`). */
+  /**
+   * Terminates every worker, each once its current call returned (see `WorkerRpc`). Models loaded
+   * before are gone; a later load starts new workers (the default export is shared by every engine
+   * of the process, so one engine closing must not break the next).
+   */
   async dispose(): Promise<void> {
-    this.disposed = true;
+    this.generation++;
     const workers = this.workers;
     this.workers = undefined;
     this.stored.clear();
@@ -197,9 +214,7 @@ class OnnxModel implements LoadedModel {
 
   constructor(
     private readonly backend: OnnxBackend,
-    private readonly device: string,
-    private readonly id: number,
-    private readonly cost: number,
+    private readonly ref: ModelRef,
     spec: { inputs: TensorSpec[]; outputs: TensorSpec[] },
   ) {
     this.inputs = spec.inputs;
@@ -216,7 +231,7 @@ class OnnxModel implements LoadedModel {
       new Uint8Array(data).set(t.data);
       return { type: TO_ORT[t.dtype], dims: [...t.shape], data };
     });
-    const out = await this.backend.run(this.device, this.id, wire, ctx.slot);
+    const out = await this.backend.run(this.ref, wire, ctx.slot);
     return out.map((o, i) => {
       const name = this.outputs[i]?.name ?? String(i);
       const dtype = dtypeOfOrt(o.type);
@@ -229,7 +244,7 @@ class OnnxModel implements LoadedModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.backend.unload(this.device, this.id, this.cost);
+    await this.backend.unload(this.ref);
   }
 }
 

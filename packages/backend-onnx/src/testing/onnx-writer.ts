@@ -22,9 +22,12 @@ export const OnnxType = {
 } as const;
 export type OnnxElemType = (typeof OnnxType)[keyof typeof OnnxType];
 
-/** A value's type: a tensor (shape undefined = unknown rank; a string dim is symbolic), or seq/map. */
+/** A dimension: fixed, symbolic (named), or null for free and unnamed. */
+export type Dim = number | string | null;
+
+/** A value's type: a tensor (shape undefined = unknown rank), or seq/map. */
 export type ValueType =
-  | { readonly tensor: OnnxElemType; readonly shape?: readonly (number | string)[] }
+  | { readonly tensor: OnnxElemType; readonly shape?: readonly Dim[] }
   | { readonly sequence: ValueType }
   | { readonly map: { readonly key: OnnxElemType; readonly value: ValueType } };
 
@@ -164,7 +167,9 @@ function writeType(w: Pb, t: ValueType): void {
       if (shape !== undefined) {
         // An empty TensorShapeProto (a scalar) must still be present, so write it even when empty.
         m.msg(2, (s) => {
-          for (const d of shape) s.msg(1, (dim) => (typeof d === 'number' ? dim.varint(1, d) : dim.string(2, d)));
+          for (const d of shape) {
+            s.msg(1, (dim) => (typeof d === 'number' ? dim.varint(1, d) : d === null ? undefined : dim.string(2, d)), true);
+          }
         }, true);
       }
     });
@@ -249,11 +254,11 @@ function varint(v: number | bigint): Buffer {
 
 // ---- ready-made models ------------------------------------------------------------------------
 
-const tensor = (type: OnnxElemType, shape?: readonly (number | string)[]): ValueType =>
+const tensor = (type: OnnxElemType, shape?: readonly Dim[]): ValueType =>
   shape === undefined ? { tensor: type } : { tensor: type, shape };
 
 /** y = Identity(x). */
-export function identityModel(type: OnnxElemType, shape: readonly (number | string)[] = ['N', 2]): Buffer {
+export function identityModel(type: OnnxElemType, shape: readonly Dim[] = ['N', 2]): Buffer {
   return encodeModel({
     nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
     inputs: [{ name: 'x', type: tensor(type, shape) }],
@@ -265,9 +270,9 @@ export function identityModel(type: OnnxElemType, shape: readonly (number | stri
 export function binaryModel(
   op: string,
   type: OnnxElemType,
-  a: readonly (number | string)[],
-  b: readonly (number | string)[],
-  c: readonly (number | string)[],
+  a: readonly Dim[],
+  b: readonly Dim[],
+  c: readonly Dim[],
 ): Buffer {
   return encodeModel({
     nodes: [{ op, inputs: ['a', 'b'], outputs: ['c'] }],
