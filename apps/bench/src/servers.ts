@@ -67,9 +67,10 @@ export function haveRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export async function startRedis(port?: number): Promise<ServerHandle> {
+/** `extraArgs` come after the defaults, so they override them (`--appendonly yes`, `--dir ...`). */
+export async function startRedis(port?: number, extraArgs: readonly string[] = []): Promise<ServerHandle> {
   const p = port ?? (await freePort());
-  return startServer('redis', 'redis-server', ['--port', String(p), '--save', '', '--appendonly', 'no'], p);
+  return startServer('redis', 'redis-server', ['--port', String(p), '--save', '', '--appendonly', 'no', ...extraArgs], p);
 }
 
 export function respaiAvailable(): boolean {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { PersistenceLoadError } from '@respai/core';
 import { ConfigError, loadOptions } from './config.js';
 import { startServer } from './server.js';
 
@@ -12,6 +13,13 @@ Options (also accepted as config-file lines, "name value"):
   --proto-max-bulk-len <sz>  largest bulk string accepted, e.g. 512mb (default)
   --loglevel <level>         debug | verbose | notice | warning | nothing
   --logfile <path>           append logs there instead of stdout
+  --dir <path>               where the snapshot and the append-only file live (default .)
+  --dbfilename <name>        snapshot file (default dump.respai), loaded at start
+  --save "<secs> <changes>"  snapshot points, like redis.conf (default "": none)
+  --appendonly yes|no        append-only file (default no)
+  --appendfilename <name>    (default appendonly.respai)
+  --appendfsync <policy>     always | everysec | no (default everysec)
+  (docs/persistence.md; repair a damaged append-only file with respai-check-aof --fix <file>)
 `;
 
 async function main(): Promise<void> {
@@ -33,7 +41,8 @@ async function main(): Promise<void> {
   const server = await startServer(loaded);
   server.onClosed(() => setImmediate(() => process.exit(0)));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => void server.shutdown(`received ${sig}`));
+    // A failed save keeps the server running (logged), as in Redis; a second signal ends it.
+    process.once(sig, () => void server.shutdown(`received ${sig}`).catch(() => undefined));
   }
   process.on('uncaughtException', (err) => {
     // Nothing a client sends should get here; log it loudly but keep serving everyone else.
@@ -42,6 +51,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof PersistenceLoadError) {
+    process.stderr.write(`respai-server: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`respai-server: ${(err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

@@ -32,6 +32,10 @@ export class Client {
   /** MULTI state: undefined outside a transaction. */
   multi: Queued[] | undefined;
   multiDirty = false;
+  /** CLIENT REPLY OFF: every reply is dropped until CLIENT REPLY ON. */
+  replyOff = false;
+  /** CLIENT REPLY SKIP: how many replies are still to drop (its own, then the next command's). */
+  replySkip = 0;
   closed = false;
   private readonly gone = new AbortController();
   /** Aborted when the connection closes: queued runs of this client are dropped. */
@@ -72,6 +76,23 @@ export class Client {
     this.writer.proto = p;
   }
 
+  /**
+   * Redis's authRequired(): a connection that never authenticated may run commands once
+   * requirepass is cleared (the default user is nopass again).
+   */
+  private get authRequired(): boolean {
+    return !this.authenticated && this.server.options.requirepass !== '';
+  }
+
+  /** Writes one reply (one per command), unless CLIENT REPLY OFF / SKIP drops it, as in Redis. */
+  private send(r: Reply): void {
+    if (this.replySkip > 0) {
+      this.replySkip--;
+      return;
+    }
+    if (!this.replyOff) this.writer.write(r);
+  }
+
   /** Bytes read but not yet parsed into commands (CLIENT LIST qbuf). */
   get queryBuffer(): number {
     return this.decoder.buffered;
@@ -90,11 +111,11 @@ export class Client {
       let args: Buffer[] | null;
       try {
         // Before AUTH, Redis caps requests (10 args, 16 KiB bulks) so strangers cannot make it buffer much.
-        this.decoder.authRequired = !this.authenticated;
+        this.decoder.authRequired = this.authRequired;
         args = this.decoder.next();
       } catch (e) {
         // Protocol errors close the connection after the error is sent, as in Redis.
-        this.writer.write(new ErrorReply(errorText(e)));
+        this.send(new ErrorReply(errorText(e)));
         this.closeAfterFlush = true;
         break;
       }
@@ -120,14 +141,14 @@ export class Client {
       this.reject(E.arity(command.name));
       return;
     }
-    if (!this.authenticated && !command.flags.includes('noauth')) {
+    if (this.authRequired && !command.flags.includes('noauth')) {
       this.reject(E.noAuth);
       return;
     }
     this.lastCommand = command.name;
     if (this.multi !== undefined && !command.flags.includes('nomulti')) {
       this.multi.push({ command, args: argv.slice(1) });
-      this.writer.write(QUEUED);
+      this.send(QUEUED);
       return;
     }
     this.run(command, argv.slice(1));
@@ -136,7 +157,7 @@ export class Client {
   /** An error that happens before queueing also aborts an open transaction (EXECABORT). */
   private reject(text: string): void {
     if (this.multi !== undefined) this.multiDirty = true;
-    this.writer.write(new ErrorReply(text));
+    this.send(new ErrorReply(text));
   }
 
   private run(command: Command, args: Buffer[]): void {
@@ -144,7 +165,7 @@ export class Client {
     try {
       result = command.execute(this.ctx, command.parse(args, this.parseContext()));
     } catch (e) {
-      this.writer.write(this.errorReply(e, command));
+      this.send(this.errorReply(e, command));
       return;
     }
     if (result instanceof Promise) {
@@ -156,13 +177,13 @@ export class Client {
       );
       return;
     }
-    this.writer.write(result);
+    this.send(result);
   }
 
   private finishAsync(r: Reply): void {
     this.busy = false;
     if (this.closed) return; // the client went away mid-run: the result is dropped
-    this.writer.write(r);
+    this.send(r);
     this.socket.resume();
     this.processInput();
   }
@@ -199,6 +220,24 @@ export class Client {
   private flush(): void {
     if (this.closed) return;
     const chunks = this.writer.take();
+    // appendfsync always: replies wait until the writes they acknowledge are on disk (in order).
+    const durable = this.server.beforeReply?.();
+    if (durable !== undefined || this.held !== undefined) {
+      const held: Promise<void> = Promise.all([this.held, durable]).then(() => {
+        if (this.held === held) this.held = undefined;
+        this.writeOut(chunks);
+      });
+      this.held = held;
+      return;
+    }
+    this.writeOut(chunks);
+  }
+
+  /** Replies taken by an earlier flush that still wait for the disk (see flush). */
+  private held: Promise<void> | undefined;
+
+  private writeOut(chunks: Buffer[]): void {
+    if (this.closed) return;
     if (chunks.length > 0) {
       let ok = true;
       let bytes = 0;
@@ -218,7 +257,7 @@ export class Client {
       // server buffer replies without bound.
       if (!ok && !this.busy) this.socket.pause();
     }
-    if (this.closeAfterFlush) {
+    if (this.closeAfterFlush && this.held === undefined) {
       this.socket.end();
       this.close();
     }

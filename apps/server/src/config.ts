@@ -26,16 +26,29 @@ export interface ServerOptions {
   /** MB */
   'backend-memory-limit': number;
   'model-chunk-size': number;
+  // Persistence (docs/persistence.md).
+  /** Directory of the snapshot and the append-only file. */
+  dir: string;
+  dbfilename: string;
+  /** Snapshot points, `<seconds> <changes> ...`; '' = none. */
+  save: string;
+  appendonly: 'yes' | 'no';
+  appendfilename: string;
+  appendfsync: 'always' | 'everysec' | 'no';
+  'auto-aof-rewrite-percentage': number;
+  'auto-aof-rewrite-min-size': number;
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
-type Kind = 'int' | 'memory' | 'string' | 'list' | 'loglevel' | 'backends';
+type Kind = 'int' | 'memory' | 'string' | 'list' | 'loglevel' | 'backends' | 'enum' | 'savepoints';
 interface OptionSpec {
   kind: Kind;
   /** Changeable with CONFIG SET while running. */
   mutable: boolean;
   min?: number;
   max?: number;
+  /** The accepted values of an `enum` option (lower case). */
+  values?: readonly string[];
   /** Hidden from CONFIG GET values (requirepass shows, as in Redis; nothing hidden yet). */
 }
 
@@ -55,6 +68,14 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   'model-execution-timeout': { kind: 'int', mutable: false, min: 0, max: 2 ** 31 },
   'backend-memory-limit': { kind: 'int', mutable: false, min: 0, max: 2 ** 31 },
   'model-chunk-size': { kind: 'memory', mutable: true, min: 1, max: 2 ** 52 },
+  dir: { kind: 'string', mutable: true },
+  dbfilename: { kind: 'string', mutable: true },
+  save: { kind: 'savepoints', mutable: true },
+  appendonly: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
+  appendfilename: { kind: 'string', mutable: false },
+  appendfsync: { kind: 'enum', mutable: true, values: ['always', 'everysec', 'no'] },
+  'auto-aof-rewrite-percentage': { kind: 'int', mutable: true, min: 0, max: 2 ** 31 - 1 },
+  'auto-aof-rewrite-min-size': { kind: 'memory', mutable: true, min: 0, max: 2 ** 52 },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -73,6 +94,15 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   'model-execution-timeout': 5000,
   'backend-memory-limit': 0,
   'model-chunk-size': 535822336,
+  dir: '.',
+  dbfilename: 'dump.respai',
+  // Unlike redis-server, no snapshot points by default: nothing is written unless asked for.
+  save: '',
+  appendonly: 'no',
+  appendfilename: 'appendonly.respai',
+  appendfsync: 'everysec',
+  'auto-aof-rewrite-percentage': 100,
+  'auto-aof-rewrite-min-size': 64 * 1024 * 1024,
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];
@@ -106,11 +136,23 @@ function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): Ser
     const items = args.flatMap((a) => a.split(/\s+/)).filter((a) => a !== '');
     return items.length > 0 ? (items as ServerOptions[K]) : new Invalid('argument(s) must be specified');
   }
+  if (spec.kind === 'savepoints') {
+    // `save 900 1 300 10`, `save "900 1"`, `save ""`: pairs of seconds and changes.
+    const words = args.join(' ').split(/\s+/).filter((w) => w !== '');
+    if (words.length % 2 !== 0 || !words.every((w) => /^\d{1,15}$/.test(w))) return new Invalid('Invalid save parameters');
+    return words.join(' ') as ServerOptions[K];
+  }
   if (args.length !== 1) return new Invalid('wrong number of arguments');
   const raw = args[0]!;
   switch (spec.kind) {
     case 'string':
       return raw as ServerOptions[K];
+    case 'enum': {
+      const v = raw.toLowerCase();
+      return spec.values!.includes(v)
+        ? (v as ServerOptions[K])
+        : new Invalid('argument(s) must be one of the following: ' + spec.values!.join(', '));
+    }
     case 'loglevel': {
       const v = raw.toLowerCase() as LogLevel;
       return LOGLEVELS.includes(v)

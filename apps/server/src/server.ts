@@ -1,10 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { BACKEND_NAMES, Engine, MemoryKeyspace, errorText, type BackendName, type Keyspace } from '@respai/core';
+import { BACKEND_NAMES, DurableKeyspace, Engine, MemoryKeyspace, RespaiError, errorText, type BackendName, type Keyspace, type Persistence } from '@respai/core';
 import { Client } from './client.js';
 import { commandTable } from './commands/index.js';
 import type { Command, ExecContext } from './commands/types.js';
 import { runScriptCommand } from './script-host.js';
+import { createPersistence } from './persistence.js';
 import type { ServerOptions } from './config.js';
 import { createLogger, setLogLevel, type Logger } from './logger.js';
 import { Stats, type ServerState } from './state.js';
@@ -21,6 +22,7 @@ export class RespaiServer implements ServerState {
   readonly options: ServerOptions;
   readonly keyspace: Keyspace;
   readonly engine: Engine;
+  readonly persistence: Persistence;
   readonly log: Logger;
   readonly stats = new Stats();
   readonly clients = new Map<number, Client>();
@@ -35,7 +37,9 @@ export class RespaiServer implements ServerState {
   constructor(start: StartOptions) {
     this.options = start.options;
     this.configFile = start.configFile;
-    this.keyspace = start.keyspace ?? new MemoryKeyspace();
+    // Every mutation passes through DurableKeyspace, which reports it to the persistence layer.
+    const keyspace = new DurableKeyspace(start.keyspace ?? new MemoryKeyspace());
+    this.keyspace = keyspace;
     this.log = start.log ?? createLogger(this.options.loglevel, this.options.logfile);
     const o = this.options;
     if (o.backendspath === '') o.backendspath = SERVER_PACKAGE_DIR;
@@ -58,6 +62,7 @@ export class RespaiServer implements ServerState {
         backendMemoryLimitMb: o['backend-memory-limit'],
       },
     });
+    this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace });
   }
 
   /** Loads the backends named by `loadbackend` options, in order; a failure stops the start. */
@@ -76,6 +81,13 @@ export class RespaiServer implements ServerState {
   /** Loads start-time backends, then binds every address in `bind`; resolves once all listen. */
   async listen(): Promise<void> {
     await this.loadBackends();
+    // The data set loads before anything listens: no client ever sees a partly loaded keyspace.
+    try {
+      await this.persistence.load();
+    } catch (e) {
+      this.log.fatal({ err: (e as Error).message }, 'Fatal error loading the DB, exiting');
+      throw e;
+    }
     let port = this.options.port;
     for (const host of this.options.bind) {
       const server = createServer((socket) => this.accept(socket));
@@ -113,6 +125,11 @@ export class RespaiServer implements ServerState {
     if (name === 'loglevel') setLogLevel(this.log, this.options.loglevel);
     if (name === 'model-chunk-size') this.engine.config.modelChunkSize = this.options['model-chunk-size'];
     if (name === 'backendspath') this.engine.config.backendsPath = this.options.backendspath;
+    if (name === 'appendonly' || name === 'appendfsync') this.persistence.configChanged(name);
+  }
+
+  beforeReply(): Promise<void> | undefined {
+    return this.persistence.barrier();
   }
 
   /** Resolves when the server has shut down (SHUTDOWN, a signal, or close()). */
@@ -120,7 +137,16 @@ export class RespaiServer implements ServerState {
     this.closedHandlers.push(handler);
   }
 
-  shutdown(reason: string): Promise<void> {
+  shutdown(reason: string, options: { save?: boolean } = {}): Promise<void> {
+    if (this.stopping === undefined) {
+      // Synchronously, so no command runs between the final save and the connections closing.
+      try {
+        this.persistence.shutdown(options.save);
+      } catch (e) {
+        this.log.warn({ reason, err: (e as Error).message }, 'Errors trying to shut down the server, check the logs');
+        return Promise.reject(new RespaiError('ERR Errors trying to SHUTDOWN. Check logs.'));
+      }
+    }
     this.stopping ??= (async () => {
       this.log.info({ reason }, 'Shutting down');
       await Promise.all(

@@ -1,4 +1,4 @@
-import type { Engine, Keyspace } from '@respai/core';
+import type { Engine, Keyspace, Persistence } from '@respai/core';
 import type { Client } from './client.js';
 import type { Command } from './commands/types.js';
 import type { ServerOptions } from './config.js';
@@ -34,6 +34,17 @@ export interface ServerState {
   readonly boundPort: number;
   /** Applies an option change that needs more than a new value (log level, limits). */
   onOptionChanged(name: keyof ServerOptions): void;
-  /** Closes every connection and stops the process's server. */
-  shutdown(reason: string): Promise<void>;
+  /**
+   * Closes every connection and stops the process's server. `save`: true forces a snapshot,
+   * false skips it, undefined saves when save points are configured (the AOF is always flushed).
+   * Rejects, and keeps running, when that save fails.
+   */
+  shutdown(reason: string, options?: { save?: boolean }): Promise<void>;
+  /** Snapshots and the append-only file (absent from unit tests' fake servers). */
+  readonly persistence?: Persistence;
+  /**
+   * Clients call this right before writing replies: a promise when the replies must wait until
+   * the writes they acknowledge are on disk (appendfsync always), else undefined.
+   */
+  beforeReply?(): Promise<void> | undefined;
 }

@@ -1,4 +1,4 @@
-import { errorText, type DagResult } from '@respai/core';
+import { E, errorText, fail, type DagResult } from '@respai/core';
 import { ErrorReply, OK, SimpleString, type Reply } from '../resp/reply.js';
 import { tensorReply } from './ai.tensorget.js';
 import { parseDag, type DagCommand } from './dag-args.js';
@@ -23,6 +23,9 @@ async function runDag(ctx: ExecContext, cmd: DagCommand, args: readonly Buffer[]
     model(key) {
       const m = engine.model(key);
       return { inputs: m.meta.inputs.length, outputs: m.meta.outputs.length };
+    },
+    tensor(key) {
+      if (ctx.keyspace.getTyped(key, 'tensor') === undefined) fail(E.tensorEmpty);
     },
   });
   return dagReply(await engine.runDag({ ...request, signal: ctx.client.signal }));

@@ -34,11 +34,11 @@ const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.
 
 describe('AUTH parse', () => {
   it('one argument: the default user', () => {
-    expect(auth.parse(args('pw'), pctx)).toEqual({ user: 'default', password: Buffer.from('pw') });
+    expect(auth.parse(args('pw'), pctx)).toEqual({ user: 'default', password: Buffer.from('pw'), oneArg: true });
   });
 
   it('two arguments: user and password', () => {
-    expect(auth.parse(args('alice', 'pw'), pctx)).toEqual({ user: 'alice', password: Buffer.from('pw') });
+    expect(auth.parse(args('alice', 'pw'), pctx)).toEqual({ user: 'alice', password: Buffer.from('pw'), oneArg: false });
   });
 
   it('three or more: syntax error', () => {
@@ -57,10 +57,9 @@ describe('AUTH execute', () => {
     expect(errorOf(() => run(ctx, 'alice', 'x'))).toBe(WRONGPASS);
   });
 
-  // BUG: with no requirepass the default user is "nopass": Redis 7 answers `AUTH default <anything>`
-  // with OK (and `HELLO 3 AUTH default x` succeeds); we reply the "called without any password
-  // configured" error.
-  it.skip('without requirepass, AUTH default <anything> is OK like Redis', () => {
+  // With no requirepass the default user is "nopass": Redis 7 answers `AUTH default <anything>`
+  // with OK (and `HELLO 3 AUTH default x` succeeds).
+  it('without requirepass, AUTH default <anything> is OK like Redis', () => {
     const { ctx } = fakeCtx('');
     expect(run(ctx, 'default', 'x')).toBe(OK);
   });
@@ -83,10 +82,10 @@ describe('AUTH execute', () => {
     },
   );
 
-  // BUG: a failed AUTH does not log an authenticated connection out in Redis 7 (ACLAuthenticateUser
+  // A failed AUTH does not log an authenticated connection out in Redis 7 (ACLAuthenticateUser
   // only sets the flag on success): after `AUTH secret` then `AUTH wrong` (WRONGPASS), `GET x`
-  // still runs. We set client.authenticated = false, so the next command gets NOAUTH.
-  it.skip('a failed AUTH keeps an authenticated connection authenticated like Redis', () => {
+  // still runs.
+  it('a failed AUTH keeps an authenticated connection authenticated like Redis', () => {
     const { ctx, client } = fakeCtx('secret', true);
     expect(errorOf(() => run(ctx, 'wrong'))).toBe(WRONGPASS);
     expect(client.authenticated).toBe(true);

@@ -3,14 +3,18 @@ import { E, fail } from '@respai/core';
 import { OK } from '../resp/reply.js';
 import { defineCommand, type ExecContext } from './types.js';
 
-/** Checks credentials against requirepass (user `default` only); shared with HELLO ... AUTH. */
+/**
+ * Checks credentials the way Redis 7's ACLAuthenticateUser does for its one user, `default`
+ * (shared with HELLO ... AUTH). Without requirepass the default user is `nopass`: any password is
+ * accepted. Success authenticates the connection; a failure leaves its state as it was (an
+ * authenticated connection stays authenticated, as in Redis).
+ */
 export function authenticate(ctx: ExecContext, user: string, password: Buffer): void {
+  if (user !== 'default') fail(E.wrongPass);
   const required = ctx.server.options.requirepass;
-  if (required === '') fail(E.authNotConfigured);
-  const want = Buffer.from(required);
-  if (user !== 'default' || want.length !== password.length || !timingSafeEqual(want, password)) {
-    ctx.client.authenticated = false;
-    fail(E.wrongPass);
+  if (required !== '') {
+    const want = Buffer.from(required);
+    if (want.length !== password.length || !timingSafeEqual(want, password)) fail(E.wrongPass);
   }
   ctx.client.authenticated = true;
 }
@@ -24,12 +28,13 @@ export const auth = defineCommand({
   parse(args) {
     if (args.length > 2) fail(E.syntax);
     return args.length === 2
-      ? { user: args[0]!.toString(), password: args[1]! }
-      : { user: 'default', password: args[0]! };
+      ? { user: args[0]!.toString(), password: args[1]!, oneArg: false }
+      : { user: 'default', password: args[0]!, oneArg: true };
   },
-  execute(ctx, { user, password }) {
-    // Redis answers the no-password case only for the one-argument form.
-    if (ctx.server.options.requirepass === '' && user !== 'default') fail(E.wrongPass);
+  execute(ctx, { user, password, oneArg }) {
+    // Redis keeps the old error for the one-argument form when the default user has no password;
+    // `AUTH default <anything>` is OK then (the default user is nopass).
+    if (oneArg && ctx.server.options.requirepass === '') fail(E.authNotConfigured);
     authenticate(ctx, user, password);
     return OK;
   },

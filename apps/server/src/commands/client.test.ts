@@ -55,7 +55,8 @@ describe('CLIENT parse', () => {
     [['info'], { op: 'info' }],
     [['HELP'], { op: 'help' }],
     [['list'], { op: 'list' }],
-    [['LIST', 'type', 'normal'], { op: 'list' }],
+    [['LIST', 'type', 'normal'], { op: 'list', type: 'normal' }],
+    [['LIST', 'ID', '3', '1'], { op: 'list', ids: [3n, 1n] }],
     [['setname', 'conn-1'], { op: 'setname', name: 'conn-1' }],
     [['SETNAME', ''], { op: 'setname', name: '' }],
     [['SETINFO', 'LIB-NAME', 'redis-py'], { op: 'setinfo', attr: 'lib-name', value: 'redis-py' }],
@@ -64,8 +65,16 @@ describe('CLIENT parse', () => {
     expect(parse(...xs)).toEqual(want);
   });
 
-  it.each([[['NO-EVICT', 'on']], [['no-touch', 'off']], [['REPLY', 'ON']]])('%j is accepted as a no-op', (xs) => {
+  it.each([[['NO-EVICT', 'on']], [['no-touch', 'off']], [['no-evict', 'OFF']]])('%j is accepted as a no-op', (xs) => {
     expect(parse(...xs)).toEqual({ op: 'noop' });
+  });
+
+  it.each([
+    [['REPLY', 'ON'], 'on'],
+    [['reply', 'off'], 'off'],
+    [['Reply', 'Skip'], 'skip'],
+  ])('%j', (xs, mode) => {
+    expect(parse(...xs)).toEqual({ op: 'reply', mode });
   });
 
   it.each(['a b', 'a\nb', 'tab\there', '\u00e9t\u00e9', '\x7f', '\x00'])('SETNAME refuses %j', (name) => {
@@ -94,11 +103,10 @@ describe('CLIENT parse', () => {
     expect(errorOf(() => parse(...xs))).toBe('ERR syntax error');
   });
 
-  // BUG: Redis 7 checks each subcommand's arity: `CLIENT ID x`, `CLIENT GETNAME x`, `CLIENT INFO x`,
+  // Redis 7 checks each subcommand's arity: `CLIENT ID x`, `CLIENT GETNAME x`, `CLIENT INFO x`,
   // `CLIENT HELP x`, `CLIENT SETNAME` and `CLIENT SETNAME a b` reply
-  // `ERR wrong number of arguments for 'client|<sub>' command`; we reply
-  // `ERR unknown subcommand '<SUB>'. Try CLIENT HELP.`.
-  it.skip('a known subcommand with the wrong arity gets the client|sub arity text like Redis', () => {
+  // `ERR wrong number of arguments for 'client|<sub>' command`.
+  it('a known subcommand with the wrong arity gets the client|sub arity text like Redis', () => {
     for (const [xs, sub] of [
       [['ID', 'x'], 'id'],
       [['GETNAME', 'x'], 'getname'],
@@ -109,28 +117,35 @@ describe('CLIENT parse', () => {
       [['SETINFO', 'lib-name'], 'setinfo'],
       [['NO-EVICT'], 'no-evict'],
       [['REPLY'], 'reply'],
+      [['reply', 'on', 'x'], 'reply'],
+      [['No-Evict', 'on', 'x'], 'no-evict'],
     ] as const) {
       expect(errorOf(() => parse(...xs))).toBe(`ERR wrong number of arguments for 'client|${sub}' command`);
     }
   });
 
-  // BUG: `CLIENT LIST ID id...` is a valid filter in Redis 7 (the comment in client.ts says so
-  // too), with `ERR Invalid client ID` for a non-number; we reply `ERR syntax error` for any ID
-  // filter. And `CLIENT LIST TYPE foo` is `ERR Unknown client type 'foo'` in Redis; we accept it.
-  it.skip('CLIENT LIST ID / TYPE filters like Redis', () => {
+  // `CLIENT LIST ID id...` is a valid filter in Redis 7, with `ERR Invalid client ID` for a
+  // non-number (string2ll: no `+`, no leading zeros); `CLIENT LIST TYPE foo` is
+  // `ERR Unknown client type 'foo'`. Other shapes are syntax errors.
+  it('CLIENT LIST ID / TYPE filters like Redis', () => {
     expect(() => parse('LIST', 'ID', '1')).not.toThrow();
     expect(() => parse('LIST', 'id', '1', '2', '3')).not.toThrow();
     expect(errorOf(() => parse('LIST', 'ID', 'abc'))).toBe('ERR Invalid client ID');
     expect(errorOf(() => parse('LIST', 'TYPE', 'foo'))).toBe("ERR Unknown client type 'foo'");
-    for (const t of ['normal', 'MASTER', 'replica', 'pubsub']) expect(() => parse('LIST', 'TYPE', t)).not.toThrow();
+    for (const t of ['normal', 'MASTER', 'replica', 'slave', 'pubsub']) expect(() => parse('LIST', 'TYPE', t)).not.toThrow();
+    expect(errorOf(() => parse('LIST', 'ID', '1', 'abc'))).toBe('ERR Invalid client ID');
+    expect(errorOf(() => parse('LIST', 'ID', '010'))).toBe('ERR Invalid client ID');
+    expect(errorOf(() => parse('LIST', 'ID', '+5'))).toBe('ERR Invalid client ID');
+    expect(errorOf(() => parse('LIST', 'ID', '1', 'TYPE', 'normal'))).toBe('ERR Invalid client ID');
+    expect(errorOf(() => parse('LIST', 'ID'))).toBe('ERR syntax error');
+    expect(errorOf(() => parse('LIST', 'TYPE', 'normal', 'ID', '1'))).toBe('ERR syntax error');
   });
 
-  // BUG: `CLIENT NO-EVICT foo` / `CLIENT REPLY foo` are `ERR syntax error` in Redis; we reply OK.
-  // More seriously, `CLIENT REPLY OFF` / `SKIP` make Redis stop replying; we reply OK and keep
-  // replying, so a client that turned replies off reads replies it does not expect.
-  it.skip('NO-EVICT / REPLY take only ON|OFF(|SKIP) like Redis', () => {
+  // `CLIENT NO-EVICT foo` / `CLIENT REPLY foo` are `ERR syntax error` in Redis.
+  it('NO-EVICT / REPLY take only ON|OFF(|SKIP) like Redis', () => {
     expect(errorOf(() => parse('NO-EVICT', 'foo'))).toBe('ERR syntax error');
     expect(errorOf(() => parse('REPLY', 'foo'))).toBe('ERR syntax error');
+    expect(errorOf(() => parse('NO-TOUCH', 'yes'))).toBe('ERR syntax error');
   });
 });
 
@@ -178,6 +193,35 @@ describe('CLIENT execute', () => {
     const lines = r.text.split('\n').filter((l) => l !== '');
     expect(lines.map((l) => l.split(' ')[0])).toEqual(['id=1', 'id=2']);
     expect(lines[1]).toContain(' name=other ');
+  });
+
+  it('LIST TYPE: every connection is a normal client', () => {
+    const a = fakeClient(1);
+    const b = fakeClient(2);
+    expect((client.execute(fakeCtx(a, [b]), parse('LIST', 'TYPE', 'Normal')) as VerbatimReply).text.split('\n')).toHaveLength(3);
+    expect((client.execute(fakeCtx(a, [b]), parse('LIST', 'TYPE', 'pubsub')) as VerbatimReply).text).toBe('');
+  });
+
+  it('LIST ID: the given connections in the order given, unknown ids left out', () => {
+    const a = fakeClient(1);
+    const b = fakeClient(2);
+    const r = client.execute(fakeCtx(a, [b]), parse('LIST', 'ID', '2', '99', '-1', '1')) as VerbatimReply;
+    expect(r.text.split('\n').filter((l) => l !== '').map((l) => l.split(' ')[0])).toEqual(['id=2', 'id=1']);
+  });
+
+  it('REPLY: OFF and SKIP set the flags the reply path checks; ON clears them', () => {
+    const c = fakeClient(1, { replyOff: false, replySkip: 0 });
+    const ctx = fakeCtx(c);
+    expect(client.execute(ctx, parse('REPLY', 'SKIP'))).toBe(OK);
+    expect(c.replySkip).toBe(2); // this reply and the next command's
+    expect(client.execute(ctx, parse('REPLY', 'ON'))).toBe(OK);
+    expect([c.replyOff, c.replySkip]).toEqual([false, 0]);
+    client.execute(ctx, parse('REPLY', 'OFF'));
+    expect(c.replyOff).toBe(true);
+    client.execute(ctx, parse('REPLY', 'SKIP')); // ignored while OFF, as in Redis
+    expect(c.replySkip).toBe(0);
+    client.execute(ctx, parse('REPLY', 'ON'));
+    expect(c.replyOff).toBe(false);
   });
 
   it('HELP: an array of lines, starting with the usage line', () => {

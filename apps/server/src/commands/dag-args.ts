@@ -8,6 +8,12 @@ export type DagCommand = 'AI.DAGEXECUTE' | 'AI.DAGEXECUTE_RO' | 'AI.DAGRUN' | 'A
 /** What the DAG parser needs to know from the keyspace: a model's input and output counts. */
 export interface DagLookups {
   model(key: string): { inputs: number; outputs: number };
+  /**
+   * Checks that a LOAD key holds a tensor (`ERR tensor key is empty or in a different shard`,
+   * WRONGTYPE), as the original does while it reads the header: before later header errors and
+   * before `ERR DAG is empty`.
+   */
+  tensor?(key: string): void;
 }
 
 export interface ParsedDag {
@@ -48,6 +54,7 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
       }
       items.push(key(a));
     }
+    if (what === 'LOAD') for (const k of items) lookups.tensor?.(k);
     i += 2 + items.length;
     return items;
   };

@@ -66,10 +66,9 @@ describe('HELLO parse', () => {
     expect(errorOf(() => parse(...xs))).toBe(`ERR Syntax error in HELLO option '${opt}'`);
   });
 
-  // BUG: Redis checks the protocol version before the options: `HELLO 4 FOO` and
-  // `HELLO 4 AUTH default x` are `NOPROTO unsupported protocol version` in Redis; we reply
-  // `ERR Syntax error in HELLO option 'FOO'` for the first.
-  it.skip('checks the version before the options like Redis', () => {
+  // Redis checks the protocol version before the options: `HELLO 4 FOO` and
+  // `HELLO 4 AUTH default x` are `NOPROTO unsupported protocol version`.
+  it('checks the version before the options like Redis', () => {
     expect(errorOf(() => parse('4', 'FOO'))).toBe('NOPROTO unsupported protocol version');
     expect(errorOf(() => parse('1', 'SETNAME'))).toBe('NOPROTO unsupported protocol version');
   });
@@ -122,10 +121,23 @@ describe('HELLO execute', () => {
     expect(client.authenticated).toBe(true);
   });
 
-  // BUG: with no requirepass, Redis 7 accepts `HELLO 3 AUTH default <anything>` (the default user
-  // is nopass); we reply the "AUTH <password> called without any password configured" error.
-  it.skip('without requirepass, HELLO 3 AUTH default x succeeds like Redis', () => {
+  // With no requirepass, Redis 7 accepts `HELLO 3 AUTH default <anything>` (the default user
+  // is nopass); another user is WRONGPASS.
+  it('without requirepass, HELLO 3 AUTH default x succeeds like Redis', () => {
     const { ctx } = fakeCtx('');
     expect(entries(hello.execute(ctx, parse('3', 'AUTH', 'default', 'x'))).get('proto')).toBe(3);
+    expect(errorOf(() => hello.execute(ctx, parse('3', 'AUTH', 'alice', 'x')))).toBe(
+      'WRONGPASS invalid username-password pair or user is disabled.',
+    );
+  });
+
+  it('SETNAME is validated while reading the options, before AUTH, like Redis', () => {
+    expect(errorOf(() => parse('3', 'SETNAME', 'a b', 'FOO'))).toBe(
+      'ERR Client names cannot contain spaces, newlines or special characters.',
+    );
+    const { ctx } = fakeCtx('secret');
+    expect(errorOf(() => hello.execute(ctx, parse('3', 'SETNAME', 'ok', 'AUTH', 'default', 'wrong')))).toBe(
+      'WRONGPASS invalid username-password pair or user is disabled.',
+    );
   });
 });

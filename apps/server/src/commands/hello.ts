@@ -17,8 +17,10 @@ export const hello = defineCommand({
     let auth: { user: string; password: Buffer } | undefined;
     let setname: string | undefined;
     let i = 0;
+    // As Redis: the version is checked before the options, and SETNAME's name while reading them.
     if (args.length > 0) {
       proto = intArg(args[0], 'ERR Protocol version is not an integer or out of range');
+      if (proto !== 2 && proto !== 3) fail(E.noProto);
       i = 1;
     }
     while (i < args.length) {
@@ -27,12 +29,12 @@ export const hello = defineCommand({
         i += 3;
       } else if (is(args[i], 'SETNAME') && i + 1 < args.length) {
         setname = args[i + 1]!.toString();
+        validateClientName(setname);
         i += 2;
       } else {
         fail(`ERR Syntax error in HELLO option '${args[i]!.toString()}'`);
       }
     }
-    if (proto !== undefined && proto !== 2 && proto !== 3) fail(E.noProto);
     return { proto: proto as 2 | 3 | undefined, auth, setname };
   },
   execute(ctx, { proto, auth, setname }) {
@@ -42,10 +44,7 @@ export const hello = defineCommand({
         'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
       );
     }
-    if (setname !== undefined) {
-      validateClientName(setname);
-      ctx.client.name = setname;
-    }
+    if (setname !== undefined) ctx.client.name = setname;
     if (proto !== undefined) ctx.client.proto = proto;
     return new MapReply([
       ['server', 'redis'],

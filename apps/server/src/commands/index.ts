@@ -19,6 +19,8 @@ import { aiScriptstore } from './ai.scriptstore.js';
 import { aiTensorget } from './ai.tensorget.js';
 import { aiTensorset } from './ai.tensorset.js';
 import { auth } from './auth.js';
+import { bgrewriteaof } from './bgrewriteaof.js';
+import { bgsave } from './bgsave.js';
 import { client } from './client.js';
 import { command } from './command.js';
 import { config } from './config.js';
@@ -36,6 +38,7 @@ import { hello } from './hello.js';
 import { incr } from './incr.js';
 import { info } from './info.js';
 import { keys } from './keys.js';
+import { lastsave } from './lastsave.js';
 import { mget } from './mget.js';
 import { mset } from './mset.js';
 import { multi } from './multi.js';
@@ -43,6 +46,7 @@ import { persist } from './persist.js';
 import { ping } from './ping.js';
 import { quit } from './quit.js';
 import { rename } from './rename.js';
+import { save } from './save.js';
 import { scan } from './scan.js';
 import { select } from './select.js';
 import { set } from './set.js';
@@ -58,6 +62,8 @@ const all: Command<any>[] = [
   ping, echo, hello, auth, quit, select, client,
   // server
   command, info, config, dbsize, time, flushdb, flushall, shutdown,
+  // persistence
+  save, bgsave, lastsave, bgrewriteaof,
   // keyspace
   keys, scan, type, exists, del, unlink, rename, expire, pexpire, ttl, pttl, persist,
   // strings

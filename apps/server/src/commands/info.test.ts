@@ -48,16 +48,16 @@ describe('INFO execute', () => {
     const r = info.execute({ server } as unknown as ExecContext, []);
     expect(r).toBeInstanceOf(VerbatimReply);
     expect((r as VerbatimReply).format).toBe('txt');
-    expect(read((r as VerbatimReply).text).titles).toEqual(['Server', 'Clients', 'Memory', 'Stats', 'Keyspace']);
+    expect(read((r as VerbatimReply).text).titles).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Keyspace']);
   });
 
   it('all / default mean every core section; everything adds the module sections', () => {
     const server = fakeServer();
     for (const n of ['all', 'default']) {
-      expect(read(renderInfo(server, [n])).titles).toEqual(['Server', 'Clients', 'Memory', 'Stats', 'Keyspace']);
+      expect(read(renderInfo(server, [n])).titles).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Keyspace']);
     }
     const titles = read(renderInfo(server, ['everything'])).titles;
-    expect(titles.slice(0, 6)).toEqual(['Server', 'Clients', 'Memory', 'Stats', 'Keyspace', 'Modules']);
+    expect(titles.slice(0, 7)).toEqual(['Server', 'Clients', 'Memory', 'Persistence', 'Stats', 'Keyspace', 'Modules']);
     expect(titles).toContain('ai_versions');
   });
 

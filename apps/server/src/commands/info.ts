@@ -62,6 +62,8 @@ export const SECTIONS: Record<string, Section> = {
       total_system_memory_human: human(totalmem()),
     };
   },
+  // Redis's persistence fields (fake servers in unit tests have no persistence layer).
+  persistence: (s) => s.persistence?.info() ?? { loading: 0 },
   stats: (s) => ({
     total_connections_received: s.stats.totalConnections,
     total_commands_processed: s.stats.totalCommands,

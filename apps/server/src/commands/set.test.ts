@@ -127,9 +127,9 @@ describe('SET parse', () => {
     expect(errorOf(() => parse('k', 'v', ...opts))).toBe("ERR invalid expire time in 'set' command");
   });
 
-  // BUG: Redis 7 lets NX, XX, GET, KEEPTTL and EX/PX/EXAT/PXAT repeat (the last amount wins); only
-  // conflicting options are a syntax error. We say `ERR syntax error` for every repeat.
-  it.skip('accepts repeated options like Redis', () => {
+  // Redis 7 lets NX, XX, GET, KEEPTTL and EX/PX/EXAT/PXAT repeat (the last amount wins); only
+  // conflicting options are a syntax error.
+  it('accepts repeated options like Redis', () => {
     const ctx = fakeCtx();
     expect(set.execute(ctx, parse('k', 'v1', 'NX', 'NX'))).toBe(OK);
     expect(set.execute(ctx, parse('k', 'v2', 'XX', 'xx'))).toBe(OK);
@@ -140,10 +140,9 @@ describe('SET parse', () => {
     expect(ctx.keyspace.expiryOf('k')).toBe(NOW + 20_000);
   });
 
-  // BUG: Redis parses every option before looking at the expire amount, so a later bad option
-  // wins: `SET k v EX abc FOO` and `SET k v EX 0 FOO` are `ERR syntax error` in Redis; we reply
-  // `ERR value is not an integer or out of range` / `ERR invalid expire time in 'set' command`.
-  it.skip('reports a syntax error after a bad amount like Redis', () => {
+  // Redis parses every option before looking at the expire amount, so a later bad option
+  // wins: `SET k v EX abc FOO` and `SET k v EX 0 FOO` are `ERR syntax error`.
+  it('reports a syntax error after a bad amount like Redis', () => {
     expect(errorOf(() => parse('k', 'v', 'EX', 'abc', 'FOO'))).toBe('ERR syntax error');
     expect(errorOf(() => parse('k', 'v', 'EX', '0', 'FOO'))).toBe('ERR syntax error');
   });

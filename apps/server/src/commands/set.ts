@@ -21,19 +21,31 @@ export const set = defineCommand<Request>({
   keys: { first: 1, last: 1, step: 1 },
   parse(args) {
     const req: Request = { key: keyOf(args[0]!), value: args[1]!, cond: undefined, get: false, expire: undefined };
+    // As Redis's parseExtendedStringArgumentsOrReply: an option may repeat (the last amount wins),
+    // only conflicting ones are a syntax error, and the amount is checked after every option.
+    let unit: 'EX' | 'PX' | 'EXAT' | 'PXAT' | undefined;
+    let keepTtl = false;
+    let amountArg: Buffer | undefined;
     for (let i = 2; i < args.length; i++) {
       const a = args[i];
-      if ((is(a, 'NX') || is(a, 'XX')) && req.cond === undefined) req.cond = is(a, 'NX') ? 'NX' : 'XX';
-      else if (is(a, 'GET') && !req.get) req.get = true;
-      else if (is(a, 'KEEPTTL') && req.expire === undefined) req.expire = 'KEEPTTL';
+      const next = i + 1 < args.length;
+      if (is(a, 'NX') && req.cond !== 'XX') req.cond = 'NX';
+      else if (is(a, 'XX') && req.cond !== 'NX') req.cond = 'XX';
+      else if (is(a, 'GET')) req.get = true;
+      else if (is(a, 'KEEPTTL') && unit === undefined) keepTtl = true;
       else {
-        const unit = (['EX', 'PX', 'EXAT', 'PXAT'] as const).find((u) => is(a, u));
-        if (unit === undefined || req.expire !== undefined || i + 1 >= args.length) fail(E.syntax);
-        const amount = int64Arg(args[++i]);
-        const seconds = unit === 'EX' || unit === 'EXAT';
-        if (amount <= 0n || (seconds && amount > INT64_MAX / 1000n)) fail(E.invalidExpire('set'));
-        req.expire = { unit, ms: seconds ? amount * 1000n : amount };
+        const u = (['EX', 'PX', 'EXAT', 'PXAT'] as const).find((x) => is(a, x));
+        if (u === undefined || keepTtl || (unit !== undefined && unit !== u) || !next) fail(E.syntax);
+        unit = u;
+        amountArg = args[++i];
       }
+    }
+    if (keepTtl) req.expire = 'KEEPTTL';
+    else if (unit !== undefined) {
+      const amount = int64Arg(amountArg);
+      const seconds = unit === 'EX' || unit === 'EXAT';
+      if (amount <= 0n || (seconds && amount > INT64_MAX / 1000n)) fail(E.invalidExpire('set'));
+      req.expire = { unit, ms: seconds ? amount * 1000n : amount };
     }
     return req;
   },

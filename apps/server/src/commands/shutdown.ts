@@ -9,20 +9,28 @@ export const shutdown = defineCommand({
   summary: 'Stops the server (no reply on success: the connection closes).',
   group: 'server',
   parse(args) {
-    // NOSAVE / SAVE / NOW / FORCE are accepted; there is nothing to save until durability lands.
+    // SAVE forces a snapshot, NOSAVE skips it (the AOF is flushed either way); NOW / FORCE are accepted.
+    const seen = new Set<string>();
     for (const a of args) {
-      if (!['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT'].some((k) => is(a, k))) fail(E.syntax);
+      const flag = ['NOSAVE', 'SAVE', 'NOW', 'FORCE', 'ABORT'].find((k) => is(a, k));
+      if (flag === undefined) fail(E.syntax);
+      seen.add(flag);
     }
-    return { abort: args.some((a) => is(a, 'ABORT')) };
+    // Redis's illegal combinations: SAVE with NOSAVE, ABORT with any other flag.
+    if ((seen.has('SAVE') && seen.has('NOSAVE')) || (seen.has('ABORT') && seen.size > 1)) fail(E.syntax);
+    const save = seen.has('SAVE') ? true : seen.has('NOSAVE') ? false : undefined;
+    return save === undefined ? { abort: seen.has('ABORT') } : { abort: seen.has('ABORT'), save };
   },
-  execute(ctx, { abort }) {
+  execute(ctx, { abort, save }: { abort: boolean; save?: boolean }) {
     // Flagged nomulti so it is not queued; Redis refuses it inside MULTI and aborts the transaction.
     if (ctx.client.multi !== undefined) {
       ctx.client.multiDirty = true;
       fail('ERR Command not allowed inside a transaction');
     }
     if (abort) fail('ERR No shutdown in progress.');
-    void ctx.server.shutdown(`SHUTDOWN from client id=${ctx.client.id} addr=${ctx.client.addr}`);
-    return new Promise(() => {}); // never answered: the connection closes
+    const reason = `SHUTDOWN from client id=${ctx.client.id} addr=${ctx.client.addr}`;
+    // Never answered on success: the connection closes. A failed save is an error reply instead
+    // (`ERR Errors trying to SHUTDOWN. Check logs.`), and the server keeps running, as in Redis.
+    return (save === undefined ? ctx.server.shutdown(reason) : ctx.server.shutdown(reason, { save })).then(() => new Promise<never>(() => {}));
   },
 });

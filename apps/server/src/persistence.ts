@@ -1,0 +1,64 @@
+import { fileURLToPath } from 'node:url';
+import { Persistence, type DurableKeyspace, type Engine, type PersistenceConfig, type SavePoint } from '@respai/core';
+import type { ServerOptions } from './config.js';
+import type { Logger } from './logger.js';
+
+/** The check/repair tool next to this file once built (bin `respai-check-aof`). */
+export const CHECK_AOF_SCRIPT = fileURLToPath(new URL('./check-aof.js', import.meta.url));
+
+/** `save "900 1 300 10"` as save points. */
+export function parseSavePoints(s: string): SavePoint[] {
+  const w = s.split(/\s+/).filter((x) => x !== '').map(Number);
+  const out: SavePoint[] = [];
+  for (let i = 0; i + 1 < w.length; i += 2) out.push({ seconds: w[i]!, changes: w[i + 1]! });
+  return out;
+}
+
+/** The persistence settings from the server's options (read live: CONFIG SET applies at once). */
+export function persistenceConfig(o: ServerOptions): PersistenceConfig {
+  return {
+    dir: o.dir,
+    dbfilename: o.dbfilename,
+    appendonly: o.appendonly === 'yes',
+    appendfilename: o.appendfilename,
+    appendfsync: o.appendfsync,
+    autoAofRewritePercentage: o['auto-aof-rewrite-percentage'],
+    autoAofRewriteMinSize: o['auto-aof-rewrite-min-size'],
+    save: parseSavePoints(o.save),
+  };
+}
+
+/** Whether SHUTDOWN / SIGTERM have something to save by default (Redis: save points or AOF). */
+export function persistenceConfigured(o: ServerOptions): boolean {
+  return o.save.trim() !== '' || o.appendonly === 'yes';
+}
+
+/**
+ * The server's Persistence: options from the option table, logs into the server's log, and a
+ * failed AOF write under `appendfsync always` ends the process (as in Redis), since acknowledged
+ * writes could no longer be guaranteed.
+ */
+export function createPersistence(s: { options: ServerOptions; log: Logger; engine: Engine; keyspace: DurableKeyspace }): Persistence {
+  const log = s.log.child({ component: 'persistence' });
+  return new Persistence({
+    keyspace: s.keyspace,
+    engine: s.engine,
+    config: () => persistenceConfig(s.options),
+    log: {
+      info: (msg, fields) => log.info(fields ?? {}, msg),
+      warn: (msg, fields) => log.warn(fields ?? {}, msg),
+      error: (msg, fields) => log.error(fields ?? {}, msg),
+    },
+    onFatal: (e) => {
+      log.fatal({ err: e.message }, "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+      log.flush?.();
+      process.stderr.write(`respai-server: AOF write failed under appendfsync always: ${e.message}. Exiting.\n`);
+      process.exit(1);
+    },
+    repairCommand: (path) => `respai-check-aof --fix ${shellQuote(path)} (from the repository: node ${shellQuote(CHECK_AOF_SCRIPT)} --fix ${shellQuote(path)})`,
+  });
+}
+
+function shellQuote(p: string): string {
+  return /^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}

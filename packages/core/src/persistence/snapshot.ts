@@ -1,0 +1,89 @@
+import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
+import { AtomicFile } from './files.js';
+import { chainChecksum, encodeEnd, encodeHeader, encodeMutation, type FileKind } from './format.js';
+
+/** One key as captured for a snapshot or a rewrite. */
+export interface Entry {
+  readonly key: Key;
+  readonly value: Value;
+  /** ms since the epoch; 0 = no TTL. */
+  readonly expireAt: number;
+}
+
+/**
+ * A point-in-time view of the keyspace: references only, so it is cheap, and consistent because
+ * values are immutable (tensors, model blobs, script sources; strings are replaced, not changed).
+ */
+export function captureEntries(ks: Keyspace): Entry[] {
+  const out: Entry[] = [];
+  for (const key of ks.keys()) {
+    const value = ks.get(key);
+    if (value !== undefined) out.push({ key, value, expireAt: ks.expiryOf(key) ?? 0 });
+  }
+  return out;
+}
+
+const BATCH_BYTES = 4 << 20;
+const BATCH_PARTS = 4096;
+
+/**
+ * The bytes of a file holding `entries`, in batches of about 4 MiB (references to the values'
+ * own buffers, so nothing large is copied). `snapshot` files end with the END record; `aof`
+ * files (a rewritten append-only file) have none.
+ */
+export function* fileBatches(kind: FileKind, entries: readonly Entry[], modelChunkSize: number): Generator<Buffer[]> {
+  let batch: Buffer[] = [encodeHeader(kind)];
+  let bytes = 0;
+  let chain = 0;
+  for (const e of entries) {
+    const f = encodeMutation({ op: 'set', key: e.key, value: e.value, expireAt: e.expireAt }, modelChunkSize);
+    for (const p of f.parts) batch.push(p);
+    bytes += f.bytes;
+    chain = chainChecksum(chain, f.crc);
+    if (bytes >= BATCH_BYTES || batch.length >= BATCH_PARTS) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (kind === 'snapshot') batch.push(...encodeEnd(entries.length, chain).parts);
+  if (batch.length > 0) yield batch;
+}
+
+/** SAVE: writes the snapshot synchronously (temp file, fsync, rename, directory fsync). Returns its size. */
+export function writeSnapshotSync(path: string, entries: readonly Entry[], modelChunkSize: number): number {
+  const f = new AtomicFile(path);
+  try {
+    for (const batch of fileBatches('snapshot', entries, modelChunkSize)) f.writeSync(batch);
+    f.commitSync();
+    return f.bytes;
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+}
+
+/**
+ * BGSAVE: the same, with writes and the fsync on the thread pool; the event loop only encodes
+ * (and computes checksums) between batches. `cancelled` is checked before each batch and before
+ * the rename: when it returns true the temp file is removed and the previous snapshot stays.
+ */
+export async function writeSnapshot(
+  path: string,
+  entries: readonly Entry[],
+  modelChunkSize: number,
+  cancelled: () => boolean = () => false,
+): Promise<number> {
+  const f = new AtomicFile(path);
+  try {
+    for (const batch of fileBatches('snapshot', entries, modelChunkSize)) {
+      if (cancelled()) throw new Error('cancelled');
+      await f.write(batch);
+    }
+    await f.commit(cancelled);
+    return f.bytes;
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+}
