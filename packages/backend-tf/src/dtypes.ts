@@ -1,5 +1,5 @@
 import type { DType } from '@respai/core';
-import { DT, dtName } from './proto.js';
+import { DT } from './proto.js';
 
 /**
  * dtypes across the three worlds: TensorFlow's `DataType`, respai's `DType`, and the four dtypes
@@ -71,23 +71,6 @@ export function executorDT(dt: number): number | undefined {
   }
 }
 
-export function tfjsDType(dt: number): TfjsDType | undefined {
-  switch (executorDT(dt)) {
-    case DT.FLOAT:
-      return 'float32';
-    case DT.INT32:
-      return 'int32';
-    case DT.BOOL:
-      return 'bool';
-    case DT.STRING:
-      return 'string';
-    case DT.COMPLEX64:
-      return 'complex64';
-    default:
-      return undefined;
-  }
-}
-
 /** The respai dtype a tfjs result is reported as when the graph does not declare one. */
 export function respaiFromTfjs(d: string): DType | undefined {
   switch (d) {
@@ -104,17 +87,9 @@ export function respaiFromTfjs(d: string): DType | undefined {
   }
 }
 
-/** `FLOAT (DT_FLOAT)` style names for messages. */
-export function describeDT(dt: number): string {
-  return dtName(dt);
-}
-
 const FLT_MAX = 3.4028234663852886e38;
 const I32_MIN = -2147483648;
 const I32_MAX = 2147483647;
-
-/** A value of `dtype` that cannot be represented where it must go. */
-export class RangeError_ extends Error {}
 
 /** Tensor data ready for tfjs: a typed array (or string bytes) in the tfjs dtype. */
 export interface TfjsData {

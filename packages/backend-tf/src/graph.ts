@@ -56,8 +56,8 @@ export interface PreparedGraph {
   readonly artifact: ModelArtifact;
   readonly inputs: IOSpec[];
   readonly outputs: IOSpec[];
-  /** Ops of the graph that need the tfjs cpu backend (kernels wasm lacks); empty for most. */
-  readonly cpuOnlyOps: string[];
+  /** Why the graph needs the tfjs cpu backend (ops whose kernels wasm lacks, strings, complex numbers); empty for most. */
+  readonly cpuReasons: string[];
   /** Nodes in the executed sub-graph (for logs). */
   readonly nodeCount: number;
 }
@@ -143,10 +143,11 @@ export function prepareGraph(blob: Uint8Array, inputNames: readonly string[], ou
     return to === undefined ? r : { ...r, key: `${to}:${r.index}` };
   });
 
-  const cpuOnlyOps = [...new Set([...mainNodes, ...usedFunctions.flatMap((f) => f.nodeDef)].map((n) => n.op))].filter((op) =>
-    WASM_MISSING_OPS.has(op),
-  );
-  if (weights.hasComplex && cpuOnlyOps.length === 0) cpuOnlyOps.push('complex constants');
+  // The wasm backend lacks some kernels, and its kernels work on numbers in wasm memory only.
+  const allNodes = [...fedNodes, ...mainNodes, ...usedFunctions.flatMap((f) => f.nodeDef)];
+  const cpuReasons = [...new Set(allNodes.map((n) => n.op))].filter((op) => WASM_MISSING_OPS.has(op));
+  if (weights.hasComplex || allNodes.some((n) => usesDT(n, DT.COMPLEX64) || usesDT(n, DT.COMPLEX128))) cpuReasons.push('complex numbers');
+  if (allNodes.some((n) => usesDT(n, DT.STRING))) cpuReasons.push('string tensors');
 
   return {
     artifact: {
@@ -160,7 +161,7 @@ export function prepareGraph(blob: Uint8Array, inputNames: readonly string[], ou
     },
     inputs: inputs.map((r) => ioSpec(r, true)),
     outputs: renamedOutputs.map((r) => ioSpec(r, false)),
-    cpuOnlyOps,
+    cpuReasons,
     nodeCount: mainNodes.length + usedFunctions.reduce((a, f) => a + f.nodeDef.length, 0),
   };
 }
@@ -301,6 +302,11 @@ function refNode(ref: string): string {
   return colon === -1 ? s : s.slice(0, colon);
 }
 
+/** Whether a type attr of `n` names `dt`. */
+function usesDT(n: NodeDefMsg, dt: number): boolean {
+  return Object.values(n.attr).some((a) => (a.value === 'type' && a.type === dt) || (a.value === 'list' && a.list!.type.includes(dt)));
+}
+
 function calledFunctions(n: NodeDefMsg): string[] {
   const out: string[] = [];
   for (const a of Object.values(n.attr)) {
@@ -317,7 +323,7 @@ function checkOps(mainNodes: readonly NodeDefMsg[], fns: readonly FunctionDefMsg
     const why = unsupportedReason(n);
     if (why === undefined) return;
     const key = why === 'not supported' ? n.op : `${n.op} (${why})`;
-    bad.set(key, [...(bad.get(key) ?? []), `${where}"${n.name}"`]);
+    bad.set(key, [...(bad.get(key) ?? []), `"${where}${n.name}"`]);
   };
   for (const n of mainNodes) note(n, '');
   for (const f of fns) for (const n of f.nodeDef) note(n, `${f.signature!.name}/`);
@@ -332,13 +338,8 @@ function checkOps(mainNodes: readonly NodeDefMsg[], fns: readonly FunctionDefMsg
 
 // ---- the tfjs topology --------------------------------------------------------------------------
 
-/** The TF dtype output `index` of `node` is fed as (a Placeholder's dtype, else its output dtype). */
-function nodeDT(node: NodeDefMsg, index: number): number | undefined {
-  return outputDT(node, index);
-}
-
 function ioSpec(r: Resolved, isInput: boolean): IOSpec {
-  const tfDtype = nodeDT(r.node, r.index);
+  const tfDtype = outputDT(r.node, r.index);
   const shapeAttr = isInput && r.node.op.startsWith('Placeholder') ? r.node.attr['shape']?.shape : undefined;
   if (tfDtype !== undefined && (respaiDType(tfDtype) === undefined || executorDT(tfDtype) === undefined)) {
     throw new Error(`${isInput ? 'Input' : 'Output'} node "${r.name}" has dtype ${dtName(tfDtype)}, which respai tensors cannot hold`);
@@ -357,7 +358,7 @@ function ioSpec(r: Resolved, isInput: boolean): IOSpec {
  * tfjs asserts feeds against a Placeholder's shape and TensorFlow does not (behaviour.md).
  */
 function feedNode(node: NodeDefMsg, index: number): object {
-  const dt = nodeDT(node, index);
+  const dt = outputDT(node, index);
   const norm = dt === undefined ? undefined : executorDT(dt);
   return { name: node.name, op: 'Placeholder', input: [], attr: norm === undefined ? {} : { dtype: { type: norm } } };
 }

@@ -9,11 +9,6 @@ export { CONVERTER_VERSION, EXECUTOR_OPS } from './generated/executor-ops.js';
  * INT64 as int32 and DOUBLE as float32, so the declared dtype comes from the graph).
  */
 
-/** Whether the tfjs graph executor maps `op`. */
-export function isExecutorOp(op: string): boolean {
-  return Object.hasOwn(EXECUTOR_OPS, op);
-}
-
 /**
  * Attrs the executor ignores (op lists' `notSupported`) that are harmless: dtype attrs (tfjs
  * infers dtypes from its inputs), seeds, validation switches, counts it recomputes.

@@ -1,5 +1,5 @@
-import { describeDT, type TfjsDType } from './dtypes.js';
-import { DT, int64, type Int64, type TensorProtoMsg, type TensorShapeMsg } from './proto.js';
+import type { TfjsDType } from './dtypes.js';
+import { DT, dtName, int64, type Int64, type TensorProtoMsg, type TensorShapeMsg } from './proto.js';
 
 /**
  * A TensorProto (a Const node's value) decoded into a tfjs weight: its dtype, shape, and bytes in
@@ -49,7 +49,7 @@ export function decodeTensor(t: TensorProtoMsg, what: string): Weight {
   const fromContent = (size: number): DataView | undefined => {
     if (dv === undefined) return undefined;
     if (dv.byteLength !== n * size) {
-      throw new Error(`${what}: tensor_content holds ${dv.byteLength} bytes, but ${describeDT(t.dtype)} ${fmtShape(shape)} needs ${n * size}`);
+      throw new Error(`${what}: tensor_content holds ${dv.byteLength} bytes, but ${dtName(t.dtype)} ${fmtShape(shape)} needs ${n * size}`);
     }
     return dv;
   };
@@ -61,7 +61,7 @@ export function decodeTensor(t: TensorProtoMsg, what: string): Weight {
   };
   const int32Checked = (v: bigint | number, i: number): number => {
     if (v < -2147483648 || v > 2147483647) {
-      throw new Error(`${what}: ${describeDT(t.dtype)} value ${v} at index ${i} does not fit in int32, the widest integer tfjs computes in`);
+      throw new Error(`${what}: ${dtName(t.dtype)} value ${v} at index ${i} does not fit in int32, the widest integer tfjs computes in`);
     }
     return Number(v);
   };
@@ -185,7 +185,7 @@ export function decodeTensor(t: TensorProtoMsg, what: string): Weight {
       return { dtype: 'string', shape, bytes: out };
     }
     default:
-      throw new Error(`${what} has dtype ${describeDT(t.dtype)}, which tfjs cannot hold`);
+      throw new Error(`${what} has dtype ${dtName(t.dtype)}, which tfjs cannot hold`);
   }
 }
 
