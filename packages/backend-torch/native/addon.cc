@@ -48,8 +48,11 @@ const char* const kVersion = RESPAI_TORCH_VERSION;
 
 // c10 errors carry a C++ backtrace in what(); clients get the message only.
 std::string Message(const std::exception& e) {
-  if (auto* ce = dynamic_cast<const c10::Error*>(&e)) return ce->what_without_backtrace();
-  return e.what();
+  std::string m = e.what();
+  if (auto* ce = dynamic_cast<const c10::Error*>(&e)) m = ce->what_without_backtrace();
+  auto first = m.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return m.substr(first, m.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 // An error whose message is the whole reply text (set by a redis.execute / model_execute failure).
@@ -484,6 +487,16 @@ bool Contains(const uint8_t* data, size_t size, const std::string& needle) {
   return std::search(data, data + size, needle.begin(), needle.end()) != data + size;
 }
 
+// A complete zip ends with its end-of-central-directory record: 22 bytes and a comment of the
+// length it states. A truncated archive does not.
+bool EndsWithZipDirectory(const uint8_t* data, size_t size) {
+  for (size_t back = 22; back <= size && back <= 22 + 65535; back++) {
+    const uint8_t* p = data + size - back;
+    if (std::memcmp(p, "PK\x05\x06", 4) == 0 && 22 + static_cast<size_t>(p[20] | (p[21] << 8)) == back) return true;
+  }
+  return false;
+}
+
 std::string VersionTooNew(const std::string& archiveVersion) {
   return "this TorchScript archive has file format version " + archiveVersion +
          ", newer than this server's libtorch " + kVersion + " reads (versions " +
@@ -517,13 +530,11 @@ void CheckArchive(const uint8_t* data, size_t size) {
       while (end < msg.size() && std::isdigit(static_cast<unsigned char>(msg[end]))) end++;
       throw std::runtime_error(VersionTooNew(msg.substr(start, end - start)));
     }
-    // PyTorch 2.x archives keep their version under .data/; 1.13 looks for it at the top.
-    if (Contains(data, size, "/.data/version") && msg.find("version") != std::string::npos) {
-      throw std::runtime_error(std::string("this TorchScript archive was saved by a newer PyTorch than this server's libtorch ") +
-                               kVersion + " reads; save it with PyTorch 1.13 or older");
+    auto reason = msg.substr(0, msg.find('\n'));
+    if (EndsWithZipDirectory(data, size)) {
+      throw std::runtime_error("this zip archive is not a TorchScript model (" + reason + ")");
     }
-    auto nl = msg.find('\n');
-    throw std::runtime_error("the TorchScript archive is corrupt or truncated (" + msg.substr(0, nl) + ")");
+    throw std::runtime_error("the TorchScript archive is corrupt or truncated (" + reason + ")");
   }
   bool hasCode = false, hasData = false;
   for (const auto& r : reader->getAllRecords()) {
@@ -552,8 +563,10 @@ struct LoadModelJob : Job {
       module = torch::jit::load(std::make_shared<MemoryAdapter>(data, size), c10::Device(c10::kCPU));
     } catch (const std::exception& e) {
       std::string msg = "could not load the TorchScript model: " + Message(e);
+      // PyTorch writes .data/serialization_id since 2.1: name the likely cause.
       if (Contains(data, size, "/.data/serialization_id")) {
-        msg += std::string(" (the archive was saved by a newer PyTorch than this server's libtorch ") + kVersion + ")";
+        msg += std::string(" (the archive was saved by PyTorch 2.1 or later; this server's libtorch is ") + kVersion +
+               ": save it with PyTorch 1.13 or older)";
       }
       throw std::runtime_error(msg);
     }
@@ -835,14 +848,12 @@ c10::List<c10::IValue> AsList(const c10::IValue& v) {
 
 // CONSERVATIVE: the ops have side effects, so the JIT must neither drop an unused
 // redis.execute("SET", ...) nor reorder calls.
-const auto kOpOptions = [] {
-  return torch::RegisterOperators::options().aliasAnalysis(c10::AliasAnalysisKind::CONSERVATIVE);
-};
+#define RESPAI_OP_OPTIONS torch::RegisterOperators::options().aliasAnalysis(c10::AliasAnalysisKind::CONSERVATIVE)
 static auto registry =
     torch::RegisterOperators()
-        .op("redis::execute(str cmd, str[] args) -> Any", &RedisExecute, kOpOptions())
-        .op("redis::asList(Any value) -> Any[]", &AsList, kOpOptions())
-        .op("redisAI::model_execute(str key, Tensor[] inputs, int n_outputs) -> Tensor[]", &ModelExecute, kOpOptions());
+        .op("redis::execute(str cmd, str[] args) -> Any", &RedisExecute, RESPAI_OP_OPTIONS)
+        .op("redis::asList(Any value) -> Any[]", &AsList, RESPAI_OP_OPTIONS)
+        .op("redisAI::model_execute(str key, Tensor[] inputs, int n_outputs) -> Tensor[]", &ModelExecute, RESPAI_OP_OPTIONS);
 
 // `redis` and `redisAI` name the ops above in script source, as in RedisAI; `torch` as usual.
 struct ScriptResolver : torch::jit::Resolver {
@@ -1049,7 +1060,9 @@ struct RunScriptJob : Job {
     if (f == nullptr) throw std::runtime_error("Function " + fn + " does not exist in the given script.");
     std::vector<c10::IValue> stack;
     for (const auto& a : args) stack.push_back(ToIValue(a));
-    ScriptRunCtx ctx{bridge, &host};
+    ScriptRunCtx ctx;
+    ctx.bridge = bridge;
+    ctx.host = &host;
     tls_run = &ctx;
     struct Reset {
       ~Reset() { tls_run = nullptr; }

@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "respai_torch",
-      "sources": ["native/addon.cc"],
+      "sources": ["addon.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "/usr/include/torch/csrc/api/include"
@@ -10,7 +10,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
-        "RESPAI_TORCH_VERSION=\"<!(node scripts/torch-version.mjs)\""
+        "RESPAI_TORCH_VERSION=\"<!(node ../scripts/torch-version.mjs)\""
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-rtti", "-fno-exceptions"],

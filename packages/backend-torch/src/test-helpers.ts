@@ -1,0 +1,144 @@
+// Shared by this package's tests (excluded from the build).
+import { existsSync, readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { Tensor, type BackendSettings, type Device, type ScriptHost, type ScriptReply } from '@respai/core';
+
+export const CPU: Device = { type: 'CPU', index: undefined, name: 'CPU' };
+export const GPU: Device = { type: 'GPU', index: undefined, name: 'GPU' };
+
+export const settings: BackendSettings = {
+  intraOpParallelism: 0,
+  interOpParallelism: 0,
+  modelExecutionTimeoutMs: 5000,
+  backendMemoryLimitMb: 0,
+  threadsPerQueue: 2,
+  log: { debug() {}, info() {}, warn() {} },
+};
+
+const PT_MINIMAL = new URL('../../../../shared/models/pt-minimal.pt', import.meta.url);
+/** RedisAI's own test model, when the shared models folder is there. */
+export const ptMinimal: Buffer | undefined = existsSync(PT_MINIMAL) ? readFileSync(PT_MINIMAL) : undefined;
+
+export const floats = (shape: number[], values: number[]): Tensor =>
+  Tensor.fromBlob('FLOAT', shape, Buffer.from(new Float32Array(values).buffer));
+
+export const values = (t: Tensor): (number | bigint)[] => t.values() as (number | bigint)[];
+
+/** A zip of stored (uncompressed) entries, as torch writes them. */
+export function zip(entries: Record<string, Buffer | string>): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const [name, content] of Object.entries(entries)) {
+    const data = Buffer.from(content);
+    const n = Buffer.from(name);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(n.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(n.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, n, data);
+    centrals.push(central, n);
+    offset += local.length + n.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(centrals.length / 2, 8);
+  end.writeUInt16LE(centrals.length / 2, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/**
+ * Rewrites the content of the zip entry ending in `suffix` with bytes of the same length, fixing
+ * its CRC wherever the zip keeps it (central directory, local header, data descriptor): the
+ * reader checks it. Torch writes sizes in the central directory only (data descriptors).
+ */
+export function patchZipEntry(blob: Buffer, suffix: string, content: string): Buffer {
+  const out = Buffer.from(blob);
+  const data = Buffer.from(content);
+  const crc = crc32(data);
+  const eocd = out.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const entries = out.readUInt16LE(eocd + 10);
+  let at = out.readUInt32LE(eocd + 16);
+  for (let i = 0; i < entries; i++) {
+    const nlen = out.readUInt16LE(at + 28);
+    const next = at + 46 + nlen + out.readUInt16LE(at + 30) + out.readUInt16LE(at + 32);
+    const name = out.toString('latin1', at + 46, at + 46 + nlen);
+    if (name.endsWith(suffix)) {
+      const size = out.readUInt32LE(at + 24);
+      if (size !== data.length) throw new Error(`entry ${name} has ${size} bytes, not ${data.length}`);
+      const local = out.readUInt32LE(at + 42);
+      const start = local + 30 + out.readUInt16LE(local + 26) + out.readUInt16LE(local + 28);
+      data.copy(out, start);
+      out.writeUInt32LE(crc, at + 16);
+      out.writeUInt32LE(crc, local + 14);
+      if (out.readUInt16LE(local + 6) & 0x08) {
+        const d = start + size;
+        out.writeUInt32LE(crc, out.readUInt32LE(d) === 0x08074b50 ? d + 4 : d);
+      }
+      return out;
+    }
+    at = next;
+  }
+  throw new Error(`no entry ending in ${suffix}`);
+}
+
+/** A keyspace of strings and lists for redis.execute, answering like Redis (RESP2 shapes). */
+export function fakeHost(overrides: Partial<ScriptHost> = {}): ScriptHost & { calls: string[][]; data: Map<string, string | string[]> } {
+  const data = new Map<string, string | string[]>();
+  const calls: string[][] = [];
+  const str = (b: string | Buffer | undefined) => (b === undefined ? undefined : b.toString());
+  return {
+    calls,
+    data,
+    async execute(args): Promise<ScriptReply> {
+      const [cmd, ...rest] = args.map(str) as string[];
+      calls.push([cmd!, ...rest]);
+      await new Promise((r) => setTimeout(r, 1)); // answer later, as the engine does
+      switch (cmd?.toUpperCase()) {
+        case 'SET':
+          if (rest.length !== 2) return { error: "ERR wrong number of arguments for 'set' command" };
+          data.set(rest[0]!, rest[1]!);
+          return 'OK';
+        case 'GET': {
+          const v = data.get(rest[0]!);
+          return v === undefined ? null : Buffer.from(v as string);
+        }
+        case 'INCR': {
+          const v = BigInt((data.get(rest[0]!) as string | undefined) ?? '0') + 1n;
+          data.set(rest[0]!, v.toString());
+          return v;
+        }
+        case 'DEL':
+          return BigInt(rest.filter((k) => data.delete(k)).length);
+        case 'RPUSH': {
+          const l = (data.get(rest[0]!) as string[] | undefined) ?? [];
+          l.push(...rest.slice(1));
+          data.set(rest[0]!, l);
+          return BigInt(l.length);
+        }
+        case 'LRANGE':
+          return ((data.get(rest[0]!) as string[] | undefined) ?? []).map((s) => Buffer.from(s));
+        default:
+          return { error: `ERR unknown command '${cmd}'` };
+      }
+    },
+    modelExecute: () => Promise.reject(new Error('no models here')),
+    ...overrides,
+  };
+}

@@ -1,0 +1,16 @@
+import type { Tensor } from '@respai/core';
+import { addon } from './native.js';
+import type { TorchModel } from './backend.js';
+
+/**
+ * A TorchScript model archive (torch.jit.save format) whose methods are `source`, e.g.
+ * `def forward(self, a, b):\n    return a + b\n`: fixtures made by this project's own code.
+ */
+export function torchModelBlob(source: string): Buffer {
+  return addon.saveModule(source);
+}
+
+/** ns per forward of `model` in a C++ loop on the calling thread (blocks it: measurements only). */
+export function benchForward(model: TorchModel, inputs: readonly Tensor[], iterations: number): number {
+  return addon.benchForward((model as unknown as { handle: object }).handle, inputs, iterations);
+}
