@@ -10,6 +10,8 @@ const alias = {
   '@respai/core/testing': src('./packages/core/src/testing/index.ts'),
   '@respai/core': src('./packages/core/src/index.ts'),
   '@respai/server': src('./apps/server/src/index.ts'),
+  // The ONNX writer (no imports of its own) for building model fixtures in end-to-end tests.
+  '@respai/backend-onnx/testing': src('./packages/backend-onnx/src/testing/onnx-writer.ts'),
 };
 
 export default defineConfig({

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+import * as durability from './scenarios/durability.js';
+import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
 import { installCleanup, stopAll } from './servers.js';
 
-const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = { tensors };
+const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = { tensors, onnx, durability };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]
 

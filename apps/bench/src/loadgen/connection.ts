@@ -22,6 +22,7 @@ export class LoadConnection {
   private head = 0;
   private inflight = 0;
   private next = 0;
+  private partial = 0; // replies received towards the oldest request in flight
   private stopping = false;
   private drained: (() => void) | undefined;
   private failed: ((e: Error) => void) | undefined;
@@ -35,6 +36,8 @@ export class LoadConnection {
     private readonly readBuffer: Buffer,
     /** Called once when the connection breaks mid-run, so the runner can abort. */
     private readonly onFatal: (e: Error) => void,
+    /** Replies that make one request complete (a request buffer may hold several commands). */
+    private readonly repliesPerRequest = 1,
   ) {
     if (requests.length === 0) throw new Error('loadgen: a connection needs at least one request');
     this.sentAt = new Array<bigint>(pipeline).fill(0n);
@@ -107,6 +110,11 @@ export class LoadConnection {
       this.fail(e as Error);
       return;
     }
+    if (this.repliesPerRequest !== 1) {
+      this.partial += done;
+      done = Math.floor(this.partial / this.repliesPerRequest);
+      this.partial -= done * this.repliesPerRequest;
+    }
     if (done === 0) return;
     const now = process.hrtime.bigint();
     const rec = this.rec;
@@ -116,7 +124,7 @@ export class LoadConnection {
       if (++this.head === this.pipeline) this.head = 0;
     }
     this.inflight -= done;
-    const errs = sc.errors - errsBefore;
+    const errs = Math.min(sc.errors - errsBefore, done);
     rec.ok += done - errs;
     if (errs > 0) {
       rec.errors += errs;

@@ -30,6 +30,8 @@ export interface LoadSpec {
   progressMs?: number;
   /** Bytes per connection's reused read buffer. Default 256 KiB. */
   readBufferBytes?: number;
+  /** Replies that complete one request, for requests that are several pipelined commands. Default 1. */
+  repliesPerRequest?: number;
 }
 
 export interface Progress {
@@ -79,6 +81,7 @@ export interface MaterializedSpec {
   stabilityPct: number;
   progressMs: number;
   readBufferBytes: number;
+  repliesPerRequest: number;
 }
 
 export type SerializedResult = Omit<LoadResult, 'histogram'> & { histogram: HistogramSnapshot };
@@ -103,6 +106,7 @@ export function materialize(spec: LoadSpec): MaterializedSpec {
     stabilityPct: spec.stabilityPct ?? 10,
     progressMs: spec.progressMs ?? 500,
     readBufferBytes: spec.readBufferBytes ?? 256 * 1024,
+    repliesPerRequest: spec.repliesPerRequest ?? 1,
   };
 }
 
@@ -147,7 +151,16 @@ export async function runMaterialized(
   };
   const conns = m.requests.map(
     (reqs) =>
-      new LoadConnection(m.host, m.port, reqs, m.pipeline, rec, Buffer.allocUnsafe(m.readBufferBytes), onFatal),
+      new LoadConnection(
+        m.host,
+        m.port,
+        reqs,
+        m.pipeline,
+        rec,
+        Buffer.allocUnsafe(m.readBufferBytes),
+        onFatal,
+        m.repliesPerRequest,
+      ),
   );
   let ticker: NodeJS.Timeout | undefined;
   try {
