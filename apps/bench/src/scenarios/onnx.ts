@@ -450,7 +450,7 @@ function plot(rows: readonly Row[], models: readonly ModelCase[], modes: readonl
     }),
   }));
   return barChartSvg({
-    title: 'onnx: respai (MODELEXECUTE; TENSORSET+MODELEXECUTE+TENSORGET) vs onnxruntime-node in-process (note: exec/direct)',
+    title: 'onnx: respai vs onnxruntime-node in-process (note over each group: exec/direct)',
     yLabel: 'runs/s',
     xLabel: 'c = requests in flight (connections, or concurrent in-process calls)',
     series,
