@@ -12,6 +12,9 @@ const alias = {
   '@respai/server': src('./apps/server/src/index.ts'),
   // The ONNX writer (no imports of its own) for building model fixtures in end-to-end tests.
   '@respai/backend-onnx/testing': src('./packages/backend-onnx/src/testing/onnx-writer.ts'),
+  // TorchScript archives saved by the addon, and GraphDefs written by the TF writer.
+  '@respai/backend-torch/testing': src('./packages/backend-torch/src/testing.ts'),
+  '@respai/backend-tf/testing': src('./packages/backend-tf/src/testing/index.ts'),
 };
 
 export default defineConfig({

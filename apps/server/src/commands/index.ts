@@ -35,7 +35,10 @@ import { flushall } from './flushall.js';
 import { flushdb } from './flushdb.js';
 import { get } from './get.js';
 import { hello } from './hello.js';
+import { decr } from './decr.js';
+import { decrby } from './decrby.js';
 import { incr } from './incr.js';
+import { incrby } from './incrby.js';
 import { info } from './info.js';
 import { keys } from './keys.js';
 import { lastsave } from './lastsave.js';
@@ -67,7 +70,7 @@ const all: Command<any>[] = [
   // keyspace
   keys, scan, type, exists, del, unlink, rename, expire, pexpire, ttl, pttl, persist,
   // strings
-  get, set, mget, mset, incr,
+  get, set, mget, mset, incr, incrby, decr, decrby,
   // transactions
   multi, exec, discard,
   // RedisAI
