@@ -79,15 +79,23 @@ export const SECTIONS: Record<string, Section> = {
 
 /**
  * RedisAI's INFO MODULES sections (ai_versions, ai_git, ai_load_time_configs, ai_backends_info,
- * ai_cpu), after the `# Modules` list, in the original's order: tools parse them by position.
+ * ai_cpu), after the `# Modules` list, in the original's order: tools parse them by position;
+ * respai's ai_queues follows them.
  */
 function moduleSections(s: ServerState): [string, Record<string, string | number>][] {
   const o = s.options;
   const cpu = process.cpuUsage();
   const backends: Record<string, string> = {};
   for (const b of s.engine.registry.list()) backends[`ai_${b.name}_version`] = b.version;
-  const queues: Record<string, string> = {};
-  for (const q of s.engine.queueStats()) queues[`ai_queue_${q.device}_queued`] = String(q.queued);
+  const queues: Record<string, string | number> = {};
+  for (const q of s.engine.queueStats()) {
+    const p = `ai_queue_${q.device}`;
+    queues[`${p}_queued`] = q.queued;
+    queues[`${p}_running`] = q.running;
+    queues[`${p}_batch_runs`] = q.batchRuns;
+    queues[`${p}_batch_requests`] = q.batchRequests;
+    queues[`${p}_avg_batch_size`] = q.batchRuns === 0 ? '0.00' : (q.batchRequests / q.batchRuns).toFixed(2);
+  }
   return [
     ['Modules', { module: `name=ai,ver=${REDISAI_VERSION.split('.').map((p, i) => (i === 0 ? p : p.padStart(2, '0'))).join('')},api=1,filters=0,usedby=[],using=[],options=[]` }],
     ['ai_versions', { ai_RedisAI_version: REDISAI_VERSION, ai_low_level_API_version: LLAPI_VERSION, ai_rdb_version: RDB_ENCODING_VERSION }],
@@ -110,9 +118,10 @@ function moduleSections(s: ServerState): [string, Record<string, string | number
         ai_self_used_cpu_user: (cpu.user / 1e6).toFixed(6),
         ai_children_used_cpu_sys: '0.000000',
         ai_children_used_cpu_user: '0.000000',
-        ...queues,
       },
     ],
+    // respai's addition, after the original's sections: one group of fields per device queue.
+    ['ai_queues', queues],
   ];
 }
 

@@ -302,7 +302,7 @@ describe('Engine.runDag: TIMEOUT and client aborts', () => {
     await sleep(5);
     expect(mock(t, 'm').runs).toBe(0);
     expect(t.keyspace.has('out')).toBe(false);
-    expect(t.engine.queueStats()).toEqual([{ device: 'CPU', queued: 0 }]);
+    expect(t.engine.queueStats().map((q) => q.queued)).toEqual([0]);
   });
 
   it('an already aborted signal runs nothing and releases the model', async () => {

@@ -209,9 +209,15 @@ export class Engine {
     return q;
   }
 
-  /** Queue lengths by device, for INFO. */
-  queueStats(): { device: string; queued: number }[] {
-    return [...this.queues.values()].map((q) => ({ device: q.device, queued: q.length }));
+  /** Per device, for INFO: requests waiting, slots running, and the batches BATCHSIZE models formed. */
+  queueStats(): { device: string; queued: number; running: number; batchRuns: number; batchRequests: number }[] {
+    return [...this.queues.values()].map((q) => ({
+      device: q.device,
+      queued: q.length,
+      running: q.busy,
+      batchRuns: q.batchRuns,
+      batchRequests: q.batchRequests,
+    }));
   }
 
   /**

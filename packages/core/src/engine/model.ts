@@ -22,13 +22,20 @@ export interface ModelMeta {
  */
 export class Model implements Releasable {
   readonly stats = new RunStats();
+  /**
+   * Whether requests may be merged into one batch: BATCHSIZE > 0 and no input declares a fixed
+   * dimension 0 (mnist.onnx's [1,1,28,28] cannot take two images, so its requests run alone).
+   */
+  readonly mergeable: boolean;
   private refs = 1;
 
   constructor(
     readonly meta: ModelMeta,
     readonly blob: Buffer,
     readonly handle: LoadedModel,
-  ) {}
+  ) {
+    this.mergeable = meta.batchSize > 0 && handle.inputs.every((s) => s.shape === undefined || (s.shape.length > 0 && !isFixed(s.shape[0]!)));
+  }
 
   retain(): this {
     this.refs++;
@@ -42,4 +49,9 @@ export class Model implements Releasable {
         .catch(() => undefined);
     }
   }
+}
+
+/** A declared dimension of known size (-1, null-ish and symbolic names are free). */
+function isFixed(d: number | string): boolean {
+  return typeof d === 'number' && d >= 0;
 }

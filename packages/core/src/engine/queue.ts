@@ -57,6 +57,9 @@ export class RunQueue {
   private readonly slots: number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** Runs of BATCHSIZE models started here, and the requests they served (INFO's batching figures). */
+  batchRuns = 0;
+  batchRequests = 0;
 
   constructor(
     readonly device: string,
@@ -121,7 +124,7 @@ export class RunQueue {
   private collectBatch(i: number, now: number): ModelJob[] | 'wait' {
     const head = this.items[i] as ModelJob;
     const { batchSize, minBatchSize, minBatchTimeout } = head.model.meta;
-    if (batchSize <= 0) return [head];
+    if (!head.model.mergeable) return [head];
     const batch = [head];
     let total = batchDim(head);
     for (let k = i + 1; k < this.items.length && total < batchSize; k++) {
@@ -166,6 +169,10 @@ export class RunQueue {
     // The run holds its own reference: its DAG may finish (client gone, timeout) and drop the
     // model while the backend is still computing.
     const model = (jobs[0] as ModelJob).model.retain();
+    if (model.meta.batchSize > 0) {
+      this.batchRuns++;
+      this.batchRequests += jobs.length;
+    }
     runModelBatch(jobs as ModelJob[], slot).finally(() => {
       model.release();
       done();
