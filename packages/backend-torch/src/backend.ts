@@ -64,7 +64,9 @@ export class TorchBackend implements Backend {
 
   async loadScript(request: ScriptLoadRequest): Promise<LoadedScript> {
     checkDevice(request.device);
-    const { handle, functions } = await addon.compileScript(request.source);
+    // TorchScript's lexer wants the last line ended: sources sent as strings often are not.
+    const source = request.source.endsWith('\n') ? request.source : `${request.source}\n`;
+    const { handle, functions } = await addon.compileScript(source);
     const script = new TorchScript(handle, functions);
     const missing = request.entryPoints.find((f) => !script.functions.includes(f));
     if (missing !== undefined) {

@@ -68,6 +68,11 @@ describe('compiling', () => {
     expect((await failure(compile('def f(a):\n  return a +\n'))).message).toMatch(/expected/i);
   });
 
+  it('a source whose last line has no newline (as strings sent by clients often are)', async () => {
+    const s = await compile('def f(a):\n    return a + 1');
+    expect(s.signature('f')).toEqual(['Tensor']);
+  });
+
   it('an entry point the script does not define', async () => {
     expect((await failure(compile(SCRIPT, ['addtwo', 'nope']))).message).toBe('Function nope does not exist in the given script.');
   });

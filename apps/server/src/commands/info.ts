@@ -89,7 +89,8 @@ function moduleSections(s: ServerState): [string, Record<string, string | number
   for (const b of s.engine.registry.list()) backends[`ai_${b.name}_version`] = b.version;
   const queues: Record<string, string | number> = {};
   for (const q of s.engine.queueStats()) {
-    const p = `ai_queue_${q.device}`;
+    // INFO lines are `key:value`: CPU:1 is written CPU_1 so the key holds no colon.
+    const p = `ai_queue_${q.device.replace(/:/g, '_')}`;
     queues[`${p}_queued`] = q.queued;
     queues[`${p}_running`] = q.running;
     queues[`${p}_batch_runs`] = q.batchRuns;
