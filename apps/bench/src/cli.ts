@@ -1,10 +1,22 @@
 #!/usr/bin/env node
+import * as batching from './scenarios/batching.js';
+import * as dag from './scenarios/dag.js';
 import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
+import * as tf from './scenarios/tf.js';
+import * as torch from './scenarios/torch.js';
 import { installCleanup, stopAll } from './servers.js';
 
-const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = { tensors, onnx, durability };
+const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promise<number> }> = {
+  tensors,
+  onnx,
+  torch,
+  tf,
+  dag,
+  batching,
+  durability,
+};
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]
 

@@ -14,6 +14,8 @@ export interface BarGroup {
 export interface BarPanel {
   title: string;
   groups: BarGroup[];
+  /** This panel's y axis label, in place of the chart's. */
+  yLabel?: string;
 }
 
 export interface BarChart {
@@ -23,6 +25,10 @@ export interface BarChart {
   xLabel?: string;
   series: string[];
   panels: BarPanel[];
+  /** Scale each panel's y axis to its own values (panels of different units). Default: one scale. */
+  panelScale?: boolean;
+  /** A line under the chart (the machine and date). */
+  footer?: string;
 }
 
 const PALETTE = ['#8a8f98', '#2b6cb0', '#dd6b20', '#38a169', '#805ad5'];
@@ -34,10 +40,16 @@ function tick(v: number): string {
   return String(v);
 }
 
-export function barChartSvg(chart: BarChart): string {
-  const all = chart.panels.flatMap((p) => p.groups.flatMap((g) => Object.values(g.values))).filter((v) => v > 0);
+/** Decades [lo, hi] of a log axis covering `panels`' values. */
+function logRange(panels: readonly BarPanel[]): [number, number] {
+  const all = panels.flatMap((p) => p.groups.flatMap((g) => Object.values(g.values))).filter((v) => v > 0);
   const lo = Math.floor(Math.log10(Math.min(...all, 1e9) || 1));
   const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...all, 1))));
+  return [lo, hi];
+}
+
+export function barChartSvg(chart: BarChart): string {
+  const shared = logRange(chart.panels);
   const maxGroups = Math.max(1, ...chart.panels.map((p) => p.groups.length));
   const barW = 22;
   const groupW = chart.series.length * barW + 34;
@@ -49,7 +61,7 @@ export function barChartSvg(chart: BarChart): string {
   const plotTop = 36; // within a panel: room for the panel title and notes
   const plotH = 200;
   const top = 70; // chart title and legend
-  const height = top + chart.panels.length * panelH + 10;
+  const height = top + chart.panels.length * panelH + 10 + (chart.footer ? 16 : 0);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
@@ -63,8 +75,9 @@ export function barChartSvg(chart: BarChart): string {
       `<text x="${x + 20}" y="50">${esc(s)}</text>`,
     );
   });
-  const y = (v: number, y0: number) => y0 + plotH - ((Math.log10(v) - lo) / (hi - lo)) * plotH;
   chart.panels.forEach((panel, pi) => {
+    const [lo, hi] = chart.panelScale ? logRange([panel]) : shared;
+    const y = (v: number, y0: number) => y0 + plotH - ((Math.log10(v) - lo) / (hi - lo)) * plotH;
     const y0 = top + pi * panelH + plotTop;
     out.push(`<text x="${left}" y="${y0 - 20}" font-size="13" font-weight="bold">${esc(panel.title)}</text>`);
     for (let d = lo; d <= hi; d++) {
@@ -77,7 +90,7 @@ export function barChartSvg(chart: BarChart): string {
     out.push(
       `<line x1="${left}" x2="${left}" y1="${y0}" y2="${y0 + plotH}" stroke="#333"/>`,
       `<line x1="${left}" x2="${left + plotW}" y1="${y0 + plotH}" y2="${y0 + plotH}" stroke="#333"/>`,
-      `<text transform="translate(${left - 52},${y0 + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(chart.yLabel)} (log)</text>`,
+      `<text transform="translate(${left - 52},${y0 + plotH / 2}) rotate(-90)" text-anchor="middle">${esc(panel.yLabel ?? chart.yLabel)} (log)</text>`,
     );
     panel.groups.forEach((g, gi) => {
       const gx = left + gi * groupW + 17;
@@ -102,6 +115,7 @@ export function barChartSvg(chart: BarChart): string {
         `<text x="${left + plotW / 2}" y="${y0 + plotH + 46}" text-anchor="middle" fill="#555">${esc(chart.xLabel)}</text>`,
       );
   });
+  if (chart.footer) out.push(`<text x="${left}" y="${height - 8}" fill="#555">${esc(chart.footer)}</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

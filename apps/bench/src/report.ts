@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { formatRate } from './loadgen/index.js';
 
@@ -165,4 +166,17 @@ export function resultBase(dir: string, scenario: string, when = new Date()): st
 export function writeFile(path: string, text: string): string {
   writeFileSync(path, text);
   return path;
+}
+
+/**
+ * When and where a run happened, for the head of a report: UTC date, CPU model and count, memory,
+ * Node and kernel versions, and the load average at the time (other work skews every figure).
+ */
+export function machineLine(when = new Date()): string {
+  const c = cpus();
+  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  return (
+    `date ${when.toISOString().replace(/\.\d+Z$/, 'Z')}; machine: ${c.length} x ${c[0]?.model.trim() ?? '?'} (${arch()}), ` +
+    `${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}, linux ${release()}; load average ${load}`
+  );
 }

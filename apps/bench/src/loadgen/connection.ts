@@ -23,6 +23,9 @@ export class LoadConnection {
   private inflight = 0;
   private next = 0;
   private partial = 0; // replies received towards the oldest request in flight
+  private step = 0; // requests of the current chain already answered
+  private chainStart = 0n;
+  private chainError = false;
   private stopping = false;
   private drained: (() => void) | undefined;
   private failed: ((e: Error) => void) | undefined;
@@ -38,8 +41,16 @@ export class LoadConnection {
     private readonly onFatal: (e: Error) => void,
     /** Replies that make one request complete (a request buffer may hold several commands). */
     private readonly repliesPerRequest = 1,
+    /**
+     * Consecutive requests that make one sample, each sent when the previous one is answered (a
+     * client awaiting each command). Needs pipeline 1 and a request list whose length it divides.
+     */
+    private readonly chain = 1,
   ) {
     if (requests.length === 0) throw new Error('loadgen: a connection needs at least one request');
+    if (chain > 1 && (pipeline !== 1 || requests.length % chain !== 0)) {
+      throw new Error(`loadgen: chain ${chain} needs pipeline 1 and a request list of a multiple of ${chain} (got pipeline ${pipeline}, ${requests.length} requests)`);
+    }
     this.sentAt = new Array<bigint>(pipeline).fill(0n);
   }
 
@@ -95,7 +106,9 @@ export class LoadConnection {
   private send(): void {
     const req = this.requests[this.next]!;
     if (++this.next === this.requests.length) this.next = 0;
-    this.sentAt[(this.head + this.inflight) % this.pipeline] = process.hrtime.bigint();
+    const now = process.hrtime.bigint();
+    if (this.step === 0) this.chainStart = now;
+    this.sentAt[(this.head + this.inflight) % this.pipeline] = now;
     this.inflight++;
     this.socket!.write(req);
   }
@@ -116,6 +129,10 @@ export class LoadConnection {
       this.partial -= done * this.repliesPerRequest;
     }
     if (done === 0) return;
+    if (this.chain > 1) {
+      this.onChainStep(sc.errors - errsBefore > 0);
+      return;
+    }
     const now = process.hrtime.bigint();
     const rec = this.rec;
     const hist = rec.hist;
@@ -142,6 +159,28 @@ export class LoadConnection {
       for (let i = 0; i < done; i++) this.send();
       s.uncork();
     }
+  }
+
+  /** Pipeline 1, so exactly one request (one step of the chain) was just answered. */
+  private onChainStep(failed: boolean): void {
+    this.inflight = 0;
+    if (failed) this.chainError = true;
+    if (++this.step < this.chain) {
+      // Stopping mid-chain drops the unfinished sample.
+      if (this.stopping) this.drained?.();
+      else this.send();
+      return;
+    }
+    const rec = this.rec;
+    rec.hist.record(Number(process.hrtime.bigint() - this.chainStart));
+    this.step = 0;
+    if (this.chainError) {
+      rec.errors++;
+      rec.firstError ??= this.scanner.firstError;
+      this.chainError = false;
+    } else rec.ok++;
+    if (this.stopping) this.drained?.();
+    else this.send();
   }
 
   private fail(e: Error): void {

@@ -32,6 +32,13 @@ export interface LoadSpec {
   readBufferBytes?: number;
   /** Replies that complete one request, for requests that are several pipelined commands. Default 1. */
   repliesPerRequest?: number;
+  /**
+   * Requests that make one sample, sent one after another, each when the previous one's reply is
+   * in (what a client awaiting each command does): latency runs from the first send to the last
+   * reply, ops/s counts whole chains, and a chain with any error reply counts as one error.
+   * Needs pipeline 1 and a per-connection request list whose length is a multiple of it. Default 1.
+   */
+  chain?: number;
 }
 
 export interface Progress {
@@ -82,6 +89,7 @@ export interface MaterializedSpec {
   progressMs: number;
   readBufferBytes: number;
   repliesPerRequest: number;
+  chain: number;
 }
 
 export type SerializedResult = Omit<LoadResult, 'histogram'> & { histogram: HistogramSnapshot };
@@ -107,6 +115,7 @@ export function materialize(spec: LoadSpec): MaterializedSpec {
     progressMs: spec.progressMs ?? 500,
     readBufferBytes: spec.readBufferBytes ?? 256 * 1024,
     repliesPerRequest: spec.repliesPerRequest ?? 1,
+    chain: spec.chain ?? 1,
   };
 }
 
@@ -160,6 +169,7 @@ export async function runMaterialized(
         Buffer.allocUnsafe(m.readBufferBytes),
         onFatal,
         m.repliesPerRequest,
+        m.chain,
       ),
   );
   let ticker: NodeJS.Timeout | undefined;

@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { encodeModel, matmulChainModel, OnnxType } from '@respai/backend-onnx/testing';
 import { parseList, parsePositiveInt } from '../args.js';
-import { encodeCommand, formatRate, Histogram, isStable, ProgressLine, runLoad, sendBatch, type Progress } from '../loadgen/index.js';
+import { measuredOf, runInProcess, type Measured } from '../direct.js';
+import { encodeCommand, formatRate, Histogram, ProgressLine, runLoad, sendBatch } from '../loadgen/index.js';
 import { barChartSvg } from '../plot.js';
-import { resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
+import { machineLine, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
 import { repoRoot, startRespai, type ServerHandle } from '../servers.js';
 
 export const usage = `onnx: MODELEXECUTE on respai vs the same model called in-process with onnxruntime-node
@@ -104,81 +105,6 @@ function modelCase(name: string): ModelCase {
 
 type Mode = 'exec' | 'roundtrip';
 
-interface Measured {
-  opsPerSec: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  errors: number;
-  firstError?: string | undefined;
-  stable: boolean;
-}
-
-interface DirectSpec {
-  session: ort.InferenceSession;
-  feeds: () => Record<string, ort.Tensor>;
-  concurrency: number;
-  windowMs: number;
-  warmupMs: number;
-  maxWindows: number;
-  onProgress: (p: Progress) => void;
-}
-
-/** The floor: `concurrency` closed loops of session.run in this process, windows as the loadgen's. */
-async function runDirect(s: DirectSpec): Promise<Measured> {
-  let hist = new Histogram();
-  let ok = 0;
-  let stop = false;
-  let phase: Progress['phase'] = 'warmup';
-  const loop = async () => {
-    while (!stop) {
-      const t0 = process.hrtime.bigint();
-      await s.session.run(s.feeds());
-      hist.record(Number(process.hrtime.bigint() - t0));
-      ok++;
-    }
-  };
-  const loops = Array.from({ length: s.concurrency }, loop);
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const windows: number[] = [];
-  const hists: Histogram[] = [];
-  await sleep(s.warmupMs);
-  phase = 'window';
-  for (;;) {
-    ok = 0;
-    hist = new Histogram();
-    const t0 = process.hrtime.bigint();
-    await sleep(s.windowMs);
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    windows.push(ok / secs);
-    hists.push(hist);
-    s.onProgress({
-      phase,
-      window: windows.length,
-      maxWindows: s.maxWindows,
-      connections: s.concurrency,
-      pipeline: 1,
-      opsPerSec: windows[windows.length - 1]!,
-      closed: true,
-    });
-    if (isStable(windows, 3, 10) || windows.length >= s.maxWindows) break;
-  }
-  stop = true;
-  await Promise.all(loops);
-  const last = hists.slice(-3);
-  const h = new Histogram();
-  for (const x of last) h.add(x);
-  const reported = windows.slice(-3);
-  return {
-    opsPerSec: reported.reduce((a, b) => a + b, 0) / reported.length,
-    p50Us: h.percentile(50) / 1e3,
-    p90Us: h.percentile(90) / 1e3,
-    p99Us: h.percentile(99) / 1e3,
-    errors: 0,
-    stable: isStable(windows, 3, 10),
-  };
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -235,9 +161,8 @@ export async function run(argv: string[]): Promise<number> {
     });
     const feeds = () => ({ [m.input]: new ort.Tensor('float32', m.data, m.dims) });
     for (const c of levels) {
-      const r = await runDirect({
-        session,
-        feeds,
+      const r = await runInProcess({
+        call: () => session.run(feeds()),
         concurrency: c,
         windowMs,
         warmupMs,
@@ -291,7 +216,7 @@ export async function run(argv: string[]): Promise<number> {
             maxWindows,
             onProgress: progress.reporter(`onnx ${m.name} ${mode}`),
           });
-          push(m, mode, 'respai', c, r);
+          push(m, mode, 'respai', c, measuredOf(r));
         }
       }
     }
@@ -343,6 +268,7 @@ export async function run(argv: string[]): Promise<number> {
   const csv = writeFile(`${base}.csv`, toCsv(rows));
   const svg = writeFile(`${base}.svg`, plot(rows, models, modes, levels));
   console.log(`\nonnx: respai vs onnxruntime-node in-process (intra-op threads ${intraOp}, threads-per-queue ${tpq})`);
+  console.log(machineLine());
   for (const m of models) console.log(`  ${m.name}: ${m.source}`);
   console.log('~ marks a throughput that never stabilised.\n');
   console.log(

@@ -1,0 +1,208 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Tensor, type BackendSettings, type Device } from '@respai/core';
+import { parseList, parsePositiveInt } from '../args.js';
+import { MODES, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { mnistSample, seededRandom } from '../models.js';
+import { repoRoot } from '../servers.js';
+import { serverWarmupMs } from '../warmup.js';
+
+export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same TorchScript model run through the addon in-process
+
+  Models (TorchScript defined from source by the addon's own saveModule, as the backend's tests do):
+  tiny (forward(a, b) = a + b on [1,8] floats: almost no compute, the per-run cost of the server) and
+  mnist (x [1,1,28,28] -> reshape 784 -> 128 Relu -> 10, fixed pseudo-random weights).
+  Modes, through the server: exec (AI.MODELEXECUTE on stored inputs) and roundtrip (AI.TENSORSET of
+  every input + AI.MODELEXECUTE + AI.TENSORGET BLOB, pipelined as one request).
+  The floor ("direct") is the TORCH backend object in this process (@respai/backend-torch: the addon,
+  runs on its own threads, as in the server) with the same intra-/inter-op threads, and the same
+  number of runs in flight as the server has connections; it runs first, with no server up.
+  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 150 us; at the best
+  level, server throughput >= 85% of direct. Also reported: the addon's load time in this process
+  (import = dlopen of libtorch, init, first model load, first run) and the server's RSS before and
+  after AI.CONFIG LOADBACKEND TORCH and the MODELSTOREs, with their times.
+
+options:
+  --models LIST         tiny,mnist (default both)
+  --modes LIST          exec,roundtrip (default both)
+  --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
+  --intra-op N          libtorch intra-op threads, server and direct alike (default 1)
+  --inter-op N          libtorch inter-op threads, server and direct alike (default 1)
+  --threads-per-queue N the server's run slots per device queue (default 1)
+  --window-ms N         measurement window (default 2000; --quick: 500)
+  --max-windows N       give up on stability after N windows (default 10; --quick: 5)
+  --server-warmup-ms N  unmeasured load on each model before the server's first measurement
+                        (default 3000; --quick: 1000): a fresh server runs slow for its first seconds
+  --quick               short windows, for a smoke run
+  --out DIR             where results go (default <repo>/bench-results)`;
+
+const CPU: Device = { type: 'CPU', index: undefined, name: 'CPU' };
+
+/**
+ * A TorchScript expression for fixed pseudo-random weights: a multiplicative hash of the element
+ * index, uniform in [-scale, scale). It only reads constants, so TorchScript's graph executor folds
+ * it into a constant tensor on the first runs (the warm-up): steady-state runs do not recompute it.
+ */
+function weights(shape: readonly number[], seed: number, scale: number): string {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const p = 65521; // prime
+  const a = 40503 + seed * 2;
+  return (
+    `torch.arange(${n}).mul(${a}).add(${seed * 7919}).remainder(${p}).float()` +
+    `.div(${p}.0).sub(0.5).mul(${(2 * scale).toFixed(6)}).reshape(${shape.join(', ')})`
+  );
+}
+
+const MNIST_SOURCE = [
+  'def forward(self, x):',
+  `    w1 = ${weights([784, 128], 1, 1 / 28)}`,
+  `    b1 = ${weights([128], 2, 0.1)}`,
+  `    w2 = ${weights([128, 10], 3, 1 / Math.sqrt(128))}`,
+  `    b2 = ${weights([10], 4, 0.1)}`,
+  '    h = torch.relu(torch.matmul(x.reshape(-1, 784), w1) + b1)',
+  '    return torch.matmul(h, w2) + b2',
+  '',
+].join('\n');
+
+interface TorchCase {
+  name: string;
+  source: string;
+  describe: string;
+  inputs: { dims: number[]; data: Float32Array }[];
+}
+
+function torchCase(name: string): TorchCase {
+  if (name === 'tiny') {
+    const r = seededRandom(3);
+    const v = () => new Float32Array(8).map(() => r());
+    return {
+      name,
+      source: 'def forward(self, a, b):\n    return a + b\n',
+      describe: 'TorchScript forward(a, b) = a + b, a and b FLOAT [1,8]',
+      inputs: [
+        { dims: [1, 8], data: v() },
+        { dims: [1, 8], data: v() },
+      ],
+    };
+  }
+  if (name === 'mnist') {
+    return {
+      name,
+      source: MNIST_SOURCE,
+      describe: 'TorchScript MLP x [1,1,28,28] -> 784 -> 128 (Relu) -> 10, pseudo-random weights folded into constants',
+      inputs: [{ dims: [1, 1, 28, 28], data: mnistSample() }],
+    };
+  }
+  throw new Error(`--models: unknown model ${name} (tiny, mnist)`);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      models: { type: 'string', default: 'tiny,mnist' },
+      modes: { type: 'string', default: 'exec,roundtrip' },
+      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
+      'intra-op': { type: 'string', default: '1' },
+      'inter-op': { type: 'string', default: '1' },
+      'threads-per-queue': { type: 'string', default: '1' },
+      'window-ms': { type: 'string' },
+      'max-windows': { type: 'string' },
+      'server-warmup-ms': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(repoRoot, 'bench-results') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const cases = parseList(values.models, torchCase);
+  const modes = parseList(values.modes, (s) => {
+    if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s}`);
+    return s as Mode;
+  });
+  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
+  const intraOp = parsePositiveInt(values['intra-op'], '--intra-op');
+  const interOp = parsePositiveInt(values['inter-op'], '--inter-op');
+  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
+  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
+  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+
+  // The addon's load time in this process: importing the package dlopens libtorch and the addon.
+  const t0 = performance.now();
+  const torch = await import('@respai/backend-torch');
+  const importMs = performance.now() - t0;
+  const backend = torch.default;
+  const settings: BackendSettings = {
+    intraOpParallelism: intraOp,
+    interOpParallelism: interOp,
+    modelExecutionTimeoutMs: 0,
+    backendMemoryLimitMb: 0,
+    threadsPerQueue: tpq,
+    log: { debug() {}, info() {}, warn: (m: string) => process.stderr.write(`torch: ${m}\n`) },
+  };
+  const t1 = performance.now();
+  backend.init(settings);
+  const initMs = performance.now() - t1;
+  const { torchModelBlob } = await import('@respai/backend-torch/testing');
+
+  const loads: string[] = [];
+  const models: ComputeModel[] = cases.map((c) => ({
+    name: c.name,
+    source: c.describe,
+    blob: torchModelBlob(c.source),
+    inputs: c.inputs,
+    storeArgs: ['TORCH', 'CPU'],
+  }));
+  const floor = async (m: ComputeModel): Promise<Floor> => {
+    const a = performance.now();
+    const model = await backend.loadModel({ blob: m.blob, device: CPU, inputs: [], outputs: [], batchSize: 0 });
+    const loadMs = performance.now() - a;
+    const inputs = m.inputs.map((x) => Tensor.fromBlob('FLOAT', x.dims, Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength)));
+    const ctx = { slot: 0 };
+    const b = performance.now();
+    await model.run(inputs, ctx);
+    const firstMs = performance.now() - b;
+    loads.push(`${m.name} load ${loadMs.toFixed(1)} ms, first run ${firstMs.toFixed(2)} ms`);
+    return {
+      run: () => model.run(inputs, ctx),
+      output: async () => {
+        const [out] = await model.run(inputs, ctx);
+        return new Float32Array(new Uint8Array(out!.data).buffer);
+      },
+      close: () => model.dispose(),
+    };
+  };
+  const torchVersion = backend.version;
+  return runCompute({
+    scenario: 'torch',
+    backend: 'TORCH',
+    backendPath: dirname(dirname(fileURLToPath(import.meta.resolve('@respai/backend-torch')))),
+    floorName: 'the TORCH addon in-process (libtorch)',
+    models,
+    modes,
+    levels,
+    windowMs,
+    warmupMs: Math.min(windowMs, 1000),
+    maxWindows,
+    serverWarmupMs: serverWarmupMs(values['server-warmup-ms'], values.quick),
+    serverArgs: [
+      '--intra-op-parallelism',
+      String(intraOp),
+      '--inter-op-parallelism',
+      String(interOp),
+      '--threads-per-queue',
+      String(tpq),
+    ],
+    floor,
+    out: values.out,
+    head: () => [
+      `libtorch ${torchVersion}; intra-op threads ${intraOp}, inter-op threads ${interOp}, threads-per-queue ${tpq}`,
+      `addon in this process: import (dlopen libtorch + addon) ${importMs.toFixed(0)} ms, init ${initMs.toFixed(1)} ms; ` +
+        loads.join('; '),
+    ],
+  });
+}
