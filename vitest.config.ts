@@ -12,9 +12,10 @@ const alias = {
   '@respai/server': src('./apps/server/src/index.ts'),
   // The ONNX writer (no imports of its own) for building model fixtures in end-to-end tests.
   '@respai/backend-onnx/testing': src('./packages/backend-onnx/src/testing/onnx-writer.ts'),
-  // TorchScript archives saved by the addon, and GraphDefs written by the TF writer.
+  // TorchScript archives saved by the addon, GraphDefs written by the TF writer, TFLite flatbuffers.
   '@respai/backend-torch/testing': src('./packages/backend-torch/src/testing.ts'),
   '@respai/backend-tf/testing': src('./packages/backend-tf/src/testing/index.ts'),
+  '@respai/backend-tflite/testing': src('./packages/backend-tflite/src/testing/tflite-writer.ts'),
 };
 
 export default defineConfig({
@@ -27,6 +28,7 @@ export default defineConfig({
       { resolve: { alias }, test: { name: 'backend-onnx', include: ['packages/backend-onnx/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-tf', include: ['packages/backend-tf/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-torch', include: ['packages/backend-torch/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'backend-tflite', include: ['packages/backend-tflite/src/**/*.test.ts'] } },
       {
         resolve: { alias },
         test: { name: 'e2e', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },

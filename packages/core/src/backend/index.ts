@@ -2,3 +2,4 @@ export * from './spi.js';
 export * from './device.js';
 export * from './registry.js';
 export * from './workers.js';
+export * from './worker-models.js';
