@@ -5,6 +5,7 @@ import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
 import * as tf from './scenarios/tf.js';
+import * as tflite from './scenarios/tflite.js';
 import * as torch from './scenarios/torch.js';
 import { installCleanup, stopAll } from './servers.js';
 
@@ -12,6 +13,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   tensors,
   onnx,
   torch,
+  tflite,
   tf,
   dag,
   batching,

@@ -48,7 +48,7 @@ export interface Floor {
 
 export interface ComputeOptions {
   scenario: string;
-  backend: 'TORCH' | 'TF';
+  backend: 'TORCH' | 'TF' | 'TFLITE';
   /** AI.CONFIG LOADBACKEND's path (the backend package's folder). */
   backendPath: string;
   /** What the floor is, for the report ("libtorch through the addon, in this process"). */

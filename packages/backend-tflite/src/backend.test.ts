@@ -5,7 +5,7 @@ import { BACKEND_API_VERSION, Tensor, parseDevice, type BackendSettings, type Lo
 import { floats, tensor } from '@respai/core/testing';
 import { createTfliteBackend, feedDims, type TfliteBackend } from './index.js';
 import { ensureBuilt, sharedModels } from './testing/build.js';
-import { TensorType, binaryModel, denseClassifier, tfliteModel } from './testing/tflite-writer.js';
+import { TensorType, binaryModel, denseClassifier, mlpModel, tfliteModel } from './testing/tflite-writer.js';
 
 const hasMnist = existsSync(join(sharedModels, 'mnist_model_quant.tflite'));
 const mnist = () => readFileSync(join(sharedModels, 'mnist_model_quant.tflite'));
@@ -117,6 +117,28 @@ describe('the TFLITE backend', () => {
     expect(scores!.values()).toEqual([2, -2, 2, -4, 4, 2]);
     expect(cls!.dtype).toBe('INT64');
     expect(cls!.values()).toEqual([0n, 1n]);
+    await m.dispose();
+  });
+
+  it('an MLP of FULLY_CONNECTED + RELU layers matches a plain forward pass', async () => {
+    const r = (i: number) => (((i * 2654435761) >>> 0) % 1000) / 1000 - 0.5;
+    const layers = [
+      { out: 16, weights: Array.from({ length: 16 * 12 }, (_, i) => r(i)), bias: Array.from({ length: 16 }, (_, i) => r(i + 7)) },
+      { out: 4, weights: Array.from({ length: 4 * 16 }, (_, i) => r(i + 99)), bias: [0.1, -0.2, 0.3, 0] },
+    ];
+    const x = Array.from({ length: 12 }, (_, i) => r(i + 500));
+    let h = x;
+    layers.forEach((l, k) => {
+      const inp = h.length;
+      h = Array.from({ length: l.out }, (_, o) => {
+        const v = l.bias[o]! + h.reduce((acc, xi, i) => acc + xi * l.weights[o * inp + i]!, 0);
+        return k < layers.length - 1 ? Math.max(0, v) : v;
+      });
+    });
+    const m = await load(mlpModel(layers, 12));
+    const [y] = await m.run([floats([1, 12], x)], { slot: 0 });
+    const got = y!.values() as number[];
+    h.forEach((v, i) => expect(Math.abs(got[i]! - v)).toBeLessThan(1e-5));
     await m.dispose();
   });
 

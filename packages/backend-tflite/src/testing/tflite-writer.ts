@@ -164,6 +164,8 @@ export interface OpDef {
   outputs: number[];
   /** ARG_MAX: the output's TensorType. */
   outputType?: TensorTypeValue;
+  /** ActivationFunctionType fused into ADD, MUL, SUB, FULLY_CONNECTED: 0 none, 1 RELU. */
+  activation?: number;
 }
 
 export interface GraphDef {
@@ -198,8 +200,8 @@ export function tfliteModel(g: GraphDef): Buffer {
       o.op === 'ARG_MAX'
         ? table([sc('i8', o.outputType ?? TensorType.INT64)])
         : o.op === 'FULLY_CONNECTED'
-          ? table([sc('i8', 0), sc('i8', 0), sc('bool', 0)])
-          : table([sc('i8', 0)]);
+          ? table([sc('i8', o.activation ?? 0), sc('i8', 0), sc('bool', 0)])
+          : table([sc('i8', o.activation ?? 0)]);
     return table([sc('u32', opNames.indexOf(o.op)), ref(vec('i32', o.inputs)), ref(vec('i32', o.outputs)), sc('u8', OPS[o.op].options), ref(options)]);
   });
   const subgraph = table([ref(tables(tensors)), ref(vec('i32', g.inputs)), ref(vec('i32', g.outputs)), ref(tables(operators)), ref(str('main'))]);
@@ -219,6 +221,33 @@ export function binaryModel(op: 'ADD' | 'MUL' | 'SUB', type: TensorTypeValue, sh
   return tfliteModel({ tensors: [t('a'), t('b'), t('c')], inputs: [0, 1], outputs: [2], ops: [{ op, inputs: [0, 1], outputs: [2] }] });
 }
 
+const floatBytes = (v: readonly number[]) => {
+  const b = Buffer.alloc(4 * v.length);
+  v.forEach((x, i) => b.writeFloatLE(x, 4 * i));
+  return b;
+};
+
+/**
+ * A multilayer perceptron of FULLY_CONNECTED layers (RELU between them, none after the last):
+ * input `x` `[batch, in]`, output `y`. `layers[i].weights` is `[out, in]`, row-major.
+ */
+export function mlpModel(layers: { weights: Float32Array | number[]; bias: Float32Array | number[]; out: number }[], inputs: number, batch = 1): Buffer {
+  const tensors: TensorDef[] = [{ name: 'x', type: TensorType.FLOAT32, shape: [batch, inputs] }];
+  const ops: OpDef[] = [];
+  let prev = 0;
+  let width = inputs;
+  layers.forEach((l, i) => {
+    const last = i === layers.length - 1;
+    const w = tensors.push({ name: `w${i}`, type: TensorType.FLOAT32, shape: [l.out, width], data: floatBytes([...l.weights]) }) - 1;
+    const b = tensors.push({ name: `b${i}`, type: TensorType.FLOAT32, shape: [l.out], data: floatBytes([...l.bias]) }) - 1;
+    const y = tensors.push({ name: last ? 'y' : `h${i}`, type: TensorType.FLOAT32, shape: [batch, l.out] }) - 1;
+    ops.push({ op: 'FULLY_CONNECTED', inputs: [prev, w, b], outputs: [y], activation: last ? 0 : 1 });
+    prev = y;
+    width = l.out;
+  });
+  return tfliteModel({ tensors, inputs: [0], outputs: [prev], ops });
+}
+
 /**
  * A dense layer `y = x W^T + b` (x `[batch, in]`, W `[out, in]`), and a second output
  * `class = argmax(y)` (INT64): two outputs of two dtypes, as classifiers have.
@@ -226,11 +255,7 @@ export function binaryModel(op: 'ADD' | 'MUL' | 'SUB', type: TensorTypeValue, sh
 export function denseClassifier(weights: number[][], bias: number[], batch = 1): Buffer {
   const out = weights.length;
   const inp = weights[0]!.length;
-  const floats = (v: number[]) => {
-    const b = Buffer.alloc(4 * v.length);
-    v.forEach((x, i) => b.writeFloatLE(x, 4 * i));
-    return b;
-  };
+  const floats = floatBytes;
   const axis = Buffer.alloc(4);
   axis.writeInt32LE(1);
   return tfliteModel({
