@@ -252,6 +252,23 @@ describe('RunQueue: auto-batching', () => {
     ]);
   });
 
+  it('requests pushed in one event-loop turn onto an idle queue form one batch', async () => {
+    const b = createMockBackend();
+    const m = await model(b, { op: 'identity', inputs: ['x'], outputs: ['y'] }, { batchSize: 8 });
+    const q = new RunQueue('CPU', 1);
+    // No run in progress: the first request waits for the end of the turn instead of running alone.
+    const jobs = [1, 2, 3].map((i) => submit(q, m, [row(i)]));
+    expect(jobs[0]!.started).toBe(false);
+    const outs = await Promise.all(jobs.map(ok));
+    expect(m.handle.batches).toEqual([3]);
+    outs.forEach((out, i) => expect(plainValues(out[0]!)[0]).toBeCloseTo(i + 1));
+    // A model without BATCHSIZE still starts at once.
+    const plain = await model(b, { op: 'identity', inputs: ['x'], outputs: ['y'] });
+    const alone = submit(q, plain, [row(9)]);
+    expect(alone.started).toBe(true);
+    await ok(alone);
+  });
+
   it('may overshoot BATCHSIZE with the request that reaches it; a request at or over it runs alone', async () => {
     const b = createMockBackend();
     const m = await model(b, { op: 'identity' }, { batchSize: 4 });

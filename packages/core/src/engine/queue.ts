@@ -60,6 +60,7 @@ export class RunQueue {
   /** Runs of BATCHSIZE models started here, and the requests they served (INFO's batching figures). */
   batchRuns = 0;
   batchRequests = 0;
+  private pumpScheduled = false;
 
   constructor(
     readonly device: string,
@@ -81,7 +82,20 @@ export class RunQueue {
 
   push(job: Job): void {
     this.items.push(job);
-    this.pump();
+    // A request that could be batched waits for the end of this event-loop turn: the requests
+    // other sockets delivered in the same turn (closed-loop clients answered by one batch send
+    // their next ones together) then join its batch instead of queueing behind a run of one.
+    if (job.kind === 'model' && job.model.mergeable && this.free.length > 0) this.pumpSoon();
+    else this.pump();
+  }
+
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Starts as many runs as there are free slots and ready work. */
