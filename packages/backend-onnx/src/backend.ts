@@ -3,14 +3,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
   BACKEND_API_VERSION,
-  DeviceWorkers,
   E,
   RespaiError,
   Tensor,
   WorkerCallError,
-  WorkerGoneError,
-  WorkerRpc,
-  WorkerTimeoutError,
+  WorkerModels,
   fail,
   type Backend,
   type BackendSettings,
@@ -19,6 +16,7 @@ import {
   type ModelLoadRequest,
   type RunContext,
   type TensorSpec,
+  type WorkerModelRef,
 } from '@respai/core';
 import { ONNX_ERR } from './messages.js';
 import { TO_ORT, dtypeOfOrt, type WireModelInfo, type WireTensor, type WireValueInfo, type WorkerSettings } from './protocol.js';
@@ -48,23 +46,10 @@ export interface OnnxBackendOptions {
   readonly workerUrl?: URL;
 }
 
-interface Stored {
-  readonly blob: Buffer;
-}
-
-/** Where a loaded model lives: its device's workers hold it under `id`. */
-interface ModelRef {
-  readonly device: string;
-  readonly id: number;
-  /** Bytes it counts against BACKEND_MEMORY_LIMIT. */
-  readonly cost: number;
-  readonly generation: number;
-}
-
 /**
  * The ONNX backend: every onnxruntime session lives in a worker thread, THREADS_PER_QUEUE workers
  * per device, each holding a session of every model stored on that device, so engine slot k of a
- * device runs on its worker k without waiting for the others.
+ * device runs on its worker k without waiting for the others (`WorkerModels` of @respai/core).
  */
 export class OnnxBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
@@ -72,13 +57,7 @@ export class OnnxBackend implements Backend {
   readonly version = ORT_VERSION;
 
   private settings: BackendSettings = DEFAULT_SETTINGS;
-  private workers: DeviceWorkers | undefined;
-  /** Models by device, then id: what a new worker of that device must load. */
-  private readonly stored = new Map<string, Map<number, Stored>>();
-  private nextId = 1;
-  private heldBytes = 0;
-  /** Bumped by dispose: models of an earlier generation lost their workers. */
-  private generation = 0;
+  private models: WorkerModels | undefined;
 
   constructor(private readonly options: OnnxBackendOptions = {}) {}
 
@@ -98,111 +77,47 @@ export class OnnxBackend implements Backend {
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
     if (!this.supportsDevice(request.device)) fail(E.noGpu('ONNX'));
-    const pool = this.pool();
-    const generation = this.generation;
-    const device = request.device.name;
-    const blob = request.blob;
-    const cost = blob.length * pool.size;
-    const limitMb = this.settings.backendMemoryLimitMb;
-    if (limitMb > 0 && this.heldBytes + cost > limitMb * 2 ** 20) {
-      fail(ONNX_ERR.memoryLimit(limitMb, Math.ceil((this.heldBytes + cost) / 2 ** 20)));
-    }
-
-    const id = this.nextId++;
-    const workers = pool.of(device);
-    // Validate once, on the first worker; onnxruntime's verdict is the same on the others.
-    const info = await loadInto(workers[0]!, id, blob, 1);
-    let spec: { inputs: TensorSpec[]; outputs: TensorSpec[] };
-    try {
-      spec = describe(info);
-    } catch (e) {
-      await workers[0]!.call('unload', [id], { spawn: false }).catch(() => undefined);
-      throw e;
-    }
-    if (generation !== this.generation) fail(ONNX_ERR.disposed);
-
-    const models = this.stored.get(device) ?? new Map<number, Stored>();
-    this.stored.set(device, models);
-    models.set(id, { blob });
-    this.heldBytes += cost;
-    try {
-      // Workers that die meanwhile reload it from `stored` when they come back.
-      await Promise.all(workers.map((w) => loadInto(w, id, blob, 0).catch(ignoreGone)));
-    } catch (e) {
-      await this.unload({ device, id, cost, generation });
-      throw e;
-    }
-    if (generation !== this.generation) fail(ONNX_ERR.disposed);
-    return new OnnxModel(this, { device, id, cost, generation }, spec);
+    const { ref, value } = await this.pool().load(request.device.name, request.blob, describe);
+    return new OnnxModel(this, ref, value);
   }
 
   /** Runs a model on the worker of `slot`. */
-  async run({ device, id, generation }: ModelRef, inputs: readonly WireTensor[], slot: number): Promise<WireTensor[]> {
-    if (generation !== this.generation || this.workers === undefined) fail(ONNX_ERR.disposed);
-    const timeoutMs = this.settings.modelExecutionTimeoutMs;
-    try {
-      return await this.workers.forSlot(device, slot).call<WireTensor[]>('run', [id, inputs], {
-        transfer: inputs.map((t) => t.data),
-        timeoutMs,
-      });
-    } catch (e) {
-      if (e instanceof WorkerTimeoutError) {
-        this.settings.log.warn('ONNX run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced', { device, slot, timeoutMs });
-        throw new RespaiError(ONNX_ERR.timeout(timeoutMs), { cause: e });
-      }
-      if (e instanceof WorkerGoneError) throw new RespaiError(ONNX_ERR.workerLost(device, slot, e.message), { cause: e });
-      throw ortError(e);
-    }
+  run(ref: WorkerModelRef, inputs: readonly WireTensor[], slot: number): Promise<WireTensor[]> {
+    return this.pool().run<WireTensor[]>(
+      ref,
+      [inputs],
+      inputs.map((t) => t.data),
+      slot,
+    );
   }
 
-  async unload({ device, id, cost, generation }: ModelRef): Promise<void> {
-    if (generation !== this.generation) return;
-    const models = this.stored.get(device);
-    if (models?.delete(id) !== true) return;
-    this.heldBytes -= cost;
-    if (this.workers === undefined) return;
-    await Promise.all(this.workers.of(device).map((w) => w.call('unload', [id], { spawn: false }).catch(() => undefined)));
+  unload(ref: WorkerModelRef): Promise<void> {
+    return this.models?.unload(ref) ?? Promise.resolve();
   }
 
   /**
-   * Terminates every worker, each once its current call returned (see `WorkerRpc`). Models loaded
-   * before are gone; a later load starts new workers (the default export is shared by every engine
-   * of the process, so one engine closing must not break the next).
+   * Terminates every worker, each once its current call returned. Models loaded before are gone;
+   * a later load starts new workers.
    */
   async dispose(): Promise<void> {
-    this.generation++;
-    const workers = this.workers;
-    this.workers = undefined;
-    this.stored.clear();
-    this.heldBytes = 0;
-    await workers?.close();
+    const models = this.models;
+    this.models = undefined;
+    await models?.dispose();
   }
 
-  private pool(): DeviceWorkers {
-    if (this.workers !== undefined) return this.workers;
+  private pool(): WorkerModels {
+    if (this.models !== undefined) return this.models;
     const s = this.settings;
-    const url = this.options.workerUrl ?? defaultWorkerUrl();
     const workerData: WorkerSettings = { intraOpNumThreads: s.intraOpParallelism, interOpNumThreads: s.interOpParallelism };
-    this.workers = new DeviceWorkers({
-      size: s.threadsPerQueue,
-      create: (device, index) =>
-        new WorkerRpc({
-          url,
-          workerData,
-          name: `respai-onnx ${device}#${index}`,
-          onSpawn: async (call) => {
-            // A new worker (first start, or after a crash or a timeout) loads every model of its device.
-            for (const [id, m] of [...(this.stored.get(device) ?? [])]) {
-              const bytes = new Uint8Array(m.blob);
-              await call('load', [id, bytes], [bytes.buffer]).catch((e: unknown) => {
-                s.log.warn('ONNX: a new worker could not reload a model', { device, index, reason: (e as Error).message });
-              });
-            }
-          },
-          onLost: (reason) => s.log.warn('ONNX worker lost', { device, index, reason }),
-        }),
+    this.models = new WorkerModels({
+      backend: 'ONNX',
+      url: this.options.workerUrl ?? defaultWorkerUrl(),
+      workerData,
+      settings: s,
+      runtimeError: ortError,
+      holders: 'sessions',
     });
-    return this.workers;
+    return this.models;
   }
 }
 
@@ -214,7 +129,7 @@ class OnnxModel implements LoadedModel {
 
   constructor(
     private readonly backend: OnnxBackend,
-    private readonly ref: ModelRef,
+    private readonly ref: WorkerModelRef,
     spec: { inputs: TensorSpec[]; outputs: TensorSpec[] },
   ) {
     this.inputs = spec.inputs;
@@ -246,24 +161,6 @@ class OnnxModel implements LoadedModel {
     this.disposed = true;
     await this.backend.unload(this.ref);
   }
-}
-
-/** Loads model `id` into one worker; retries `retries` times when the worker dies meanwhile. */
-async function loadInto(w: WorkerRpc, id: number, blob: Buffer, retries: number): Promise<WireModelInfo> {
-  for (let attempt = 0; ; attempt++) {
-    // Each worker gets a copy of its own, moved rather than cloned again.
-    const bytes = new Uint8Array(blob);
-    try {
-      return await w.call<WireModelInfo>('load', [id, bytes], { transfer: [bytes.buffer] });
-    } catch (e) {
-      if (e instanceof WorkerGoneError && attempt < retries) continue;
-      throw e instanceof WorkerGoneError ? e : ortError(e);
-    }
-  }
-}
-
-function ignoreGone(e: unknown): void {
-  if (!(e instanceof WorkerGoneError)) throw e;
 }
 
 /** onnxruntime's error as the client's reply. */

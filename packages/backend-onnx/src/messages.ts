@@ -12,7 +12,7 @@ export function cleanOrtMessage(message: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
-/** Every text this backend replies with besides onnxruntime's own. */
+/** Every text this backend replies with besides onnxruntime's own and WorkerModels' (timeouts, lost workers, the memory limit). */
 export const ONNX_ERR = {
   ort: (message: string) => `ERR ${cleanOrtMessage(message)}`,
   nonTensorOutput: (name: string) =>
@@ -25,9 +25,4 @@ export const ONNX_ERR = {
   inputDtype: (name: string, expected: DType, got: DType) => `ERR ONNX model input '${name}' expects ${expected}, got ${got}`,
   emptyOutput: (name: string, dims: readonly number[]) =>
     `ERR ONNX model output '${name}' is empty (shape [${dims.join(', ')}]); respai tensors need every dimension > 0`,
-  timeout: (ms: number) => `ERR ONNX model run exceeded MODEL_EXECUTION_TIMEOUT (${ms} ms)`,
-  workerLost: (device: string, slot: number, why: string) => `ERR ONNX worker ${slot} of ${device} failed during the run: ${why}`,
-  memoryLimit: (limitMb: number, wouldMb: number) =>
-    `ERR BACKEND_MEMORY_LIMIT (${limitMb} MB) exceeded: ONNX sessions would hold at least ${wouldMb} MB (model bytes x THREADS_PER_QUEUE)`,
-  disposed: 'ERR the ONNX backend was shut down',
 } as const;

@@ -21,6 +21,8 @@ export interface WorkerModelsOptions {
   readonly settings: BackendSettings;
   /** The runtime's error (from the worker) as the client's reply. */
   readonly runtimeError: (e: unknown) => Error;
+  /** What the workers hold, for the memory-limit text (default `models`; ONNX: `sessions`). */
+  readonly holders?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export class WorkerModels {
     const limitMb = settings.backendMemoryLimitMb;
     if (limitMb > 0 && this.heldBytes + cost > limitMb * 2 ** 20) {
       fail(
-        `ERR BACKEND_MEMORY_LIMIT (${limitMb} MB) exceeded: ${backend} models would hold at least ${Math.ceil((this.heldBytes + cost) / 2 ** 20)} MB (model bytes x THREADS_PER_QUEUE)`,
+        `ERR BACKEND_MEMORY_LIMIT (${limitMb} MB) exceeded: ${backend} ${this.options.holders ?? 'models'} would hold at least ${Math.ceil((this.heldBytes + cost) / 2 ** 20)} MB (model bytes x THREADS_PER_QUEUE)`,
       );
     }
     const id = this.nextId++;
