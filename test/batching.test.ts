@@ -13,6 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
 import { OnnxType, encodeModel, identityModel, matmulChainModel } from '@respai/backend-onnx/testing';
+import { mulModel } from '@respai/backend-tf/testing';
+import { TensorType, binaryModel } from '@respai/backend-tflite/testing';
+import { torchModelBlob } from '@respai/backend-torch/testing';
 import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
 
 type Client = ReturnType<typeof createClient>;
@@ -208,6 +211,21 @@ describe('batches form across clients', () => {
     expect(out).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
     expect(await aiInfo('mnist2')).toMatchObject({ calls: 5, samples: 5, runs: 3, batch_sizes: [1, 1, 2, 2] });
     for (let i = 0; i < 5; i++) expectClose(await floats(`o${i}`), reference(x, 1));
+  });
+
+  it('TORCH, TF and TFLITE models batch too, each model its own batch', async () => {
+    const store = (key: string, ...args: Arg[]) => cmd(c0, 'AI.MODELSTORE', key, ...args);
+    expect(await store('bt', 'TORCH', 'CPU', 'BATCHSIZE', '4', 'BLOB', torchModelBlob('def forward(self, a, b):\n    return a + b\n'))).toBe('OK');
+    expect(await store('bf', 'TF', 'CPU', 'BATCHSIZE', '4', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'c', 'BLOB', mulModel())).toBe('OK');
+    expect(await store('bl', 'TFLITE', 'CPU', 'BATCHSIZE', '4', 'BLOB', binaryModel('ADD', TensorType.FLOAT32, [1, 2]))).toBe('OK');
+    await cmd(c0, 'AI.TENSORSET', 'ba', 'FLOAT', '1', '2', 'VALUES', '1', '2');
+    await cmd(c0, 'AI.TENSORSET', 'bb', 'FLOAT', '1', '2', 'VALUES', '3', '4');
+    const run = (model: string, out: string) => (c: Client) => cmd(c, 'AI.MODELEXECUTE', model, 'INPUTS', '2', 'ba', 'bb', 'OUTPUTS', '1', out);
+    const out = await behindHeavy([run('bt', 't0'), run('bf', 'f0'), run('bl', 'l0'), run('bt', 't1'), run('bf', 'f1'), run('bl', 'l1')]);
+    expect(out).toEqual(['OK', 'OK', 'OK', 'OK', 'OK', 'OK']);
+    for (const k of ['t0', 't1', 'l0', 'l1']) expect([...(await floats(k))]).toEqual([4, 6]);
+    for (const k of ['f0', 'f1']) expect([...(await floats(k))]).toEqual([3, 8]);
+    for (const m of ['bt', 'bf', 'bl']) expect(await aiInfo(m)).toMatchObject({ calls: 2, samples: 2, runs: 1, batch_sizes: [2, 1] });
   });
 
   it('a DAG and plain MODELEXECUTEs batch together', async () => {
