@@ -43,14 +43,18 @@ const PROBE_TIMEOUT_MS = 60_000;
 
 /**
  * Builds an interpreter for `blob` in a child process first (see probe.ts): bytes on which TFLite
- * would abort kill the child, not the server. About 60 ms per MODELSTORE.
+ * would abort kill the child, not the server. About 150 ms per MODELSTORE (a Node start, one run).
  */
 function probe(blob: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [fileURLToPath(builtUrl('probe.js'))], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), PROBE_TIMEOUT_MS);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, PROBE_TIMEOUT_MS);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(new RespaiError(TFLITE_ERR.invalid(`could not check the model in a child process: ${e.message}`)));
@@ -60,7 +64,8 @@ function probe(blob: Buffer): Promise<void> {
       if (code === 0) return resolve();
       // TFLite's default reporter prints model errors as `ERROR: ...` lines before ours.
       const reason = stderr.split('\n').filter((l) => !l.startsWith('ERROR: ')).join(' ').trim();
-      if (signal !== null) reject(new RespaiError(TFLITE_ERR.crashed(signal)));
+      if (timedOut) reject(new RespaiError(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`)));
+      else if (signal !== null) reject(new RespaiError(TFLITE_ERR.crashed(signal)));
       else reject(new RespaiError(TFLITE_ERR.invalid(reason || `the model check exited with code ${code}`)));
     });
     child.stdin.on('error', () => undefined);
