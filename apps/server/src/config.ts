@@ -229,6 +229,21 @@ function apply(options: ServerOptions, rawName: string, args: string[], where: s
 }
 
 /** CONFIG SET of one option, with Redis's error texts. Returns the parsed value. */
+/**
+ * CONFIG SET's first pass, as Redis 7: every name is checked (unknown, immutable, given twice)
+ * before any value, and quoted as the client typed it.
+ */
+export function checkSetNames(rawNames: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const raw of rawNames) {
+    const name = normalizeOption(raw);
+    if (!isOption(name)) fail(E.configSetUnknown(raw));
+    if (!SPECS[name].mutable) fail(E.configSetInvalid(raw, "can't set immutable config"));
+    if (seen.has(name)) fail(E.configSetInvalid(raw, 'duplicate parameter'));
+    seen.add(name);
+  }
+}
+
 export function setOption(options: ServerOptions, rawName: string, value: string): void {
   const name = normalizeOption(rawName);
   if (!isOption(name)) fail(E.configSetUnknown(name));

@@ -28,8 +28,15 @@ export const command = defineCommand<Request>({
   parse(args) {
     const sub = args[0];
     if (sub === undefined) return { op: 'all' };
-    if (is(sub, 'COUNT') && args.length === 1) return { op: 'count' };
-    if (is(sub, 'LIST') && args.length === 1) return { op: 'list' };
+    if (is(sub, 'COUNT')) {
+      if (args.length > 1) fail(E.arity('command|count'));
+      return { op: 'count' };
+    }
+    // LIST takes FILTERBY ... in Redis 7, which respai does not: anything after it is a syntax error.
+    if (is(sub, 'LIST')) {
+      if (args.length > 1) fail(E.syntax);
+      return { op: 'list' };
+    }
     const names = args.slice(1).map((a) => a.toString().toLowerCase());
     if (is(sub, 'INFO')) return { op: 'info', names };
     if (is(sub, 'DOCS')) return { op: 'docs', names };

@@ -1,5 +1,5 @@
 import { E, fail } from '@respai/core';
-import { OPTION_NAMES, formatValue, normalizeOption, setOption, type ServerOptions } from '../config.js';
+import { OPTION_NAMES, checkSetNames, formatValue, normalizeOption, setOption, type ServerOptions } from '../config.js';
 import { MapReply, OK, type Reply } from '../resp/reply.js';
 import { globMatch } from '../util/glob.js';
 import { is } from './args.js';
@@ -24,12 +24,17 @@ export const config = defineCommand<Request>({
       return { op: 'get', patterns: rest.map(normalizeOption) };
     }
     if (is(sub, 'SET')) {
-      if (rest.length === 0 || rest.length % 2 !== 0) fail(E.arity('config|set'));
+      if (rest.length < 2) fail(E.arity('config|set'));
+      // Past the first pair, an incomplete one is a syntax error in Redis 7, not an arity error.
+      if (rest.length % 2 !== 0) fail(E.syntax);
       const pairs: [string, string][] = [];
-      for (let i = 0; i < rest.length; i += 2) pairs.push([rest[i]!.toLowerCase(), rest[i + 1]!]);
+      for (let i = 0; i < rest.length; i += 2) pairs.push([rest[i]!, rest[i + 1]!]);
       return { op: 'set', pairs };
     }
-    if (is(sub, 'RESETSTAT') && rest.length === 0) return { op: 'resetstat' };
+    if (is(sub, 'RESETSTAT')) {
+      if (rest.length > 0) fail(E.arity('config|resetstat'));
+      return { op: 'resetstat' };
+    }
     fail(E.unknownSubcommand(sub.toString(), 'config'));
   },
   execute(ctx, req): Reply {
@@ -44,6 +49,7 @@ export const config = defineCommand<Request>({
       }
       case 'set': {
         // All or nothing, like Redis 7: validate every pair on a copy, then apply.
+        checkSetNames(req.pairs.map(([name]) => name));
         const next: ServerOptions = { ...options };
         for (const [name, value] of req.pairs) setOption(next, name, value);
         for (const [name] of req.pairs) {

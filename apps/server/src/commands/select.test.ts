@@ -32,11 +32,8 @@ describe('SELECT', () => {
     expect(errorOf(() => select.parse(args(db), pctx))).toBe('ERR value is not an integer or out of range');
   });
 
-  // BUG (minor): Redis reads the index as a C int: past int32 but within int64 it replies
-  // `ERR value is out of range, value must between -2147483648 and 2147483647` (SELECT 2147483648,
-  // SELECT -2147483649, SELECT 9223372036854775807); we reply `ERR DB index is out of range` up to
-  // 2^53 and `ERR value is not an integer or out of range` past it.
-  it.skip.each(['2147483648', '-2147483649', '9223372036854775807'])('database %s is out of int range like Redis', (db) => {
+  // Redis reads the index as a C int.
+  it.each(['2147483648', '-2147483649', '9223372036854775807'])('database %s is out of int range like Redis', (db) => {
     expect(errorOf(() => select.parse(args(db), pctx))).toBe(
       'ERR value is out of range, value must between -2147483648 and 2147483647',
     );

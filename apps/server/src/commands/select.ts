@@ -1,6 +1,6 @@
 import { E, fail } from '@respai/core';
 import { OK } from '../resp/reply.js';
-import { intArg } from './args.js';
+import { parseInt64 } from './args.js';
 import { defineCommand } from './types.js';
 
 /** One database only (db 0), like a Redis started with `databases 1`. */
@@ -11,9 +11,12 @@ export const select = defineCommand({
   summary: 'Changes the selected database (respai has only database 0).',
   group: 'connection',
   parse(args) {
-    const db = intArg(args[0]);
-    if (db !== 0) fail(E.dbIndexOutOfRange);
-    return db;
+    // Redis reads the index as a C int: an int64 outside int32 gets its range text.
+    const db = args[0] === undefined ? undefined : parseInt64(args[0]);
+    if (db === undefined) fail(E.notInteger);
+    if (db < -2147483648n || db > 2147483647n) fail('ERR value is out of range, value must between -2147483648 and 2147483647');
+    if (db !== 0n) fail(E.dbIndexOutOfRange);
+    return 0;
   },
   execute: () => OK,
 });
