@@ -47,6 +47,11 @@ interface OptionSpec {
   mutable: boolean;
   min?: number;
   max?: number;
+  /**
+   * Redis's own maximum where respai's is lower: out-of-range texts cite Redis's range (clients
+   * compare them), and values between the two get a text naming respai's limit.
+   */
+  redisMax?: string;
   /** The accepted values of an `enum` option (lower case). */
   values?: readonly string[];
   /** Hidden from CONFIG GET values (requirepass shows, as in Redis; nothing hidden yet). */
@@ -56,8 +61,8 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   port: { kind: 'int', mutable: false, min: 0, max: 65535 },
   bind: { kind: 'list', mutable: false },
   requirepass: { kind: 'string', mutable: true },
-  maxclients: { kind: 'int', mutable: true, min: 1, max: 1_000_000 },
-  'proto-max-bulk-len': { kind: 'memory', mutable: true, min: 1024 * 1024, max: 2 ** 52 },
+  maxclients: { kind: 'int', mutable: true, min: 1, max: 1_000_000, redisMax: '4294967295' },
+  'proto-max-bulk-len': { kind: 'memory', mutable: true, min: 1024 * 1024, max: 2 ** 52, redisMax: '9223372036854775807' },
   loglevel: { kind: 'loglevel', mutable: true },
   logfile: { kind: 'string', mutable: false },
   backendspath: { kind: 'string', mutable: true },
@@ -113,7 +118,7 @@ const LOGLEVELS: readonly LogLevel[] = ['debug', 'verbose', 'notice', 'warning',
 
 /** Redis's memtoull: `512mb`, `1gb`, `100k` (k = 1000, kb = 1024), plain bytes. */
 export function parseMemory(s: string): number | undefined {
-  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(s.trim());
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(s);
   if (!m) return undefined;
   const mul: Record<string, number> = { b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
   const v = Number(m[1]) * mul[(m[2] ?? 'b').toLowerCase()]!;
@@ -161,10 +166,18 @@ function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): Ser
     }
     case 'int':
     case 'memory': {
-      const v = spec.kind === 'memory' ? parseMemory(raw) : /^-?\d+$/.test(raw) ? Number(raw) : undefined;
-      if (v === undefined || !Number.isSafeInteger(v)) return new Invalid("argument couldn't be parsed into an integer");
-      if ((spec.min !== undefined && v < spec.min) || (spec.max !== undefined && v > spec.max))
-        return new Invalid(`argument must be between ${spec.min} and ${spec.max} inclusive`);
+      // Integers as Redis's string2ll reads them: no leading zeros, no `-0`, no spaces.
+      const v = spec.kind === 'memory' ? parseMemory(raw) : /^(0|-?[1-9]\d*)$/.test(raw) ? Number(raw) : undefined;
+      if (v === undefined || !Number.isSafeInteger(v)) {
+        return new Invalid(spec.kind === 'memory' ? 'argument must be a memory value' : "argument couldn't be parsed into an integer");
+      }
+      const low = spec.min !== undefined && v < spec.min;
+      const high = spec.max !== undefined && v > spec.max;
+      if (spec.redisMax !== undefined && (low || BigInt(v) > BigInt(spec.redisMax))) {
+        return new Invalid(`argument must be between ${spec.min} and ${spec.redisMax} inclusive`);
+      }
+      if (spec.redisMax !== undefined && high) return new Invalid(`argument must be at most ${spec.max} in respai`);
+      if (low || high) return new Invalid(`argument must be between ${spec.min} and ${spec.max} inclusive`);
       return v as ServerOptions[K];
     }
   }
