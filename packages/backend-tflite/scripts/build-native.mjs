@@ -1,75 +1,17 @@
-// Builds the native addon (over the TFLite C library that node-tflite ships) with node-gyp,
-// skipping the compile (a few seconds) when native/build/Release/respai_tflite.node is newer than
-// every input; `--force` reconfigures and
-// runs make regardless. binding.gyp lives in native/, not the package root, because pnpm runs
-// `node-gyp rebuild` on install for any package with a root binding.gyp and no install script.
-// Concurrent builds (turbo runs started by different people) take turns through a lock directory:
-// two node-gyp runs in one build directory break each other.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// Builds the TFLITE addon (native/, over the TFLite C library node-tflite ships: a few seconds)
+// when an input changed; `--force` rebuilds regardless. The mechanics are core's build-addon.mjs.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildAddon } from '@respai/core/build-addon';
 
-const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const native = join(pkg, 'native');
-const out = join(native, 'build/Release/respai_tflite.node');
-const lock = join(pkg, '.native-build.lock');
-const inputs = [
-  join(pkg, 'scripts/build-native.mjs'),
-  ...readdirSync(native)
-    .filter((f) => f !== 'build')
-    .map((f) => join(native, f)),
-];
-const force = process.argv.includes('--force');
-const fresh = () => existsSync(out) && inputs.every((f) => statSync(f).mtimeMs < statSync(out).mtimeMs);
-
-if (!force && fresh()) process.exit(0);
-
-if (process.platform !== 'linux' || process.arch !== 'x64') {
-  console.error(`backend-tflite: node-tflite ships the TFLite library for linux x64 only here, not ${process.platform} ${process.arch}`);
-  process.exit(1);
-}
-
-const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-for (;;) {
-  try {
-    mkdirSync(lock);
-    break;
-  } catch {
-    // A lock older than 10 minutes belongs to a build that died.
-    try {
-      if (Date.now() - statSync(lock).mtimeMs > 600_000) rmSync(lock, { recursive: true, force: true });
-    } catch {}
-    sleep(500);
-  }
-}
-
-let status = 0;
-try {
-  if (force || !fresh()) {
-    // Headers of the running Node when they ship beside it (Debian's nodejs, official tarballs):
-    // node-gyp would otherwise download them, and build machines may have no internet.
-    const common = [];
-    const prefix = dirname(dirname(process.execPath));
-    if (existsSync(join(prefix, 'include/node/common.gypi'))) common.push(`--nodedir=${prefix}`);
-    const nodeGyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
-    const gyp = (...args) =>
-      spawnSync(process.execPath, [nodeGyp, ...args, ...common], { cwd: native, stdio: ['ignore', 'inherit', 'inherit'] }).status ?? 1;
-    const t0 = Date.now();
-    // configure + build rather than rebuild: the previous addon stays usable until the new one links.
-    const makefile = join(native, 'build/Makefile');
-    const configured = existsSync(makefile) && statSync(join(native, 'binding.gyp')).mtimeMs < statSync(makefile).mtimeMs;
-    status = force || !configured ? gyp('configure') : 0;
-    if (status === 0) status = gyp('build', '-j', '1');
-    if (status === 0) {
-      // make leaves the addon untouched when only a script changed; mark it fresh all the same.
-      const now = new Date();
-      utimesSync(out, now, now);
-      console.error(`backend-tflite: native addon built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    }
-  }
-} finally {
-  rmSync(lock, { recursive: true, force: true });
-}
-process.exit(status);
+process.exit(
+  buildAddon({
+    pkg: join(dirname(fileURLToPath(import.meta.url)), '..'),
+    target: 'respai_tflite',
+    label: 'backend-tflite',
+    check: () =>
+      process.platform === 'linux' && process.arch === 'x64'
+        ? undefined
+        : `node-tflite ships the TFLite library for linux x64 only here, not ${process.platform} ${process.arch}`,
+  }),
+);
