@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
   BACKEND_API_VERSION,
+  DEFAULT_BACKEND_SETTINGS,
   E,
   RespaiError,
   Tensor,
@@ -24,17 +25,6 @@ import { TO_ORT, dtypeOfOrt, type WireModelInfo, type WireTensor, type WireValue
 /** The onnxruntime-node version this backend runs (AI.INFO, INFO). */
 export const ORT_VERSION: string = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
 
-const silent = { debug() {}, info() {}, warn() {} };
-
-const DEFAULT_SETTINGS: BackendSettings = {
-  intraOpParallelism: 0,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 0,
-  backendMemoryLimitMb: 0,
-  threadsPerQueue: 1,
-  log: silent,
-};
-
 /** The built worker beside this module; from TypeScript sources (unit tests), the build's. */
 function defaultWorkerUrl(): URL {
   const here = new URL('./worker.js', import.meta.url);
@@ -55,14 +45,15 @@ export class OnnxBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly name = 'ONNX' as const;
   readonly version = ORT_VERSION;
+  /** Replaced by `init`; models keep the one that loaded them. */
+  private models: WorkerModels;
 
-  private settings: BackendSettings = DEFAULT_SETTINGS;
-  private models: WorkerModels | undefined;
-
-  constructor(private readonly options: OnnxBackendOptions = {}) {}
+  constructor(private readonly options: OnnxBackendOptions = {}) {
+    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
+  }
 
   init(settings: BackendSettings): void {
-    this.settings = settings;
+    this.models = this.workerModels(settings);
     if (settings.backendMemoryLimitMb > 0) {
       settings.log.warn(
         'ONNX: BACKEND_MEMORY_LIMIT is only checked against model sizes; onnxruntime-node cannot cap the memory its sessions allocate',
@@ -77,39 +68,21 @@ export class OnnxBackend implements Backend {
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
     if (!this.supportsDevice(request.device)) fail(E.noGpu('ONNX'));
-    const { ref, value } = await this.pool().load(request.device.name, request.blob, describe);
-    return new OnnxModel(this, ref, value);
-  }
-
-  /** Runs a model on the worker of `slot`. */
-  run(ref: WorkerModelRef, inputs: readonly WireTensor[], slot: number): Promise<WireTensor[]> {
-    return this.pool().run<WireTensor[]>(
-      ref,
-      [inputs],
-      inputs.map((t) => t.data),
-      slot,
-    );
-  }
-
-  unload(ref: WorkerModelRef): Promise<void> {
-    return this.models?.unload(ref) ?? Promise.resolve();
+    const { ref, value } = await this.models.load(request.device.name, request.blob, describe);
+    return new OnnxModel(this.models, ref, value);
   }
 
   /**
    * Terminates every worker, each once its current call returned. Models loaded before are gone;
    * a later load starts new workers.
    */
-  async dispose(): Promise<void> {
-    const models = this.models;
-    this.models = undefined;
-    await models?.dispose();
+  dispose(): Promise<void> {
+    return this.models.dispose();
   }
 
-  private pool(): WorkerModels {
-    if (this.models !== undefined) return this.models;
-    const s = this.settings;
+  private workerModels(s: BackendSettings): WorkerModels {
     const workerData: WorkerSettings = { intraOpNumThreads: s.intraOpParallelism, interOpNumThreads: s.interOpParallelism };
-    this.models = new WorkerModels({
+    return new WorkerModels({
       backend: 'ONNX',
       url: this.options.workerUrl ?? defaultWorkerUrl(),
       workerData,
@@ -117,7 +90,6 @@ export class OnnxBackend implements Backend {
       runtimeError: ortError,
       holders: 'sessions',
     });
-    return this.models;
   }
 }
 
@@ -128,7 +100,7 @@ class OnnxModel implements LoadedModel {
   private disposed = false;
 
   constructor(
-    private readonly backend: OnnxBackend,
+    private readonly models: WorkerModels,
     private readonly ref: WorkerModelRef,
     spec: { inputs: TensorSpec[]; outputs: TensorSpec[] },
   ) {
@@ -146,7 +118,12 @@ class OnnxModel implements LoadedModel {
       new Uint8Array(data).set(t.data);
       return { type: TO_ORT[t.dtype], dims: [...t.shape], data };
     });
-    const out = await this.backend.run(this.ref, wire, ctx.slot);
+    const out = await this.models.run<WireTensor[]>(
+      this.ref,
+      [wire],
+      wire.map((t) => t.data),
+      ctx.slot,
+    );
     return out.map((o, i) => {
       const name = this.outputs[i]?.name ?? String(i);
       const dtype = dtypeOfOrt(o.type);
@@ -159,7 +136,7 @@ class OnnxModel implements LoadedModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.backend.unload(this.ref);
+    await this.models.unload(this.ref);
   }
 }
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   BACKEND_API_VERSION,
+  DEFAULT_BACKEND_SETTINGS,
   E,
   RespaiError,
   Tensor,
@@ -21,17 +22,6 @@ import {
 import { TFLITE_ERR } from './messages.js';
 import { nativeAddon } from './native.js';
 import { dtypeOf, typeName, type WireInput, type WireModelInfo, type WireOutput, type WireTensorInfo, type WorkerSettings } from './protocol.js';
-
-const silent = { debug() {}, info() {}, warn() {} };
-
-const DEFAULT_SETTINGS: BackendSettings = {
-  intraOpParallelism: 0,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 0,
-  backendMemoryLimitMb: 0,
-  threadsPerQueue: 1,
-  log: silent,
-};
 
 /** A built module beside this one; from TypeScript sources (unit tests), the build's. */
 function builtUrl(name: string): URL {
@@ -94,10 +84,12 @@ interface InputSpec extends TensorSpec {
 export class TfliteBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly name = 'TFLITE' as const;
-  private models: WorkerModels | undefined;
-  private settings: BackendSettings = DEFAULT_SETTINGS;
+  /** Replaced by `init`; models keep the one that loaded them. */
+  private models: WorkerModels;
 
-  constructor(private readonly options: TfliteBackendOptions = {}) {}
+  constructor(private readonly options: TfliteBackendOptions = {}) {
+    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
+  }
 
   /** TFLite's version (AI.INFO, INFO); the addon loads on first read. */
   get version(): string {
@@ -105,7 +97,7 @@ export class TfliteBackend implements Backend {
   }
 
   init(settings: BackendSettings): void {
-    this.settings = settings;
+    this.models = this.workerModels(settings);
     nativeAddon();
     if (settings.backendMemoryLimitMb > 0) {
       settings.log.warn('TFLITE: BACKEND_MEMORY_LIMIT is only checked against model sizes; TFLite cannot cap its arenas', {
@@ -124,42 +116,23 @@ export class TfliteBackend implements Backend {
     // The flatbuffer's file identifier, bytes 4..8: refuse other formats before TFLite reads them.
     if (blob.length < 8 || blob.toString('latin1', 4, 8) !== 'TFL3') fail(TFLITE_ERR.notTflite);
     await probe(blob);
-    const { ref, value } = await this.pool().load(request.device.name, blob, (info: WireModelInfo) => describe(info, request.batchSize));
-    return new TfliteModel(this, ref, value.inputs, value.outputs);
+    const { ref, value } = await this.models.load(request.device.name, blob, (info: WireModelInfo) => describe(info, request.batchSize));
+    return new TfliteModel(this.models, ref, value.inputs, value.outputs);
   }
 
-  /** Runs a model on the worker of `slot`. */
-  run(ref: WorkerModelRef, inputs: readonly WireInput[], slot: number): Promise<WireOutput[]> {
-    return this.pool().run<WireOutput[]>(
-      ref,
-      [inputs],
-      inputs.map((i) => i.data),
-      slot,
-    );
+  dispose(): Promise<void> {
+    return this.models.dispose();
   }
 
-  unload(ref: WorkerModelRef): Promise<void> {
-    return this.models?.unload(ref) ?? Promise.resolve();
-  }
-
-  async dispose(): Promise<void> {
-    const models = this.models;
-    this.models = undefined;
-    await models?.dispose();
-  }
-
-  private pool(): WorkerModels {
-    if (this.models !== undefined) return this.models;
-    const s = this.settings;
+  private workerModels(s: BackendSettings): WorkerModels {
     const workerData: WorkerSettings = { numThreads: s.intraOpParallelism };
-    this.models = new WorkerModels({
+    return new WorkerModels({
       backend: 'TFLITE',
       url: this.options.workerUrl ?? builtUrl('worker.js'),
       workerData,
       settings: s,
       runtimeError,
     });
-    return this.models;
   }
 }
 
@@ -168,7 +141,7 @@ class TfliteModel implements LoadedModel {
   private disposed = false;
 
   constructor(
-    private readonly backend: TfliteBackend,
+    private readonly models: WorkerModels,
     private readonly ref: WorkerModelRef,
     readonly inputs: readonly InputSpec[],
     readonly outputs: readonly TensorSpec[],
@@ -184,7 +157,12 @@ class TfliteModel implements LoadedModel {
       new Uint8Array(data).set(t.data);
       return { dims: feedDims(spec, t.shape), data };
     });
-    const out = await this.backend.run(this.ref, wire, ctx.slot);
+    const out = await this.models.run<WireOutput[]>(
+      this.ref,
+      [wire],
+      wire.map((i) => i.data),
+      ctx.slot,
+    );
     return out.map((o, i) => {
       const name = this.outputs[i]?.name ?? o.name;
       const dtype = dtypeOf(o.type);
@@ -197,7 +175,7 @@ class TfliteModel implements LoadedModel {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.backend.unload(this.ref);
+    await this.models.unload(this.ref);
   }
 }
 

@@ -3,6 +3,16 @@ import type { BackendSettings } from './spi.js';
 import type { TransferListItem } from 'node:worker_threads';
 import { DeviceWorkers, WorkerGoneError, WorkerRpc, WorkerTimeoutError } from './workers.js';
 
+/** Settings before `init` (runtime defaults, one slot per queue, no logging). */
+export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
+  intraOpParallelism: 0,
+  interOpParallelism: 0,
+  modelExecutionTimeoutMs: 0,
+  backendMemoryLimitMb: 0,
+  threadsPerQueue: 1,
+  log: { debug() {}, info() {}, warn() {} },
+};
+
 /** Where a loaded model lives: every worker of its device holds it under `id`. */
 export interface WorkerModelRef {
   readonly device: string;
