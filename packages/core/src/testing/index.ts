@@ -6,3 +6,4 @@
 export * from './mock-backend.js';
 export * from './helpers.js';
 export * from './conformance.js';
+export * from './shared-data.js';
