@@ -117,6 +117,13 @@ afterAll(async () => {
 });
 
 const cmd = (...args: Arg[]): Promise<unknown> => client.sendCommand(args);
+
+describe('the test harness', () => {
+  it('starts every server in a temporary directory of its own, never the repository', async () => {
+    const [, dir] = (await cmd('CONFIG', 'GET', 'dir')) as [string, string];
+    expect(dir.startsWith(join(tmpdir(), 'respai-test-'))).toBe(true);
+  });
+});
 const bin = (...args: Arg[]): Promise<unknown> =>
   client.sendCommand(args, { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } });
 

@@ -188,19 +188,35 @@ export class Client {
     this.processInput();
   }
 
-  /** Runs a command synchronously for EXEC; async commands are refused there. */
-  runForExec(command: Command, args: Buffer[]): Reply {
+  /**
+   * One queued command of EXEC: its synchronous run, or (for two-phase commands) a promise of it
+   * once its prepare is done. Run commands are refused with RedisAI's text, as the original does.
+   */
+  execStep(command: Command, args: Buffer[]): (() => Reply) | Promise<() => Reply> {
+    const failed = (e: unknown) => {
+      const r = this.errorReply(e, command);
+      return () => r;
+    };
+    if (command.flags.includes('airun')) return () => new ErrorReply(E.runInMulti);
+    let request: unknown;
     try {
-      if (command.flags.includes('airun')) return new ErrorReply(E.runInMulti);
-      const r = command.execute(this.ctx, command.parse(args, this.parseContext()));
-      if (r instanceof Promise) {
-        r.catch(() => undefined);
-        return new ErrorReply(E.runInMulti);
-      }
-      return r;
+      request = command.parse(args, this.parseContext());
     } catch (e) {
-      return this.errorReply(e, command);
+      return failed(e);
     }
+    const guarded = (run: () => Reply) => () => {
+      try {
+        return run();
+      } catch (e) {
+        return this.errorReply(e, command);
+      }
+    };
+    if (command.prepare !== undefined) return command.prepare(this.ctx, request).then(guarded, failed);
+    return guarded(() => {
+      const r = command.execute(this.ctx, request);
+      if (r instanceof Promise) throw new Error(`${command.name} answered asynchronously inside EXEC: it needs a prepare`);
+      return r;
+    });
   }
 
   private parseContext() {

@@ -12,7 +12,7 @@ import type {
   ScriptParamType,
   ScriptReply,
 } from '../backend/spi.js';
-import type { Key, Keyspace } from '../keyspace/keyspace.js';
+import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
 import type { Tensor } from '../tensor/index.js';
 import type { DagOp, DagRequest, DagResult, OpResult, ScriptInput } from './dag.js';
 import { Model, type ModelMeta } from './model.js';
@@ -53,6 +53,12 @@ export interface EngineOptions {
    */
   scriptCommands?: (args: readonly (string | Buffer)[], keys: readonly string[], caller: unknown) => Promise<ScriptReply>;
 }
+
+/**
+ * Stores a loaded model or script (see {@link Engine.prepareStoreModel}); called exactly once.
+ * WRONGTYPE if the key now holds another type (the value is then freed).
+ */
+export type PreparedStore = () => void;
 
 /** AI.SCRIPTSTORE's request after parsing. */
 export interface ScriptSpec {
@@ -161,9 +167,16 @@ export class Engine {
 
   /** AI.MODELSTORE: WRONGTYPE unless the key is empty or a model; replaces atomically when loaded. */
   async storeModel(key: Key, spec: ModelSpec): Promise<void> {
+    (await this.prepareStoreModel(key, spec))();
+  }
+
+  /**
+   * AI.MODELSTORE in two halves: loads the model (nothing visible changes), then the returned
+   * commit stores it in one synchronous step (checking the key's type again: it may have changed).
+   */
+  async prepareStoreModel(key: Key, spec: ModelSpec): Promise<PreparedStore> {
     this.keyspace.getTyped(key, 'model');
-    const model = await this.createModel(spec);
-    this.keyspace.set(key, { type: 'model', value: model });
+    return this.preparedStore(key, 'model', await this.createModel(spec));
   }
 
   /** The model at `key` or `ERR model key is empty` (WRONGTYPE for another type). */
@@ -175,8 +188,13 @@ export class Engine {
 
   /** AI.SCRIPTSTORE / AI.SCRIPTSET: compiles through TORCH; WRONGTYPE unless empty or a script. */
   async storeScript(key: Key, spec: ScriptSpec): Promise<void> {
+    (await this.prepareStoreScript(key, spec))();
+  }
+
+  /** AI.SCRIPTSTORE in two halves, as {@link prepareStoreModel}. */
+  async prepareStoreScript(key: Key, spec: ScriptSpec): Promise<PreparedStore> {
     this.keyspace.getTyped(key, 'script');
-    this.keyspace.set(key, { type: 'script', value: await this.createScript(spec) });
+    return this.preparedStore(key, 'script', await this.createScript(spec));
   }
 
   /** Compiles a script through TORCH (checking its entry points), without storing it. */
@@ -191,6 +209,18 @@ export class Engine {
       fail(`ERR Function ${missing[0]} does not exist in the given script.`);
     }
     return new Script(spec, spec.source, handle);
+  }
+
+  private preparedStore<T extends 'model' | 'script'>(key: Key, type: T, value: T extends 'model' ? Model : Script): PreparedStore {
+    return () => {
+      try {
+        this.keyspace.getTyped(key, type);
+      } catch (e) {
+        value.release();
+        throw e;
+      }
+      this.keyspace.set(key, { type, value } as Value);
+    };
   }
 
   /** The script at `key` or `ERR script key is empty` (WRONGTYPE for another type). */
