@@ -816,6 +816,34 @@ describe('maxclients', () => {
     }, 'a slot frees up');
     b.destroy();
   });
+
+  it('refused peers that reset at once leave no uncaught error behind', async () => {
+    // The two slots, once the previous test's connections are gone.
+    const admitted = async (): Promise<Socket> => {
+      for (;;) {
+        const s = await connect(small.port);
+        s.write('PING\r\n');
+        if ((await readUntil(s, (r) => r.endsWith('\r\n'))) === '+PONG\r\n') return s;
+        s.destroy();
+        await sleep(20);
+      }
+    };
+    const a = await admitted();
+    const b = await admitted();
+    try {
+      for (let i = 0; i < 50; i++) {
+        const s = await connect(small.port);
+        s.on('error', () => undefined);
+        s.resetAndDestroy();
+      }
+      a.write('PING\r\n');
+      expect(await readUntil(a, (r) => r.endsWith('\r\n'))).toBe('+PONG\r\n');
+      expect(small.output()).not.toMatch(/uncaught/i);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
 });
 
 describe('a config file', () => {

@@ -30,7 +30,7 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   // A directory of its own unless the test names one: never a snapshot or AOF lying in the repository.
   const ownDir = args.includes('--dir') ? undefined : mkdtempSync(join(tmpdir(), 'respai-test-'));
   const dirArgs = ownDir === undefined ? [] : ['--dir', ownDir];
-  const proc = spawn(process.execPath, [SERVER_CLI, ...dirArgs, ...args, '--port', '0', '--loglevel', 'notice'], {
+  const proc = spawn(process.execPath, [SERVER_CLI, ...args, ...dirArgs, '--port', '0', '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -90,7 +90,15 @@ export class Client {
       this.replySkip--;
       return;
     }
-    if (!this.replyOff) this.writer.write(r);
+    if (this.replyOff) return;
+    try {
+      this.writer.write(r);
+    } catch (e) {
+      // A bug (a command produced something that is not a reply): the client still gets an
+      // answer in its place, so its pipeline stays in step, and the connection keeps going.
+      this.server.log.error({ err: e, command: this.lastCommand }, 'reply could not be encoded');
+      this.writer.write(new ErrorReply(E.internalReply));
+    }
   }
 
   /** Bytes read but not yet parsed into commands (CLIENT LIST qbuf). */
