@@ -7,8 +7,6 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_CLI = `${REPO}apps/server/dist/cli.js`;
-export const SHARED_MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-export const hasSharedModels = existsSync(SHARED_MODELS);
 
 export interface RunningServer {
   port: number;

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import * as ab from './scenarios/ab.js';
 import * as batching from './scenarios/batching.js';
 import * as dag from './scenarios/dag.js';
 import * as durability from './scenarios/durability.js';
@@ -18,6 +19,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  ab,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

@@ -90,13 +90,14 @@ export function respaiAvailable(): boolean {
   return existsSync(respaiCli);
 }
 
-export async function startRespai(port?: number, extraArgs: readonly string[] = []): Promise<ServerHandle> {
-  if (!respaiAvailable()) throw new Error(`${respaiCli} not found: run \`npm run build\` first`);
+/** Starts respai (`cli`: another build's apps/server/dist/cli.js, for A/B runs). */
+export async function startRespai(port?: number, extraArgs: readonly string[] = [], cli = respaiCli): Promise<ServerHandle> {
+  if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first`);
   const p = port ?? (await freePort());
   return startServer(
     'respai',
     process.execPath,
-    [respaiCli, '--port', String(p), '--loglevel', 'warning', ...ownDir(extraArgs), ...extraArgs],
+    [cli, '--port', String(p), '--loglevel', 'warning', ...ownDir(extraArgs), ...extraArgs],
     p,
   );
 }

@@ -18,11 +18,12 @@ import {
   type LoadedModel,
 } from '@respai/core';
 import { createOnnxBackend, type OnnxBackend } from './index.js';
-import { ensureBuilt, packageDir, repoRoot } from './testing/build.js';
+import { ensureBuilt, itShared, packageDir as pkgDir, repoRoot, sharedPath } from '@respai/core/testing';
+
+const packageDir = pkgDir('backend-onnx');
+const sharedModels = sharedPath('models');
 import { OnnxType, binaryModel, encodeModel, identityModel, matmulChainModel, type OnnxElemType } from './testing/onnx-writer.js';
 
-const shared = resolve(repoRoot, '../shared/models');
-const hasShared = existsSync(join(shared, 'linear_iris.onnx'));
 
 const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn() };
 const settings = (over: Partial<BackendSettings> = {}): BackendSettings => ({
@@ -45,7 +46,7 @@ function newBackend(over: Partial<BackendSettings> = {}): OnnxBackend {
 
 let backend: OnnxBackend;
 beforeAll(() => {
-  ensureBuilt();
+  ensureBuilt(packageDir);
   backend = newBackend();
 }, 120_000);
 afterAll(async () => {
@@ -214,8 +215,8 @@ describe('the ONNX backend', () => {
     await m.dispose();
   });
 
-  it.skipIf(!hasShared)('runs linear_iris.onnx (LinearRegressor made by skl2onnx)', async () => {
-    const m = await load(readFileSync(join(shared, 'linear_iris.onnx')));
+  itShared('runs linear_iris.onnx (LinearRegressor made by skl2onnx)', ['models/linear_iris.onnx'], async () => {
+    const m = await load(readFileSync(join(sharedModels, 'linear_iris.onnx')));
     expect(m.inputs).toEqual([{ name: 'float_input', dtype: 'FLOAT', shape: [1, 4] }]);
     expect(m.outputs).toEqual([{ name: 'variable', dtype: 'FLOAT', shape: [1, 1] }]);
     const [y] = await m.run([tensor('FLOAT', [1, 4], [5.1, 3.5, 1.4, 0.2])], { slot: 0 });
@@ -223,10 +224,10 @@ describe('the ONNX backend', () => {
     await m.dispose();
   });
 
-  it.skipIf(!hasShared)('runs mnist.onnx on one.raw: the digit is 1', async () => {
-    const m = await load(readFileSync(join(shared, 'mnist.onnx')));
+  itShared('runs mnist.onnx on one.raw: the digit is 1', ['models/mnist.onnx', 'models/one.raw'], async () => {
+    const m = await load(readFileSync(join(sharedModels, 'mnist.onnx')));
     expect(m.inputs.map((i) => i.name)).toEqual(['Input3']);
-    const [scores] = await m.run([Tensor.fromBlob('FLOAT', [1, 1, 28, 28], readFileSync(join(shared, 'one.raw')))], { slot: 1 });
+    const [scores] = await m.run([Tensor.fromBlob('FLOAT', [1, 1, 28, 28], readFileSync(join(sharedModels, 'one.raw')))], { slot: 1 });
     expect(scores!.shape).toEqual([1, 10]);
     const v = scores!.values() as number[];
     expect(v.indexOf(Math.max(...v))).toBe(1);
@@ -248,9 +249,9 @@ describe('the ONNX backend', () => {
     expect(await loadError(bad)).toMatch(/^ERR .*NoSuchOp/);
   });
 
-  it.skipIf(!hasShared)('refuses a TF graph as RedisAI did: "No graph was found in the protobuf."', async () => {
-    expect(await loadError(readFileSync(join(shared, 'graph.pb')))).toBe('ERR No graph was found in the protobuf.');
-    const iris = readFileSync(join(shared, 'linear_iris.onnx'));
+  itShared('refuses a TF graph as RedisAI did: "No graph was found in the protobuf."', ['models/graph.pb', 'models/linear_iris.onnx'], async () => {
+    expect(await loadError(readFileSync(join(sharedModels, 'graph.pb')))).toBe('ERR No graph was found in the protobuf.');
+    const iris = readFileSync(join(sharedModels, 'linear_iris.onnx'));
     expect(await loadError(iris.subarray(0, iris.length >> 1))).toBe('ERR Failed to load model because protobuf parsing failed.');
   });
 
