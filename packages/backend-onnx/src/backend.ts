@@ -1,18 +1,15 @@
 import { createRequire } from 'node:module';
 import {
-  BACKEND_API_VERSION,
-  DEFAULT_BACKEND_SETTINGS,
   E,
   Tensor,
+  WorkerBackend,
   WorkerModel,
   WorkerModels,
   builtModuleUrl,
   fail,
   ownBuffer,
   workerRuntimeError,
-  type Backend,
   type BackendSettings,
-  type Device,
   type LoadedModel,
   type ModelLoadRequest,
   type TensorSpec,
@@ -34,29 +31,12 @@ export interface OnnxBackendOptions {
  * per device, each holding a session of every model stored on that device, so engine slot k of a
  * device runs on its worker k without waiting for the others (`WorkerModels` of @respai/core).
  */
-export class OnnxBackend implements Backend {
-  readonly apiVersion = BACKEND_API_VERSION;
+export class OnnxBackend extends WorkerBackend {
   readonly name = 'ONNX' as const;
   readonly version = ORT_VERSION;
-  /** Replaced by `init`; models keep the one that loaded them. */
-  private models: WorkerModels;
 
   constructor(private readonly options: OnnxBackendOptions = {}) {
-    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
-  }
-
-  init(settings: BackendSettings): void {
-    this.models = this.workerModels(settings);
-    if (settings.backendMemoryLimitMb > 0) {
-      settings.log.warn(
-        'ONNX: BACKEND_MEMORY_LIMIT is only checked against model sizes; onnxruntime-node cannot cap the memory its sessions allocate',
-        { backendMemoryLimitMb: settings.backendMemoryLimitMb },
-      );
-    }
-  }
-
-  supportsDevice(device: Device): boolean {
-    return device.type === 'CPU';
+    super();
   }
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
@@ -65,15 +45,7 @@ export class OnnxBackend implements Backend {
     return new WorkerModel(this.models, ref, value.inputs, value.outputs, codec(value));
   }
 
-  /**
-   * Terminates every worker, each once its current call returned. Models loaded before are gone;
-   * a later load starts new workers.
-   */
-  dispose(): Promise<void> {
-    return this.models.dispose();
-  }
-
-  private workerModels(s: BackendSettings): WorkerModels {
+  protected workerModels(s: BackendSettings): WorkerModels {
     const workerData: WorkerSettings = { intraOpNumThreads: s.intraOpParallelism, interOpNumThreads: s.interOpParallelism };
     return new WorkerModels({
       backend: 'ONNX',

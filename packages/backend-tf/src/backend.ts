@@ -1,9 +1,8 @@
 import {
-  BACKEND_API_VERSION,
-  DEFAULT_BACKEND_SETTINGS,
   E,
   RespaiError,
   Tensor,
+  WorkerBackend,
   WorkerModel,
   WorkerModels,
   builtModuleUrl,
@@ -12,7 +11,6 @@ import {
   workerRuntimeError,
   type Backend,
   type BackendSettings,
-  type Device,
   type LoadedModel,
   type ModelLoadRequest,
   type TensorSpec,
@@ -55,29 +53,13 @@ const runtimeError = workerRuntimeError((message) => `ERR ${message.replace(/\r?
  * The TF backend: every model lives in worker threads (`WorkerModels` of @respai/core),
  * THREADS_PER_QUEUE workers per device, each holding its own copy of every model of its device.
  */
-class TfBackend implements Backend {
-  readonly apiVersion = BACKEND_API_VERSION;
+class TfBackend extends WorkerBackend {
   readonly name = 'TF' as const;
   /** tfjs's version: tfjs-core, -converter and the compute backends are released together. */
   readonly version = CONVERTER_VERSION;
-  /** Replaced by `init`; models keep the one that loaded them. */
-  private models: WorkerModels;
 
   constructor(private readonly compute: ComputeBackend) {
-    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
-  }
-
-  init(settings: BackendSettings): void {
-    this.models = this.workerModels(settings);
-    if (settings.backendMemoryLimitMb > 0) {
-      settings.log.warn('TF: BACKEND_MEMORY_LIMIT is only checked against model sizes; tfjs cannot cap the memory its models allocate', {
-        backendMemoryLimitMb: settings.backendMemoryLimitMb,
-      });
-    }
-  }
-
-  supportsDevice(device: Device): boolean {
-    return device.type === 'CPU';
+    super();
   }
 
   async loadModel(req: ModelLoadRequest): Promise<LoadedModel> {
@@ -90,12 +72,7 @@ class TfBackend implements Backend {
     return new WorkerModel(this.models, ref, inputs, outputs, codec(info.inputs));
   }
 
-  /** Terminates every worker, each once its current call returned; models loaded before are gone. */
-  dispose(): Promise<void> {
-    return this.models.dispose();
-  }
-
-  private workerModels(settings: BackendSettings): WorkerModels {
+  protected workerModels(settings: BackendSettings): WorkerModels {
     let reported = false;
     return new WorkerModels({
       backend: 'TF',

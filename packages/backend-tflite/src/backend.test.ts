@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BACKEND_API_VERSION, Tensor, parseDevice, type BackendSettings, type LoadedModel } from '@respai/core';
-import { floats, itShared, sharedPath, tensor } from '@respai/core/testing';
+import { floats, itShared, sharedPath, tensor, testBackends } from '@respai/core/testing';
 import { createTfliteBackend, feedDims, type TfliteBackend } from './index.js';
 import { ensureTfliteBuilt } from './testing/build.js';
 import { TensorType, binaryModel, denseClassifier, mlpModel, tfliteModel } from './testing/tflite-writer.js';
@@ -11,23 +11,7 @@ const mnist = () => readFileSync(sharedPath('models/mnist_model_quant.tflite'));
 const one = () => Tensor.fromBlob('FLOAT', [1, 1, 28, 28], readFileSync(sharedPath('models/one.raw')));
 
 const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn() };
-const settings = (over: Partial<BackendSettings> = {}): BackendSettings => ({
-  intraOpParallelism: 1,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 0,
-  backendMemoryLimitMb: 0,
-  threadsPerQueue: 2,
-  log,
-  ...over,
-});
-
-const backends: TfliteBackend[] = [];
-function newBackend(over: Partial<BackendSettings> = {}): TfliteBackend {
-  const b = createTfliteBackend();
-  b.init(settings(over));
-  backends.push(b);
-  return b;
-}
+const { newBackend, disposeAll } = testBackends(createTfliteBackend, { log });
 
 let backend: TfliteBackend;
 beforeAll(() => {
@@ -35,7 +19,7 @@ beforeAll(() => {
   backend = newBackend();
 }, 120_000);
 afterAll(async () => {
-  await Promise.all(backends.map((b) => b.dispose()));
+  await disposeAll();
 });
 
 const load = (blob: Buffer, batchSize = 0, b: TfliteBackend = backend): Promise<LoadedModel> =>

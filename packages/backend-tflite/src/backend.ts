@@ -1,20 +1,17 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  BACKEND_API_VERSION,
-  DEFAULT_BACKEND_SETTINGS,
   E,
   RespaiError,
   Tensor,
+  WorkerBackend,
   WorkerModel,
   WorkerModels,
   builtModuleUrl,
   fail,
   ownBuffer,
   workerRuntimeError,
-  type Backend,
   type BackendSettings,
-  type Device,
   type LoadedModel,
   type ModelLoadRequest,
   type TensorSpec,
@@ -76,14 +73,11 @@ interface InputSpec extends TensorSpec {
  * respai's own small addon, one interpreter per model per worker thread, THREADS_PER_QUEUE workers
  * per device. INTRA_OP_PARALLELISM sets the interpreter's thread count.
  */
-export class TfliteBackend implements Backend {
-  readonly apiVersion = BACKEND_API_VERSION;
+export class TfliteBackend extends WorkerBackend {
   readonly name = 'TFLITE' as const;
-  /** Replaced by `init`; models keep the one that loaded them. */
-  private models: WorkerModels;
 
   constructor(private readonly options: TfliteBackendOptions = {}) {
-    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
+    super();
   }
 
   /** TFLite's version (AI.INFO, INFO); the addon loads on first read. */
@@ -91,18 +85,9 @@ export class TfliteBackend implements Backend {
     return nativeAddon().version;
   }
 
-  init(settings: BackendSettings): void {
-    this.models = this.workerModels(settings);
+  override init(settings: BackendSettings): void {
+    super.init(settings);
     nativeAddon();
-    if (settings.backendMemoryLimitMb > 0) {
-      settings.log.warn('TFLITE: BACKEND_MEMORY_LIMIT is only checked against model sizes; TFLite cannot cap its arenas', {
-        backendMemoryLimitMb: settings.backendMemoryLimitMb,
-      });
-    }
-  }
-
-  supportsDevice(device: Device): boolean {
-    return device.type === 'CPU';
   }
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
@@ -115,11 +100,7 @@ export class TfliteBackend implements Backend {
     return new WorkerModel(this.models, ref, value.inputs, value.outputs, codec(value.inputs, value.outputs));
   }
 
-  dispose(): Promise<void> {
-    return this.models.dispose();
-  }
-
-  private workerModels(s: BackendSettings): WorkerModels {
+  protected workerModels(s: BackendSettings): WorkerModels {
     const workerData: WorkerSettings = { numThreads: s.intraOpParallelism };
     return new WorkerModels({
       backend: 'TFLITE',

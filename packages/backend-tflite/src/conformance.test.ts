@@ -1,20 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { backendConformance, floats, ifShared, sharedPath, tensor, type ModelFixture } from '@respai/core/testing';
+import { addFixture, backendConformance, floats, ifShared, sharedPath, tensor, type ModelFixture } from '@respai/core/testing';
 import { createTfliteBackend } from './index.js';
 import { ensureTfliteBuilt } from './testing/build.js';
 import { TensorType, binaryModel, denseClassifier } from './testing/tflite-writer.js';
 
 // The suite every respai backend passes, on models this package writes (mnist_model_quant.tflite, whose exact scores are unknown, is in backend.test.ts).
-const add: ModelFixture = {
-  name: 'ADD (FLOAT32)',
-  blob: binaryModel('ADD', TensorType.FLOAT32, [2, 2]),
-  inputs: [floats([2, 2], [1, 2, 3, 4]), floats([2, 2], [0.5, 0.25, -3, 1e-3])],
-  expected: [floats([2, 2], [1.5, 2.25, 0, 4.001])],
-  inputNames: ['a', 'b'],
-  outputNames: ['c'],
-  inputDtypes: ['FLOAT', 'FLOAT'],
-  outputDtypes: ['FLOAT'],
-};
+const add = addFixture('ADD (FLOAT32)', binaryModel('ADD', TensorType.FLOAT32, [2, 2]));
 const mul: ModelFixture = {
   name: 'MUL (INT32)',
   blob: binaryModel('MUL', TensorType.INT32, [3]),

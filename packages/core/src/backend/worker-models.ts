@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
 import { RespaiError, fail } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
-import type { BackendSettings, LoadedModel, RunContext, TensorSpec } from './spi.js';
+import { BACKEND_API_VERSION, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type RunContext, type TensorSpec } from './spi.js';
 import { DeviceWorkers, WorkerCallError, WorkerGoneError, WorkerRpc, WorkerTimeoutError, type DirectCall } from './workers.js';
 
 /** Settings before `init` (runtime defaults, one slot per queue, no logging). */
@@ -280,4 +280,46 @@ export function workerRuntimeError(format: (message: string) => string): (e: unk
 export function builtModuleUrl(from: string, name: string): URL {
   const here = new URL(`./${name}`, from);
   return existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}`, from);
+}
+
+/**
+ * What the backends running models in worker threads (ONNX, TF, TFLITE) share: their models live in
+ * a {@link WorkerModels} made from the settings `init` gives (a fresh one per init; models keep the
+ * one that loaded them, so a handle from before a `dispose` gets the shut-down error), CPU devices
+ * only, and a dispose that ends the workers. A subclass says how to start its workers and how to
+ * load a model.
+ */
+export abstract class WorkerBackend implements Backend {
+  readonly apiVersion = BACKEND_API_VERSION;
+  abstract readonly name: BackendName;
+  abstract readonly version: string;
+  private current: WorkerModels | undefined;
+
+  /** The WorkerModels of the latest `init` (runtime defaults before any). */
+  protected get models(): WorkerModels {
+    return (this.current ??= this.workerModels(DEFAULT_BACKEND_SETTINGS));
+  }
+
+  init(settings: BackendSettings): void {
+    this.current = this.workerModels(settings);
+    if (settings.backendMemoryLimitMb > 0) {
+      settings.log.warn(`${this.name}: BACKEND_MEMORY_LIMIT is only checked against model sizes; the runtime cannot cap the memory it allocates`, {
+        backendMemoryLimitMb: settings.backendMemoryLimitMb,
+      });
+    }
+  }
+
+  supportsDevice(device: Device): boolean {
+    return device.type === 'CPU';
+  }
+
+  abstract loadModel(request: ModelLoadRequest): Promise<LoadedModel>;
+
+  /** Terminates every worker, each once its current call returned; a later load starts new ones. */
+  dispose(): Promise<void> {
+    return this.models.dispose();
+  }
+
+  /** The WorkerModels for these settings (its worker module, worker data and error mapping). */
+  protected abstract workerModels(settings: BackendSettings): WorkerModels;
 }
