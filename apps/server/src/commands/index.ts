@@ -78,6 +78,8 @@ import { hlen } from './hlen.js';
 import { hstrlen } from './hstrlen.js';
 import { hincrby } from './hincrby.js';
 import { hscan } from './hscan.js';
+import { evalCommand, evalRo, evalsha, evalshaRo } from './eval.js';
+import { script } from './script.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own request type
 const all: Command<any>[] = [
@@ -97,6 +99,8 @@ const all: Command<any>[] = [
   hset, hmset, hsetnx, hget, hmget, hgetall, hkeys, hvals, hdel, hexists, hlen, hstrlen, hincrby, hscan,
   // transactions
   multi, exec, discard,
+  // scripting
+  evalCommand, evalsha, evalRo, evalshaRo, script,
   // RedisAI
   aiTensorset, aiTensorget,
   aiModelstore, aiModelset, aiModelget, aiModeldel, aiModelexecute, aiModelrun, aiModelscan,
