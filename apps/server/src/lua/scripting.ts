@@ -16,10 +16,12 @@ import {
 import { PRELUDE } from './prelude.js';
 import { LUA_REGISTRYINDEX, T, cstr, loadChunk, pushBytes, pushText, raw, toBuffer } from './wasm.js';
 
+export const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
+
 export const sha1hex = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
 /** Commands a script may not run (Redis's noscript flag), beyond the flags checked below. */
-const NOSCRIPT = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'script', 'select']);
+const NOT_FROM_SCRIPT = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'script', 'select']);
 /** RedisAI's run commands: refused in Lua with the original's text, as RedisAI_ExecuteCommand does. */
 const AI_RUN = /^ai\.(modelrun|modelexecute|scriptrun|scriptexecute|dagrun|dagrun_ro|dagexecute|dagexecute_ro)$/;
 
@@ -165,7 +167,7 @@ export class LuaScripting {
   /** EVAL / EVALSHA: runs a cached script (NOSCRIPT when `sha` is unknown) with KEYS and ARGV. */
   run(ctx: ExecContext, sha: string, keys: readonly Buffer[], args: readonly Buffer[], readOnly: boolean): Reply {
     const script = this.scripts.get(sha.toLowerCase());
-    if (script === undefined) return new ErrorReply('NOSCRIPT No matching script. Please use EVAL.');
+    if (script === undefined) return new ErrorReply(NOSCRIPT);
     const L = this.L;
     this.setArray('KEYS', keys);
     this.setArray('ARGV', args);
@@ -397,7 +399,7 @@ function runFromScript({ ctx, readOnly }: Running, argv: Buffer[]): Reply {
   }
   const f = command.flags;
   if (f.includes('airun') || AI_RUN.test(name)) return new ErrorReply(E.runInMulti);
-  if (NOSCRIPT.has(name) || f.includes('nomulti') || f.includes('noauth') || f.includes('admin')) {
+  if (NOT_FROM_SCRIPT.has(name) || f.includes('nomulti') || f.includes('noauth') || f.includes('admin')) {
     return new ErrorReply('ERR This Redis command is not allowed from script');
   }
   if (readOnly && f.includes('write')) return new ErrorReply('ERR Write commands are not allowed from read-only scripts.');
