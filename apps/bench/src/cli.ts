@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as batching from './scenarios/batching.js';
 import * as dag from './scenarios/dag.js';
+import * as datatypes from './scenarios/datatypes.js';
 import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
@@ -18,6 +19,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  datatypes,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

@@ -147,9 +147,20 @@ export class LuaScripting {
     return this.scripts.size;
   }
 
+  /** SHA1s of recent bodies: EVAL sends the body every time, and hashing it costs more than this lookup. */
+  private readonly shaOf = new Map<string, string>();
+
   /** Compiles and caches `body`; returns its SHA1, or throws Redis's compile error. */
   load(body: Buffer): string {
-    const sha = sha1hex(body);
+    const text = body.length <= 4096 ? body.toString('latin1') : undefined;
+    let sha = text === undefined ? undefined : this.shaOf.get(text);
+    if (sha === undefined) {
+      sha = sha1hex(body);
+      if (text !== undefined) {
+        if (this.shaOf.size >= 1024) this.shaOf.clear();
+        this.shaOf.set(text, sha);
+      }
+    }
     if (this.scripts.has(sha)) return sha;
     const L = this.L;
     if (loadChunk(L, body, '@user_script') !== 0) {
