@@ -2,6 +2,7 @@
 import * as ab from './scenarios/ab.js';
 import * as batching from './scenarios/batching.js';
 import * as dag from './scenarios/dag.js';
+import * as datatypes from './scenarios/datatypes.js';
 import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
@@ -19,6 +20,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  datatypes,
   ab,
 };
 
