@@ -409,7 +409,9 @@ function runFromScript({ ctx, readOnly }: Running, argv: Buffer[]): Reply {
     return new ErrorReply(command === undefined ? 'ERR Unknown Redis command called from script' : 'ERR Wrong number of args calling Redis command from script');
   }
   const f = command.flags;
-  if (f.includes('airun') || AI_RUN.test(name)) return new ErrorReply(E.runInMulti);
+  // Runs, and stores whose model or script loads asynchronously (a prepare): neither fits in an
+  // atomic script, and both are refused before anything starts.
+  if (f.includes('airun') || AI_RUN.test(name) || command.prepare !== undefined) return new ErrorReply(E.runInMulti);
   if (NOT_FROM_SCRIPT.has(name) || f.includes('nomulti') || f.includes('noauth') || f.includes('admin')) {
     return new ErrorReply('ERR This Redis command is not allowed from script');
   }
