@@ -1,6 +1,7 @@
 import {
   BACKEND_API_VERSION,
   E,
+  RunNotStarted,
   Tensor,
   fail,
   type Backend,
@@ -27,10 +28,90 @@ export const TORCH_VERSION: string = addon.version;
 const silent: BackendLogger = { debug() {}, info() {}, warn() {} };
 
 const toTensor = (r: RawTensor): Tensor => Tensor.fromBlob(r[0], r[1], r[2]);
+const CPU: Device = { type: 'CPU', index: undefined, name: 'CPU' };
 
 function checkDevice(device: Device): void {
   if (device.type !== 'CPU') fail(E.noGpu('TORCH'));
 }
+
+/** Runs of one engine slot the addon's lane for that slot holds at once (its backlog). */
+export const TORCH_RUNS_PER_SLOT = 4;
+
+/**
+ * The engine's queued runs, as the addon's lanes see them: one control record per run in flight,
+ * in a SharedArrayBuffer both threads read (RunState in addon.cc): the lane claims a record
+ * (waiting -> started) before it starts the run, the engine withdraws it (waiting -> withdrawn),
+ * whichever comes first wins; the lane writes the run's compute time beside it.
+ */
+class RunControl {
+  private static readonly SIZE = 1024;
+  private readonly states: Int32Array;
+  private readonly micros: Float64Array;
+  private readonly free: number[];
+  /** Lane number per `device#slot`: each slot of each device its own thread. */
+  private readonly lanes = new Map<string, number>();
+
+  constructor() {
+    const n = RunControl.SIZE;
+    const sab = new SharedArrayBuffer(n * 16);
+    this.states = new Int32Array(sab, 0, n);
+    this.micros = new Float64Array(sab, n * 8, n);
+    this.free = Array.from({ length: n }, (_, i) => n - 1 - i);
+    addon.setRunControl(new Int32Array(sab), n);
+  }
+
+  lane(device: Device, slot: number): number {
+    const k = `${device.name}#${slot}`;
+    let l = this.lanes.get(k);
+    if (l === undefined) {
+      l = this.lanes.size;
+      this.lanes.set(k, l);
+    }
+    return l;
+  }
+
+  /**
+   * Calls `submit(lane, cell, deadline)` for a queued run and wires its record to `q`; a run
+   * without `q` (a script's model_execute, outside the engine's queue) goes to the pool (lane -1).
+   */
+  run<T>(device: Device, ctx: RunContext | undefined, submit: (lane: number, cell: number, deadline: number) => Promise<T>): Promise<T> {
+    const q = ctx?.queued;
+    if (q === undefined) return submit(-1, -1, 0);
+    const cell = this.free.pop() ?? -1;
+    if (cell >= 0) {
+      Atomics.store(this.states, cell, 0);
+      const states = this.states;
+      q.withdraw = () => Atomics.compareExchange(states, cell, 0, 2) === 0;
+    }
+    const release = () => {
+      if (cell < 0) return;
+      q.computeUs = this.micros[cell];
+      q.withdraw = undefined;
+      this.free.push(cell);
+    };
+    const deadline = q.deadline === Infinity ? 0 : q.deadline;
+    return submit(this.lane(device, ctx!.slot), cell, deadline).then(
+      (v) => {
+        release();
+        return v;
+      },
+      (e: unknown) => {
+        release();
+        throw notStarted(e) ?? e;
+      },
+    );
+  }
+}
+
+/** The addon's "did not start" rejection as the SPI's RunNotStarted. */
+function notStarted(e: unknown): RunNotStarted | undefined {
+  const why = (e as { respaiNotStarted?: string } | null)?.respaiNotStarted;
+  return why === 'timeout' || why === 'withdrawn' ? new RunNotStarted(why) : undefined;
+}
+
+let control: RunControl | undefined;
+/** One per process: the addon holds one registered record buffer. */
+const runControl = (): RunControl => (control ??= new RunControl());
 
 /**
  * The TORCH backend: TorchScript models (`torch.jit.save` archives) and TorchScript source
@@ -41,6 +122,8 @@ export class TorchBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   readonly name = 'TORCH' as const;
   readonly version = TORCH_VERSION;
+  /** The engine hands each slot's lane several runs at once (see RunControl). */
+  readonly runsPerSlot = TORCH_RUNS_PER_SLOT;
   #log: BackendLogger = silent;
 
   init(settings: BackendSettings): void {
@@ -59,7 +142,7 @@ export class TorchBackend implements Backend {
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
     checkDevice(request.device);
     const { handle, inputs, nOutputs } = await addon.loadModel(request.blob);
-    return new TorchModel(handle, inputs, nOutputs);
+    return new TorchModel(handle, inputs, nOutputs, request.device);
   }
 
   async loadScript(request: ScriptLoadRequest): Promise<LoadedScript> {
@@ -67,7 +150,7 @@ export class TorchBackend implements Backend {
     // TorchScript's lexer wants the last line ended: sources sent as strings often are not.
     const source = request.source.endsWith('\n') ? request.source : `${request.source}\n`;
     const { handle, functions } = await addon.compileScript(source);
-    const script = new TorchScript(handle, functions);
+    const script = new TorchScript(handle, functions, request.device);
     const missing = request.entryPoints.find((f) => !script.functions.includes(f));
     if (missing !== undefined) {
       script.dispose();
@@ -88,16 +171,19 @@ export class TorchModel implements LoadedModel {
     private readonly handle: object,
     inputNames: readonly string[],
     nOutputs: number,
+    private readonly device: Device = CPU,
   ) {
     this.inputs = Object.freeze(inputNames.map((name) => Object.freeze({ name })));
     this.outputs = Object.freeze(Array.from({ length: nOutputs }, () => Object.freeze({ name: '' })));
   }
 
-  async run(inputs: readonly Tensor[], _ctx?: RunContext): Promise<Tensor[]> {
+  async run(inputs: readonly Tensor[], ctx?: RunContext): Promise<Tensor[]> {
     let out: Tensor[];
     try {
-      out = (await addon.runModel(this.handle, inputs)).map(toTensor);
+      const raw = await runControl().run(this.device, ctx, (lane, cell, deadline) => addon.runModel(this.handle, inputs, lane, cell, deadline));
+      out = raw.map(toTensor);
     } catch (e) {
+      if (e instanceof RunNotStarted) throw e;
       throw torchError(e);
     }
     if (out.length !== this.outputs.length) {
@@ -123,6 +209,7 @@ export class TorchScript implements LoadedScript {
   constructor(
     private readonly handle: object,
     functions: readonly NativeFunction[],
+    private readonly device: Device = CPU,
   ) {
     this.functions = Object.freeze(functions.map((f) => f.name));
     this.#params = new Map(functions.map((f) => [f.name, f.params]));
@@ -137,7 +224,7 @@ export class TorchScript implements LoadedScript {
     return this.#params.get(fn);
   }
 
-  async run(fn: string, args: readonly ScriptArg[], keys: readonly string[], host: ScriptHost, _ctx?: RunContext): Promise<Tensor[]> {
+  async run(fn: string, args: readonly ScriptArg[], keys: readonly string[], host: ScriptHost, ctx?: RunContext): Promise<Tensor[]> {
     const params = this.#params.get(fn);
     if (params === undefined) throw new Error(`Function ${fn} does not exist in the given script.`);
     const wire = bindArgs(fn, params, args, keys);
@@ -162,8 +249,11 @@ export class TorchScript implements LoadedScript {
       );
     };
     try {
-      return (await addon.runScript(this.handle, fn, wire, callback)).map(toTensor);
+      return (await runControl().run(this.device, ctx, (lane, cell, deadline) => addon.runScript(this.handle, fn, wire, callback, lane, cell, deadline))).map(
+        toTensor,
+      );
     } catch (e) {
+      if (e instanceof RunNotStarted) throw e;
       if ((e as HostFailure).respaiHostError === true && hostError !== undefined) throw hostError;
       throw torchError(e);
     }
