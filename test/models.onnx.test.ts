@@ -344,10 +344,10 @@ describe('running models', () => {
 
 // ---- AI.INFO ------------------------------------------------------------------------------------
 
-/** AI.INFO's reply as an object of its first 9 pairs (respai appends batching fields after them). */
+/** AI.INFO's reply as an object: exactly the original's 9 pairs, in its order (clients compare it whole). */
 async function info(key: string): Promise<Record<string, unknown>> {
   const r = (await cmd('AI.INFO', key)) as unknown[];
-  expect(r.slice(0, 18).filter((_, i) => i % 2 === 0)).toEqual(['key', 'type', 'backend', 'device', 'tag', 'duration', 'samples', 'calls', 'errors']);
+  expect(r.filter((_, i) => i % 2 === 0)).toEqual(['key', 'type', 'backend', 'device', 'tag', 'duration', 'samples', 'calls', 'errors']);
   return Object.fromEntries(Array.from({ length: 9 }, (_, i) => [r[2 * i], r[2 * i + 1]]));
 }
 
@@ -376,6 +376,24 @@ describe('AI.INFO', () => {
 
     expect(await cmd('AI.INFO', 'stats', 'RESETSTAT')).toBe('OK');
     expect(await info('stats')).toMatchObject({ duration: 0, samples: 0, calls: 0, errors: 0 });
+  });
+
+  it('the device as the client wrote it', async () => {
+    expect(await cmd('AI.MODELSTORE', 'lower', 'ONNX', 'cpu', 'BLOB', ADD)).toBe('OK');
+    expect((await info('lower')).device).toBe('cpu');
+  });
+
+  it("junk arguments: the original's arity error past 3, the key checked first, a third argument other than RESETSTAT ignored", async () => {
+    expect(await err('AI.INFO', 'stats', 'RESETSTAT', 'x')).toBe("ERR wrong number of arguments for 'ai.info' command");
+    expect(await err('AI.INFO', 'no-such-model', 'x', 'y', 'z')).toBe("ERR wrong number of arguments for 'ai.info' command");
+    expect(await err('AI.INFO', 'no-such-model', 'junk')).toBe('ERR cannot find run info for key');
+    await cmd('AI.MODELEXECUTE', 'stats', 'INPUTS', '2', 's3', 's3', 'OUTPUTS', '1', 'sout');
+    const before = await info('stats');
+    expect(before.calls).toBe(1);
+    const r = (await cmd('AI.INFO', 'stats', 'junk')) as unknown[];
+    expect(r).toHaveLength(18);
+    expect(r[r.indexOf('calls') + 1]).toBe(1);
+    await expectHealthy();
   });
 
   it('ERR cannot find run info for key: missing keys, tensors, strings', async () => {

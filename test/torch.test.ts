@@ -148,8 +148,8 @@ describe("scripts: the command reference's examples", () => {
   });
 
   it('AI.SCRIPTGET myscript: device, tag, entry points, source', async () => {
-    expect(await cmd('AI.SCRIPTGET', 'myscript')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'entry_points', [], 'source', SCRIPT]);
-    expect(await cmd('AI.SCRIPTGET', 'myscript', 'META')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'entry_points', []]);
+    expect(await cmd('AI.SCRIPTGET', 'myscript')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'Entry Points', [], 'source', SCRIPT]);
+    expect(await cmd('AI.SCRIPTGET', 'myscript', 'META')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'Entry Points', []]);
     expect(await cmd('AI.SCRIPTGET', 'myscript', 'SOURCE')).toBe(SCRIPT);
   });
 
@@ -219,7 +219,7 @@ describe('scripts: the rest of the surface', () => {
       '',
     ].join('\n');
     expect(await cmd('AI.SCRIPTSTORE', 'ep{2}', 'CPU', 'TAG', 't', 'ENTRY_POINTS', '1', 'bump', 'SOURCE', src)).toBe('OK');
-    expect(await cmd('AI.SCRIPTGET', 'ep{2}', 'META')).toEqual(['device', 'CPU', 'tag', 't', 'entry_points', ['bump']]);
+    expect(await cmd('AI.SCRIPTGET', 'ep{2}', 'META')).toEqual(['device', 'CPU', 'tag', 't', 'Entry Points', ['bump']]);
     await cmd('AI.TENSORSET', 'a{2}', 'INT32', '2', 'VALUES', '1', '2');
     expect(
       await cmd('AI.SCRIPTEXECUTE', 'ep{2}', 'bump', 'KEYS', '1', 'n{2}', 'INPUTS', '1', 'a{2}', 'ARGS', '1', '5', 'OUTPUTS', '1', 'b{2}'),

@@ -15,7 +15,7 @@ import {
   type RunContext,
   type TensorSpec,
 } from '@respai/core';
-import type { IOSpec } from './graph.js';
+import { loadErrorReply, type IOSpec } from './graph.js';
 import { CONVERTER_VERSION } from './ops.js';
 import type { ComputeBackend, LoadInfo, RuntimeInfo, WireTensor } from './runtime.js';
 import type { TfWorkerData } from './worker.js';
@@ -110,7 +110,7 @@ class TfBackend implements Backend {
       infos = await Promise.all(workers.map((w) => w.call<LoadInfo>('load', [id, blob, req.inputs, req.outputs])));
     } catch (e) {
       await Promise.allSettled(workers.map((w) => w.call('unload', [id], { spawn: false })));
-      throw e;
+      throw loadErrorReply(e, this.settings.log);
     }
     const info = infos[0]!;
     this.settings.log.debug('TF model loaded', { id, nodes: info.nodeCount, backend: info.backend, cpuReasons: info.cpuReasons });

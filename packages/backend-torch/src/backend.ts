@@ -18,7 +18,7 @@ import {
   type TensorSpec,
 } from '@respai/core';
 import { bindArgs } from './bind.js';
-import { torchError } from './messages.js';
+import { compileError, torchError } from './messages.js';
 import { HOST_EXECUTE, addon, type HostCallback, type NativeFunction, type NativeParam, type RawTensor } from './native.js';
 
 /** libtorch's version (AI.INFO, INFO). */
@@ -66,7 +66,7 @@ export class TorchBackend implements Backend {
     checkDevice(request.device);
     // TorchScript's lexer wants the last line ended: sources sent as strings often are not.
     const source = request.source.endsWith('\n') ? request.source : `${request.source}\n`;
-    const { handle, functions } = await addon.compileScript(source);
+    const { handle, functions } = await addon.compileScript(source).catch((e: unknown) => Promise.reject(compileError(e)));
     const script = new TorchScript(handle, functions);
     const missing = request.entryPoints.find((f) => !script.functions.includes(f));
     if (missing !== undefined) {

@@ -5,7 +5,7 @@ import { defineCommand } from './types.js';
 
 export const aiScriptstore = defineCommand({
   name: 'ai.scriptstore',
-  arity: -6,
+  arity: -8,
   flags: ['write'],
   summary: 'Stores a TorchScript script: AI.SCRIPTSTORE key device [TAG t] ENTRY_POINTS n fn... SOURCE src.',
   group: 'ai',
