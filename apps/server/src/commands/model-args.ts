@@ -154,10 +154,8 @@ export function parseModelExecute(
     const isIn = keyword === 'INPUTS';
     if (!is(args[i], keyword)) fail(isIn ? E.inputsNotSpecified : E.outputsNotSpecified);
     const n = parseInt64(args[i + 1] ?? Buffer.alloc(0));
-    // A missing or non-numeric output count gets the positive-integer text: the original sets
-    // its `output_count` text but goes on to the positive-integer check, which then fails.
-    if (n === undefined && isIn) fail(E.inputCountArg);
-    if (n === undefined || n <= 0n) fail(isIn ? E.inputCountPositive : E.outputCountPositive);
+    if (n === undefined) fail(isIn ? E.inputCountArg : E.outputCountArg);
+    if (n <= 0n) fail(isIn ? E.inputCountPositive : E.outputCountPositive);
     if (n !== BigInt(isIn ? model.inputs : model.outputs)) fail(isIn ? E.inputCountMismatch : E.outputCountMismatch);
     i += 2;
     const keys = args.slice(i, i + Number(n)).map((a) => a.toString('latin1'));
