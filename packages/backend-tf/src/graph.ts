@@ -1,4 +1,4 @@
-import { RespaiError, WorkerCallError, type DType } from '@respai/core';
+import { RespaiError, WorkerCallError, echo, type DType } from '@respai/core';
 import { executorDT, respaiDType } from './dtypes.js';
 import { CONVERTER_VERSION, outputDT, unsupportedReason, WASM_MISSING_OPS } from './ops.js';
 import {
@@ -22,8 +22,8 @@ import { decodeTensor, partialShape, type Weight } from './tensor-proto.js';
  * fit tfjs's dtypes) fails here instead.
  */
 
-export const inputNotFound = (name: string) => `ERR Input node named "${name}" not found in TF graph.`;
-export const outputNotFound = (name: string) => `ERR Output node named "${name}" not found in TF graph`;
+export const inputNotFound = (name: string) => `ERR Input node named "${echo(name)}" not found in TF graph.`;
+export const outputNotFound = (name: string) => `ERR Output node named "${echo(name)}" not found in TF graph`;
 
 /** One INPUT or OUTPUT: the user's name, the tensor it denotes, and its declared dtype and shape. */
 export interface IOSpec {

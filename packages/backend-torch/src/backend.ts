@@ -2,6 +2,7 @@ import {
   BACKEND_API_VERSION,
   E,
   Tensor,
+  echo,
   fail,
   type Backend,
   type BackendLogger,
@@ -71,7 +72,7 @@ export class TorchBackend implements Backend {
     const missing = request.entryPoints.find((f) => !script.functions.includes(f));
     if (missing !== undefined) {
       script.dispose();
-      throw new Error(`Function ${missing} does not exist in the given script.`);
+      throw new Error(`Function ${echo(missing)} does not exist in the given script.`);
     }
     return script;
   }

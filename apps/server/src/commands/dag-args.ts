@@ -1,4 +1,4 @@
-import { E, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
+import { echo, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 import { parseModelExecute, parseModelRun, parseTimeout } from './model-args.js';
 import { parseKeysScope, parseScriptExecute, parseScriptRun } from './script-args.js';
@@ -88,7 +88,7 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
       timeoutMs = parseTimeout(v === undefined || is(v, '|>') ? undefined : v);
       i += 2;
     } else {
-      fail(`ERR Invalid DAG command. Unexpected argument:  ${a.toString()}`);
+      fail(`ERR Invalid DAG command. Unexpected argument:  ${echo(a)}`);
     }
   }
   if (!deprecated && load === undefined && persist === undefined && keys === undefined) {
@@ -96,7 +96,7 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
   }
 
   // Split the rest on `|>`; a `|>` that ends the command is an unexpected argument, as in the original.
-  if (i === args.length - 1) fail(`ERR Invalid DAG command. Unexpected argument:  ${args[i]!.toString()}`);
+  if (i < args.length && is(args[args.length - 1], '|>')) fail(`ERR Invalid DAG command. Unexpected argument:  ${echo(args[args.length - 1]!)}`);
   const opArgs: Buffer[][] = [];
   for (; i < args.length; i++) {
     if (is(args[i], '|>')) opArgs.push([]);

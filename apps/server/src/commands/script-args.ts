@@ -1,4 +1,4 @@
-import { E, fail, type ScriptInput } from '@respai/core';
+import { echo, fail, type ScriptInput } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 import { parseTimeout } from './model-args.js';
 
@@ -21,7 +21,7 @@ const SE = {
   invalidArguments: 'ERR Invalid arguments provided to AI.SCRIPTEXECUTE',
   again: (scope: string) => `ERR Already Encountered ${scope} scope in AI.SCRIPTEXECUTE command`,
   timeoutMissing: 'ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE',
-  unexpected: (a: Buffer) => `ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${a.toString()}`,
+  unexpected: (a: Buffer) => `ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${echo(a)}`,
   trailing: 'ERR Encountered problem parsing AI.SCRIPTEXECUTE',
   timeoutInDag: 'ERR TIMEOUT not allowed within a DAG command',
 } as const;
