@@ -3,6 +3,7 @@ import {
   E,
   RunNotStarted,
   Tensor,
+  echo,
   fail,
   type Backend,
   type BackendLogger,
@@ -19,7 +20,7 @@ import {
   type TensorSpec,
 } from '@respai/core';
 import { bindArgs } from './bind.js';
-import { torchError } from './messages.js';
+import { compileError, torchError } from './messages.js';
 import { HOST_EXECUTE, addon, type HostCallback, type NativeFunction, type NativeParam, type RawTensor } from './native.js';
 
 /** libtorch's version (AI.INFO, INFO). */
@@ -149,12 +150,12 @@ export class TorchBackend implements Backend {
     checkDevice(request.device);
     // TorchScript's lexer wants the last line ended: sources sent as strings often are not.
     const source = request.source.endsWith('\n') ? request.source : `${request.source}\n`;
-    const { handle, functions } = await addon.compileScript(source);
+    const { handle, functions } = await addon.compileScript(source).catch((e: unknown) => Promise.reject(compileError(e)));
     const script = new TorchScript(handle, functions, request.device);
     const missing = request.entryPoints.find((f) => !script.functions.includes(f));
     if (missing !== undefined) {
       script.dispose();
-      throw new Error(`Function ${missing} does not exist in the given script.`);
+      throw new Error(`Function ${echo(missing)} does not exist in the given script.`);
     }
     return script;
   }

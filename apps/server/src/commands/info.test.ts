@@ -98,3 +98,38 @@ describe('INFO execute', () => {
     expect(renderInfo(server, ['keyspace'])).toBe('# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n');
   });
 });
+
+describe('INFO MODULES: the original sections, names and order', () => {
+  it('ai_backends_info names each loaded backend as the original did, in its order', () => {
+    const server = fakeServer();
+    const b = (name: string, version: string) => ({ name, version });
+    (server.engine as unknown as { registry: { list: () => unknown[] } }).registry.list = () => [b('ONNX', '1.30.0'), b('TF', '4.22.0'), b('TORCH', '1.13.1'), b('TFLITE', '2.2.0')];
+    const text = renderInfo(server, ['modules']);
+    const section = text.slice(text.indexOf('# ai_backends_info'), text.indexOf('# ai_cpu'));
+    expect(section.split('\r\n').filter((l) => l.includes(':'))).toEqual([
+      'ai_TensorFlow_version:4.22.0',
+      'ai_TensorFlowLite_version:2.2.0',
+      'ai_Torch_version:1.13.1',
+      'ai_onnxruntime_version:1.30.0',
+    ]);
+  });
+
+  it("ai_cpu has the original's fields, a CPU time per queue slot (N/A: slots are not threads), the CPU queue from the start", () => {
+    const server = fakeServer();
+    server.options['threads-per-queue'] = 2;
+    (server.engine as unknown as { queueStats: () => unknown[] }).queueStats = () => [{ device: 'GPU:1' }];
+    const { titles, fields } = read(renderInfo(server, ['modules']));
+    expect(titles).toEqual(['Modules', 'ai_versions', 'ai_git', 'ai_load_time_configs', 'ai_backends_info', 'ai_cpu', 'ai_queues']);
+    for (const f of ['ai_self_used_cpu_sys', 'ai_self_used_cpu_user', 'ai_children_used_cpu_sys', 'ai_children_used_cpu_user']) {
+      expect(fields.get(f)).toMatch(/^\d+\.\d{6}$/);
+    }
+    expect(fields.get('ai_main_thread_used_cpu_user')).toMatch(/^\d+\.\d{6}$/); // Linux
+    expect(fields.get('ai_queue_CPU_bthread_n1_used_cpu_total')).toBe('N/A');
+    expect(fields.get('ai_queue_CPU_bthread_n2_used_cpu_total')).toBe('N/A');
+    expect(fields.get('ai_queue_GPU_1_bthread_n2_used_cpu_total')).toBe('N/A');
+  });
+
+  it('memory names its allocator', () => {
+    expect(read(renderInfo(fakeServer(), ['memory'])).fields.get('mem_allocator')).toBe('libc');
+  });
+});

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import type { Backend, BackendName } from '@respai/core';
 import { VerbatimReply } from '../resp/reply.js';
 import type { ServerState } from '../state.js';
 import { REDISAI_VERSION, REDIS_VERSION, RESPAI_VERSION } from '../version.js';
@@ -60,6 +62,8 @@ export const SECTIONS: Record<string, Section> = {
       used_memory_buffers: m.arrayBuffers,
       total_system_memory: totalmem(),
       total_system_memory_human: human(totalmem()),
+      // Node's buffers and V8's heap come from the C library's malloc (tools check for jemalloc).
+      mem_allocator: 'libc',
     };
   },
   // Redis's persistence fields (fake servers in unit tests have no persistence layer).
@@ -77,16 +81,54 @@ export const SECTIONS: Record<string, Section> = {
     s.keyspace.size === 0 ? {} : { db0: `keys=${s.keyspace.size},expires=${s.keyspace.volatileCount},avg_ttl=0` },
 };
 
+/** The original's ai_backends_info names, in its order. */
+const BACKEND_INFO: [BackendName, string][] = [
+  ['TF', 'ai_TensorFlow_version'],
+  ['TFLITE', 'ai_TensorFlowLite_version'],
+  ['TORCH', 'ai_Torch_version'],
+  ['ONNX', 'ai_onnxruntime_version'],
+];
+
+const seconds = (us: number) => (us / 1e6).toFixed(6);
+
+/**
+ * The main thread's CPU time (user, system) in microseconds, from Linux's per-thread
+ * /proc/self/task/<pid>/stat (the main thread's id is the process id); undefined elsewhere.
+ */
+function mainThreadCpu(): { user: number; system: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    // Fields after the parenthesised name: state is field 3, utime 14, stime 15 (clock ticks, 100 Hz on Linux).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(f[11]) * 10_000, system: Number(f[12]) * 10_000 };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * RedisAI's INFO MODULES sections (ai_versions, ai_git, ai_load_time_configs, ai_backends_info,
- * ai_cpu), after the `# Modules` list, in the original's order: tools parse them by position;
- * respai's ai_queues follows them.
+ * ai_cpu), after the `# Modules` list, with the original's names in its order: tools parse them
+ * by position; respai's ai_queues follows them.
  */
 function moduleSections(s: ServerState): [string, Record<string, string | number>][] {
   const o = s.options;
   const cpu = process.cpuUsage();
+  const main = mainThreadCpu();
+  const loaded = new Map<BackendName, Backend>(s.engine.registry.list().map((b) => [b.name, b]));
   const backends: Record<string, string> = {};
-  for (const b of s.engine.registry.list()) backends[`ai_${b.name}_version`] = b.version;
+  for (const [name, field] of BACKEND_INFO) {
+    const b = loaded.get(name);
+    if (b !== undefined) backends[field] = b.version;
+  }
+  // The original listed a CPU time per queue thread; respai's queue slots are not threads of their
+  // own (the backends run on theirs), so each slot reads N/A, as the original wrote for a thread
+  // whose clock it could not read. The CPU queue exists from the start, as in the original.
+  const devices = new Set(['CPU', ...s.engine.queueStats().map((q) => q.device)]);
+  const slotCpu: Record<string, string> = {};
+  for (const d of devices) {
+    for (let i = 1; i <= o['threads-per-queue']; i++) slotCpu[`ai_queue_${d.replace(/:/g, '_')}_bthread_n${i}_used_cpu_total`] = 'N/A';
+  }
   const queues: Record<string, string | number> = {};
   for (const q of s.engine.queueStats()) {
     // INFO lines are `key:value`: CPU:1 is written CPU_1 so the key holds no colon.
@@ -115,10 +157,13 @@ function moduleSections(s: ServerState): [string, Record<string, string | number
     [
       'ai_cpu',
       {
-        ai_self_used_cpu_sys: (cpu.system / 1e6).toFixed(6),
-        ai_self_used_cpu_user: (cpu.user / 1e6).toFixed(6),
+        ai_self_used_cpu_sys: seconds(cpu.system),
+        ai_self_used_cpu_user: seconds(cpu.user),
         ai_children_used_cpu_sys: '0.000000',
         ai_children_used_cpu_user: '0.000000',
+        ai_main_thread_used_cpu_sys: main === undefined ? 'N/A' : seconds(main.system),
+        ai_main_thread_used_cpu_user: main === undefined ? 'N/A' : seconds(main.user),
+        ...slotCpu,
       },
     ],
     // respai's addition, after the original's sections: one group of fields per device queue.

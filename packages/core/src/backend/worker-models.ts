@@ -294,6 +294,8 @@ export abstract class WorkerBackend implements Backend {
   abstract readonly name: BackendName;
   abstract readonly version: string;
   private current: WorkerModels | undefined;
+  /** The settings of the latest `init` (runtime defaults before any). */
+  protected settings: BackendSettings = DEFAULT_BACKEND_SETTINGS;
 
   /** The WorkerModels of the latest `init` (runtime defaults before any). */
   protected get models(): WorkerModels {
@@ -301,6 +303,7 @@ export abstract class WorkerBackend implements Backend {
   }
 
   init(settings: BackendSettings): void {
+    this.settings = settings;
     this.current = this.workerModels(settings);
     if (settings.backendMemoryLimitMb > 0) {
       settings.log.warn(`${this.name}: BACKEND_MEMORY_LIMIT is only checked against model sizes; the runtime cannot cap the memory it allocates`, {
