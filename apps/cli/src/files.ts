@@ -1,6 +1,5 @@
 import { extname } from 'node:path';
 import { DTYPES, isDType, type Backend, type DType, type Tensor } from '@respai/client';
-import { Jimp } from 'jimp';
 import { dump, parse, type TypedArray } from 'npyjs';
 
 /**
@@ -107,6 +106,8 @@ function layout(shape: number[]): { h: number; w: number; c: number; order: 'nch
  */
 export async function tensorFromImage(bytes: Buffer, o: ImageOptions): Promise<Tensor> {
   const { h, w, c, order } = layout(o.shape);
+  // Imported here: Jimp takes most of the tool's start-up, and only images need it.
+  const { Jimp } = await import('jimp');
   const img = await Jimp.read(bytes);
   img.resize({ w, h });
   const px = img.bitmap.data;
