@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import * as batching from './scenarios/batching.js';
+import * as client from './scenarios/client.js';
 import * as dag from './scenarios/dag.js';
 import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
@@ -18,6 +19,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  client,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

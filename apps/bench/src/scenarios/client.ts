@@ -1,0 +1,193 @@
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { RespaiClient, decodeTensor, encodeTensor } from '@respai/client';
+import { parseBytes, parseList, parsePositiveInt } from '../args.js';
+import { machineLine, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
+import { repoRoot, startRespai } from '../servers.js';
+
+export const usage = `client: @respai/client's tensorSet / tensorGet against the same connection's raw command with a hand-made Buffer
+
+  raw set:     sendCommand(['AI.TENSORSET', key, 'FLOAT', n, 'BLOB', buf]) with buf made once, up front
+  client set:  ai.tensorSet(key, float32Array)        (a Buffer view over the array, no copy)
+  raw get:     sendCommand(['AI.TENSORGET', key, 'BLOB']) -> Buffer
+  client get:  ai.tensorGet(key) -> { dtype, shape, data: Float32Array } (META BLOB, parsed, viewed)
+  Both go through the same connection in the same process; each round runs raw and client back to
+  back (alternating which goes first) and the report takes each one's median round. The overhead is
+  client time / raw time - 1; the goal is under 5%. "client code per call" times the client's own
+  work (encodeTensor / decodeTensor) in-process, and its share of a raw round trip.
+
+options:
+  --payload N         tensor size (default 1m)
+  --libs LIST         node-redis,ioredis (default both)
+  --inflight LIST     requests in flight on the connection (default 1,8)
+  --rounds N          rounds per configuration (default 15)
+  --ops N             requests per round (default 200; --quick: 50)
+  --quick             fewer requests, for a smoke run
+  --out DIR           where results go (default <repo>/bench-results)`;
+
+type Lib = 'node-redis' | 'ioredis';
+type Op = 'set' | 'get';
+
+interface Conn {
+  ai: RespaiClient;
+  raw(args: (string | Buffer)[]): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+
+async function open(lib: Lib, port: number): Promise<Conn> {
+  if (lib === 'node-redis') {
+    const c = createClient({ socket: { port, host: '127.0.0.1' } });
+    await c.connect();
+    // Bulk strings as Buffers, as the client asks for them: the same decoding work on both sides.
+    const opts = { typeMapping: { 36: Buffer } } as const;
+    return { ai: new RespaiClient(c), raw: (a) => c.sendCommand(a, opts), close: () => c.close() };
+  }
+  const c = new Redis({ port, host: '127.0.0.1' });
+  return { ai: new RespaiClient(c), raw: (a) => c.callBuffer(String(a[0]), ...a.slice(1)), close: () => c.quit() };
+}
+
+/** `ops` calls of `one(i)`, `inflight` at a time; the wall time in ms. */
+async function timed(ops: number, inflight: number, one: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: inflight }, async (_, lane) => {
+      while (next < ops) {
+        next++;
+        await one(lane);
+      }
+    }),
+  );
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/**
+ * The client's own work per call, without the network: building TENSORSET's arguments from the
+ * typed array, and turning a TENSORGET reply's blob into a typed array. On a busy machine the A/B
+ * medians above swing by more than this whole cost; this figure does not.
+ */
+function clientCpuUs(data: Float32Array, blob: Buffer): { set: number; get: number } {
+  const reps = 2000;
+  const per = (f: () => unknown) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < reps; i++) f();
+    return Number(process.hrtime.bigint() - t) / 1e3 / reps;
+  };
+  return { set: per(() => encodeTensor(data)), get: per(() => decodeTensor('FLOAT', [data.length], blob)) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      payload: { type: 'string', default: '1m' },
+      libs: { type: 'string', default: 'node-redis,ioredis' },
+      inflight: { type: 'string', default: '1,8' },
+      rounds: { type: 'string', default: '15' },
+      ops: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(repoRoot, 'bench-results') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const payload = parseBytes(values.payload);
+  const libs = parseList(values.libs, (s) => {
+    if (s !== 'node-redis' && s !== 'ioredis') throw new Error(`--libs: node-redis or ioredis, got ${s}`);
+    return s as Lib;
+  });
+  const inflights = parseList(values.inflight, (s) => parsePositiveInt(s, '--inflight'));
+  const rounds = parsePositiveInt(values.rounds, '--rounds');
+  const ops = values.ops ? parsePositiveInt(values.ops, '--ops') : values.quick ? 50 : 200;
+  if (payload % 4 !== 0) throw new Error('--payload: a multiple of 4 bytes (FLOAT elements)');
+
+  const n = payload / 4;
+  const data = new Float32Array(n).map((_, i) => i % 1000);
+  const buf = Buffer.from(data.buffer.slice(0)); // the hand-made Buffer of the raw side
+  const when = new Date();
+  const server = await startRespai();
+  const rows: Row[] = [];
+  const table: string[][] = [];
+  let worst = 0;
+  try {
+    process.stderr.write(`respai: pid ${server.pid}, port ${server.port}\n`);
+    for (const lib of libs) {
+      const conn = await open(lib, server.port);
+      try {
+        for (const inflight of inflights) {
+          const keys = Array.from({ length: inflight }, (_, i) => `bench:client:${i}`);
+          const variants: Record<`${Op}:${'raw' | 'client'}`, (lane: number) => Promise<unknown>> = {
+            'set:raw': (l) => conn.raw(['AI.TENSORSET', keys[l]!, 'FLOAT', String(n), 'BLOB', buf]),
+            'set:client': (l) => conn.ai.tensorSet(keys[l]!, data),
+            'get:raw': (l) => conn.raw(['AI.TENSORGET', keys[l]!, 'BLOB']),
+            'get:client': (l) => conn.ai.tensorGet(keys[l]!),
+          };
+          // Both sides must move the same bytes: check once before measuring.
+          await variants['set:client'](0);
+          const back = (await conn.raw(['AI.TENSORGET', keys[0]!, 'BLOB'])) as Buffer;
+          if (!back.equals(buf)) throw new Error('the client stored other bytes than the raw command');
+          for (const op of ['set', 'get'] as const) {
+            const ms: Record<'raw' | 'client', number[]> = { raw: [], client: [] };
+            await timed(ops, inflight, variants[`${op}:raw`]); // warm-up, unmeasured
+            await timed(ops, inflight, variants[`${op}:client`]);
+            for (let r = 0; r < rounds; r++) {
+              const order = r % 2 === 0 ? (['raw', 'client'] as const) : (['client', 'raw'] as const);
+              for (const side of order) ms[side].push(await timed(ops, inflight, variants[`${op}:${side}`]));
+            }
+            const raw = median(ms.raw);
+            const client = median(ms.client);
+            const overhead = client / raw - 1;
+            worst = Math.max(worst, overhead);
+            for (const side of ['raw', 'client'] as const) {
+              const t = side === 'raw' ? raw : client;
+              rows.push({
+                scenario: 'client',
+                op,
+                target: `${lib}:${side}`,
+                payload,
+                concurrency: 1,
+                pipeline: inflight,
+                opsPerSec: (ops / t) * 1000,
+                p50Us: (t / ops) * 1000 * inflight,
+                p90Us: 0,
+                p99Us: 0,
+                errors: 0,
+                stable: true,
+              });
+            }
+            const cpu = clientCpuUs(data, buf)[op];
+            table.push([
+              `${op}`,
+              lib,
+              String(inflight),
+              ((ops / raw) * 1000).toFixed(0),
+              ((ops / client) * 1000).toFixed(0),
+              `${(overhead * 100).toFixed(1)}%`,
+              `${cpu.toFixed(1)} us (${((cpu / ((raw / ops) * 1000 * inflight)) * 100).toFixed(2)}%)`,
+              overhead < 0.05 ? 'PASS <5%' : 'MISS <5%',
+            ]);
+            process.stderr.write(`${op} ${lib} inflight ${inflight}: raw ${raw.toFixed(1)} ms, client ${client.toFixed(1)} ms per ${ops}\n`);
+          }
+        }
+      } finally {
+        await conn.close();
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  const base = resultBase(values.out, 'client', when);
+  writeFile(`${base}.csv`, toCsv(rows));
+  console.log(machineLine(when));
+  console.log(`payload ${payload} bytes (FLOAT [${n}]), ${rounds} rounds of ${ops} requests, medians\n`);
+  console.log(textTable(['op', 'library', 'in flight', 'raw ops/s', 'client ops/s', 'overhead', 'client code per call', 'goal'], table));
+  console.log(`\nworst overhead ${(worst * 100).toFixed(1)}%; csv: ${base}.csv`);
+  return 0;
+}
