@@ -132,6 +132,19 @@ for (const kind of kinds) {
         expect(await raw('AI.TENSORGET', p + 'f', 'VALUES')).toEqual(kind.name.endsWith('RESP3') ? [0.5, 2] : ['0.5', '2']);
       });
 
+      it('a Buffer is the raw bytes of the dtype given (UINT8 without one); a wrong length is a TypeError', async () => {
+        const bytes = Buffer.from(new Float32Array([1.5, 2.5, 3.5, 4.5]).buffer);
+        await ai.tensorSet(p + 'buf', bytes, { dtype: 'FLOAT', shape: [2, 2] });
+        expect(await ai.tensorGet(p + 'buf', 'FLOAT')).toEqual({ dtype: 'FLOAT', shape: [2, 2], data: new Float32Array([1.5, 2.5, 3.5, 4.5]) });
+        await ai.tensorSet(p + 'u8', Buffer.from([1, 2, 3]));
+        expect(await ai.tensorGet(p + 'u8')).toEqual({ dtype: 'UINT8', shape: [3], data: new Uint8Array([1, 2, 3]) });
+        await ai.tensorSet(p + 'sb', Buffer.from('a\0bc\0'), { dtype: 'STRING' });
+        expect((await ai.tensorGet(p + 'sb', 'STRING')).data).toEqual(['a', 'bc']);
+        await expect(ai.tensorSet(p + 'bad', bytes, { dtype: 'DOUBLE', shape: [4] })).rejects.toThrow(
+          'shape [4] holds 4 elements, the 16 bytes hold 2 DOUBLE elements',
+        );
+      });
+
       it('a Float64Array stored as FLOAT is converted; tensorGet with the wrong dtype rejects', async () => {
         await ai.tensorSet(p + 'conv', new Float64Array([1.5, 2.5]), { dtype: 'FLOAT' });
         expect((await ai.tensorGet(p + 'conv', 'FLOAT')).data).toEqual(new Float32Array([1.5, 2.5]));

@@ -47,7 +47,10 @@ export type NumericArray =
   | Uint8Array
   | Uint16Array;
 
-/** Anything `tensorSet` can store: typed arrays, `boolean[]`, `string[]`, or `number[]` with a dtype. */
+/**
+ * Anything `tensorSet` can store: typed arrays, `boolean[]`, `string[]`, `number[]` with a dtype,
+ * or a Node `Buffer`, which is taken as the tensor's raw bytes (its BLOB) in the given dtype.
+ */
 export type TensorInput = NumericArray | readonly boolean[] | readonly string[] | readonly number[] | readonly bigint[];
 
 type NumericDType = Exclude<DType, 'BOOL' | 'STRING'>;

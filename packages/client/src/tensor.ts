@@ -56,6 +56,7 @@ function checkShape(shape: readonly number[]): void {
  * are sent as they are (a view, no copy); other arrays are converted to the dtype first.
  */
 export function encodeTensor(data: TensorInput, options: { dtype?: DType; shape?: readonly number[] } = {}): EncodedTensor {
+  if (Buffer.isBuffer(data)) return encodeBytes(data, options.dtype ?? 'UINT8', options.shape);
   const dtype = options.dtype ?? inferDType(data);
   const length = data.length;
   const shape = options.shape ?? [length];
@@ -64,6 +65,27 @@ export function encodeTensor(data: TensorInput, options: { dtype?: DType; shape?
     throw new TypeError(`shape [${shape.join(', ')}] holds ${elementCount(shape)} elements, the data has ${length}`);
   }
   return { dtype, shape, blob: encodeData(dtype, data) };
+}
+
+/**
+ * A Node Buffer is the tensor's bytes as they go on the wire (AI.TENSORSET's BLOB): little-endian
+ * elements of `dtype`, or NUL-terminated strings for STRING. The server checks the contents.
+ */
+function encodeBytes(blob: Buffer, dtype: DType, shape: readonly number[] | undefined): EncodedTensor {
+  const width = dtype === 'STRING' ? 0 : dtype === 'BOOL' ? 1 : NUMERIC[dtype as keyof typeof NUMERIC]?.BYTES_PER_ELEMENT;
+  if (width === undefined) throw new TypeError(`unknown dtype ${String(dtype)}`);
+  let count = 0;
+  if (width === 0) for (const b of blob) count += b === 0 ? 1 : 0;
+  else {
+    if (blob.length % width !== 0) throw new TypeError(`${blob.length} bytes are not a whole number of ${dtype} elements`);
+    count = blob.length / width;
+  }
+  const s = shape ?? [count];
+  checkShape(s);
+  if (elementCount(s) !== count) {
+    throw new TypeError(`shape [${s.join(', ')}] holds ${elementCount(s)} elements, the ${blob.length} bytes hold ${count} ${dtype} elements`);
+  }
+  return { dtype, shape: s, blob };
 }
 
 function inferDType(data: TensorInput): DType {
