@@ -168,6 +168,17 @@ describe('README examples', () => {
     }
   });
 
+  it("a script at the repository root imports '@respai/client' and '@respai/core' (the root depends on them)", async () => {
+    const file = join(REPO, `.respai-import-check-${process.pid}.mjs`);
+    writeFileSync(file, "const c = await import('@respai/client');\nconst e = await import('@respai/core');\nconsole.log(typeof c.RespaiClient, typeof e.Engine);\n");
+    try {
+      const r = await exec(process.execPath, [file], REPO, {});
+      expect(r.stdout + r.stderr).toBe('function function\n');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it('the TypeScript examples type-check against the built packages', () => {
     const tsExamples = all.flatMap((r) => r.examples.filter((e) => e.lang === 'ts'));
     const dir = mkdtempSync(join(TMP, 'typecheck-'));

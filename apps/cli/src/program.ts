@@ -135,11 +135,12 @@ async function run(key: string, o: RunOptions, cmd: Command): Promise<void> {
 
     const outCount = o.outputs ?? Math.max(m.outputs.length, 1);
     const outNames = Array.from({ length: outCount }, (_, i) => m.outputs[i] || `output${i}`);
-    let dag = ai.dag({ routing: key, ...(o.timeout === undefined ? {} : { timeout: o.timeout }) }) as ReturnType<RespaiClient['dag']>;
-    tensors.forEach((t, i) => (dag = dag.tensorSet(`in:${i}`, t) as unknown as typeof dag));
-    dag = dag.modelExecute(key, { inputs: tensors.map((_, i) => `in:${i}`), outputs: outNames.map((_, i) => `out:${i}`) }) as unknown as typeof dag;
-    outNames.forEach((_, i) => (dag = dag.tensorGet(`out:${i}`) as unknown as typeof dag));
-    const results = (await dag.run()) as unknown[];
+    // The builder is mutable: ops added in a loop land in the same DAG (its result type is then the loose unknown[]).
+    const dag = ai.dag({ routing: key, ...(o.timeout === undefined ? {} : { timeout: o.timeout }) });
+    tensors.forEach((t, i) => dag.tensorSet(`in:${i}`, t));
+    dag.modelExecute(key, { inputs: tensors.map((_, i) => `in:${i}`), outputs: outNames.map((_, i) => `out:${i}`) });
+    outNames.forEach((_, i) => dag.tensorGet(`out:${i}`));
+    const results: readonly unknown[] = await dag.run();
     const outputs = results.slice(tensors.length + 1) as Tensor[];
 
     mkdirSync(o.outputDir, { recursive: true });
