@@ -305,11 +305,7 @@ export class RespaiClient {
   /** A model's or script's run statistics (AI.INFO key). */
   async info(key: string): Promise<RunInfo>;
   async info(key?: string): Promise<Record<string, string> | RunInfo> {
-    if (key === undefined) {
-      const out: Record<string, string> = {};
-      for (const [, v, k] of [...pairsInOrder(await this.send(['AI.INFO'], undefined, true))]) out[k] = v;
-      return out;
-    }
+    if (key === undefined) return parseVersions(await this.send(['AI.INFO'], undefined, true));
     return parseRunInfo(await this.send(['AI.INFO', key], key, true));
   }
 
@@ -397,14 +393,13 @@ export function parseRunInfo(r: RawReply): RunInfo {
   return info;
 }
 
-/** `[label, value, ...]` keeping the labels' case: yields [label-lower, value-text, label]. */
-function* pairsInOrder(r: RawReply): Generator<[string, string, string]> {
+/** AI.INFO without a key: `[label, value, ...]`, labels kept as the server writes them. */
+export function parseVersions(r: RawReply): Record<string, string> {
   const a = list(r);
+  const out: Record<string, string> = {};
   for (let i = 0; i + 1 < a.length; i += 2) {
-    const k = text(a[i]!);
     const v = a[i + 1]!;
-    yield [k.toLowerCase(), typeof v === 'number' ? String(v) : text(v), k];
+    out[text(a[i]!)] = typeof v === 'number' ? String(v) : text(v);
   }
+  return out;
 }
-
-

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelGet, parseRunInfo } from './client.js';
+import { parseModelGet, parseRunInfo, parseVersions } from './client.js';
 import { RespaiError } from './errors.js';
 import { blobOf, pairs, status, tensorReply } from './replies.js';
 
@@ -45,6 +45,10 @@ describe('reply parsing', () => {
     })();
     expect(RespaiError.isInstance(e) && e.timedOut && e.command).toBe('AI.MODELEXECUTE');
     expect(() => status(3, 'X')).toThrow('X: expected OK, got number');
+  });
+
+  it('AI.INFO versions keep their labels; integers become text', () => {
+    expect(parseVersions([b('Version'), b('1.2.7'), b('RDB Encoding version'), 4])).toEqual({ Version: '1.2.7', 'RDB Encoding version': '4' });
   });
 
   it('pairs lower-cases the names', () => {

@@ -18,7 +18,9 @@ export const usage = `client: @respai/client's tensorSet / tensorGet against the
   client time / raw time: a paired ratio cancels the load drifts of a shared machine that
   separate medians do not. The overhead is the median ratio - 1 (with the middle half of the
   ratios beside it); the goal is under 5%. "client code per call" times the client's own
-  work (encodeTensor / decodeTensor) in-process, and its share of a raw round trip.
+  work (encodeTensor / decodeTensor) in-process, and its share of a raw round trip; "bench CPU per
+  request" is the bench process's own CPU time (process.cpuUsage) per request on each side, which
+  other processes' load disturbs far less than wall time.
 
 options:
   --payload N         tensor size (default 1m)
@@ -51,9 +53,13 @@ async function open(lib: Lib, port: number): Promise<Conn> {
   return { ai: new RespaiClient(c), raw: (a) => c.callBuffer(String(a[0]), ...a.slice(1)), close: () => c.quit() };
 }
 
-/** `ops` calls of `one(i)`, `inflight` at a time; the wall time in ms. */
+/** CPU time (user + system) this process spent in the last `timed` call, in µs. */
+let lastCpuUs = 0;
+
+/** `ops` calls of `one(i)`, `inflight` at a time; the wall time in ms (the process's CPU time in lastCpuUs). */
 async function timed(ops: number, inflight: number, one: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: inflight }, async (_, lane) => {
@@ -63,7 +69,10 @@ async function timed(ops: number, inflight: number, one: (i: number) => Promise<
       }
     }),
   );
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  const wall = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  lastCpuUs = used.user + used.system;
+  return wall;
 }
 
 /**
@@ -142,11 +151,15 @@ export async function run(argv: string[]): Promise<number> {
           for (const op of ['set', 'get'] as const) {
             const ms: Record<'raw' | 'client', number[]> = { raw: [], client: [] };
             const ratios: number[] = [];
+            const cpuUs: Record<'raw' | 'client', number[]> = { raw: [], client: [] };
             await timed(Math.max(ops, 20), inflight, variants[`${op}:raw`]); // warm-up, unmeasured
             await timed(Math.max(ops, 20), inflight, variants[`${op}:client`]);
             for (let r = 0; r < rounds; r++) {
               const order = r % 2 === 0 ? (['raw', 'client'] as const) : (['client', 'raw'] as const);
-              for (const side of order) ms[side].push(await timed(ops, inflight, variants[`${op}:${side}`]));
+              for (const side of order) {
+                ms[side].push(await timed(ops, inflight, variants[`${op}:${side}`]));
+                cpuUs[side].push(lastCpuUs / ops);
+              }
               ratios.push(ms.client.at(-1)! / ms.raw.at(-1)!);
             }
             const raw = median(ms.raw);
@@ -180,6 +193,7 @@ export async function run(argv: string[]): Promise<number> {
               ((ops / client) * 1000).toFixed(0),
               pct(overhead),
               `${pct(q1)} .. ${pct(q3)}`,
+              `${median(cpuUs.raw).toFixed(0)} / ${median(cpuUs.client).toFixed(0)} us`,
               `${cpu.toFixed(1)} us (${((cpu / ((raw / ops) * 1000 * inflight)) * 100).toFixed(2)}%)`,
               overhead < 0.05 ? 'PASS <5%' : 'MISS <5%',
             ]);
@@ -197,7 +211,7 @@ export async function run(argv: string[]): Promise<number> {
   writeFile(`${base}.csv`, toCsv(rows));
   console.log(machineLine(when));
   console.log(`payload ${payload} bytes (FLOAT [${n}]), ${rounds} rounds, each a batch of ${opsOption ?? 'in-flight'} requests per side; ops/s: median batch; overhead: median paired ratio - 1\n`);
-  console.log(textTable(['op', 'library', 'in flight', 'raw ops/s', 'client ops/s', 'overhead', 'middle half', 'client code per call', 'goal'], table));
+  console.log(textTable(['op', 'library', 'in flight', 'raw ops/s', 'client ops/s', 'overhead', 'middle half', 'bench CPU per request raw / client', 'client code per call', 'goal'], table));
   console.log(`\nworst overhead ${(worst * 100).toFixed(1)}%; csv: ${base}.csv`);
   return 0;
 }
