@@ -1,6 +1,7 @@
 import {
   BACKEND_API_VERSION,
   E,
+  RunControl,
   RunNotStarted,
   Tensor,
   echo,
@@ -39,26 +40,17 @@ function checkDevice(device: Device): void {
 export const TORCH_RUNS_PER_SLOT = 4;
 
 /**
- * The engine's queued runs, as the addon's lanes see them: one control record per run in flight,
- * in a SharedArrayBuffer both threads read (RunState in addon.cc): the lane claims a record
- * (waiting -> started) before it starts the run, the engine withdraws it (waiting -> withdrawn),
- * whichever comes first wins; the lane writes the run's compute time beside it.
+ * The engine's queued runs, as the addon's lanes see them: one record per run in flight in core's
+ * RunControl (a SharedArrayBuffer the lanes read): a lane claims a run before it starts it, the
+ * engine may withdraw it until then; the lane writes the run's compute time beside it.
  */
-class RunControl {
-  private static readonly SIZE = 1024;
-  private readonly states: Int32Array;
-  private readonly micros: Float64Array;
-  private readonly free: number[];
+class TorchRuns {
+  private readonly control = new RunControl();
   /** Lane number per `device#slot`: each slot of each device its own thread. */
   private readonly lanes = new Map<string, number>();
 
   constructor() {
-    const n = RunControl.SIZE;
-    const sab = new SharedArrayBuffer(n * 16);
-    this.states = new Int32Array(sab, 0, n);
-    this.micros = new Float64Array(sab, n * 8, n);
-    this.free = Array.from({ length: n }, (_, i) => n - 1 - i);
-    addon.setRunControl(new Int32Array(sab), n);
+    addon.setRunControl(new Int32Array(this.control.sab), this.control.size);
   }
 
   lane(device: Device, slot: number): number {
@@ -78,26 +70,15 @@ class RunControl {
   run<T>(device: Device, ctx: RunContext | undefined, submit: (lane: number, cell: number, deadline: number) => Promise<T>): Promise<T> {
     const q = ctx?.queued;
     if (q === undefined) return submit(-1, -1, 0);
-    const cell = this.free.pop() ?? -1;
-    if (cell >= 0) {
-      Atomics.store(this.states, cell, 0);
-      const states = this.states;
-      q.withdraw = () => Atomics.compareExchange(states, cell, 0, 2) === 0;
-    }
-    const release = () => {
-      if (cell < 0) return;
-      q.computeUs = this.micros[cell];
-      q.withdraw = undefined;
-      this.free.push(cell);
-    };
+    const cell = this.control.acquire(q);
     const deadline = q.deadline === Infinity ? 0 : q.deadline;
     return submit(this.lane(device, ctx!.slot), cell, deadline).then(
       (v) => {
-        release();
+        this.control.release(cell, q);
         return v;
       },
       (e: unknown) => {
-        release();
+        this.control.release(cell, q);
         throw notStarted(e) ?? e;
       },
     );
@@ -110,9 +91,9 @@ function notStarted(e: unknown): RunNotStarted | undefined {
   return why === 'timeout' || why === 'withdrawn' ? new RunNotStarted(why) : undefined;
 }
 
-let control: RunControl | undefined;
+let runs: TorchRuns | undefined;
 /** One per process: the addon holds one registered record buffer. */
-const runControl = (): RunControl => (control ??= new RunControl());
+const runControl = (): TorchRuns => (runs ??= new TorchRuns());
 
 /**
  * The TORCH backend: TorchScript models (`torch.jit.save` archives) and TorchScript source
