@@ -39,6 +39,13 @@ export type WireScalar =
   | readonly [6];
 export type WireArg = WireScalar | readonly [5, 0 | 1 | 2 | 3 | 4, readonly unknown[]];
 
+/** How a check in a forked child ended (`cpuMs`: the child's CPU time, when it did not answer). */
+export interface NativeVerdict {
+  readonly kind: 'ok' | 'refused' | 'crashed' | 'timedOut' | 'unavailable';
+  readonly message: string;
+  readonly cpuMs: number;
+}
+
 export const HOST_EXECUTE = 0;
 export const HOST_MODEL_EXECUTE = 1;
 
@@ -62,6 +69,13 @@ export interface TorchAddon {
   init(intraOp: number, interOp: number): string[];
   threads(): { intraOp: number; interOp: number; parallel: string };
   loadModel(blob: Buffer): Promise<{ handle: object; inputs: string[]; nOutputs: number }>;
+  /**
+   * Loads `blob` in a forked child of this process, which ends with the check (see ProbeInChild in
+   * addon.cc): a crash ends the child. `memBytes` caps the child's new address space.
+   */
+  probeModel(blob: Buffer, timeoutMs: number, memBytes: number): Promise<NativeVerdict>;
+  /** Compiles `source` in a forked child, as probeModel. */
+  probeScript(source: string, timeoutMs: number, memBytes: number): Promise<NativeVerdict>;
   runModel(handle: object, inputs: readonly NativeTensorIn[]): Promise<RawTensor[]>;
   disposeModel(handle: object): void;
   /** ns per forward, in a C++ loop on the calling thread (measurements only). */
@@ -69,8 +83,8 @@ export interface TorchAddon {
   compileScript(source: string): Promise<{ handle: object; functions: NativeFunction[] }>;
   runScript(handle: object, fn: string, args: readonly WireArg[], host: HostCallback): Promise<RawTensor[]>;
   disposeScript(handle: object): void;
-  /** Tests only: a module with the given methods (`def forward(self, ...)`), torch.jit.save'd. */
-  saveModule(source: string): Buffer;
+  /** Tests only: a module with the given methods (`def forward(self, ...)`) and parameters, torch.jit.save'd. */
+  saveModule(source: string, parameters?: Record<string, NativeTensorIn>): Buffer;
 }
 
 const ADDON = '../native/build/Release/respai_torch.node';

@@ -116,9 +116,34 @@ export function fail(message: string): never {
   throw new RespaiError(message);
 }
 
-/** The RESP error text for any thrown value: catalog texts as they are, anything else as `ERR ...`. */
+/**
+ * A message from outside the catalog (a runtime's, a backend's) is cut to this many characters in
+ * a reply: runtimes quote the input they choke on (a compiler error quotes the source line, however
+ * long), and neither a reply nor a log line may grow with what a client sent.
+ */
+export const MAX_FOREIGN_MESSAGE = 1024;
+
+/** `message` on one line, cut to `max` characters with a note of what was left out. */
+export function boundedMessage(message: string, max = MAX_FOREIGN_MESSAGE): string {
+  const one = message.replace(/[\r\n]+/g, ' ');
+  return one.length <= max ? one : `${one.slice(0, max)}... (${one.length - max} more characters)`;
+}
+
+/**
+ * The RESP error text for any thrown value: catalog texts as they are, anything else as `ERR ...`
+ * on one line and bounded (see {@link MAX_FOREIGN_MESSAGE}).
+ */
 export function errorText(e: unknown): string {
   if (RespaiError.isInstance(e)) return e.message;
   const msg = e instanceof Error ? e.message : String(e);
-  return `ERR ${msg.replace(/[\r\n]+/g, ' ')}`;
+  return `ERR ${boundedMessage(msg)}`;
+}
+
+/**
+ * What a backend threw, as the client's error: the SPI sends anything a backend throws as
+ * `ERR <message>`, so a plain Error from a load or a run is the client's answer (a bad model, a
+ * script that does not compile), not a server failure. The original stays as `cause`.
+ */
+export function clientError(e: unknown): RespaiError {
+  return RespaiError.isInstance(e) ? e : new RespaiError(errorText(e), { cause: e });
 }

@@ -1,4 +1,4 @@
-import { E, RespaiError, fail } from '../errors.js';
+import { E, RespaiError, boundedMessage, clientError, fail } from '../errors.js';
 import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
 import type {
   Backend,
@@ -7,6 +7,7 @@ import type {
   BackendSettings,
   Device,
   LoadedModel,
+  LoadedScript,
   ScriptArg,
   ScriptHost,
   ScriptParamType,
@@ -138,13 +139,18 @@ export class Engine {
   async createModel(spec: ModelSpec): Promise<Model> {
     const backend = await this.backend(spec.backend);
     if (!backend.supportsDevice(spec.device)) fail(E.noGpu(spec.backend));
-    const handle: LoadedModel = await backend.loadModel({
-      blob: spec.blob,
-      device: spec.device,
-      inputs: spec.inputs,
-      outputs: spec.outputs,
-      batchSize: spec.batchSize,
-    });
+    let handle: LoadedModel;
+    try {
+      handle = await backend.loadModel({
+        blob: spec.blob,
+        device: spec.device,
+        inputs: spec.inputs,
+        outputs: spec.outputs,
+        batchSize: spec.batchSize,
+      });
+    } catch (e) {
+      throw this.refused('model', spec.backend, e);
+    }
     const named = spec.backend === 'TF';
     const meta: ModelMeta = {
       backend: spec.backend,
@@ -184,13 +190,28 @@ export class Engine {
     const backend = await this.backend('TORCH');
     if (backend.loadScript === undefined) fail('ERR the loaded TORCH backend does not run scripts');
     if (!backend.supportsDevice(spec.device)) fail(E.noGpu('TORCH'));
-    const handle = await backend.loadScript({ source: spec.source, device: spec.device, entryPoints: spec.entryPoints });
+    let handle: LoadedScript;
+    try {
+      handle = await backend.loadScript({ source: spec.source, device: spec.device, entryPoints: spec.entryPoints });
+    } catch (e) {
+      throw this.refused('script', 'TORCH', e);
+    }
     const missing = spec.entryPoints.filter((f) => !handle.functions.includes(f));
     if (missing.length > 0) {
       await handle.dispose();
       fail(`ERR Function ${missing[0]} does not exist in the given script.`);
     }
     return new Script(spec, spec.source, handle);
+  }
+
+  /**
+   * A backend's refusal of a model or script, as the client's error (see `clientError`): the
+   * client gets it, the log a bounded debug line.
+   */
+  private refused(what: 'model' | 'script', backend: BackendName, e: unknown): RespaiError {
+    const err = clientError(e);
+    this.log.debug(`${backend} refused the ${what}`, { reason: boundedMessage(err.message, 512) });
+    return err;
   }
 
   /** The script at `key` or `ERR script key is empty` (WRONGTYPE for another type). */
@@ -453,7 +474,7 @@ export class Engine {
             return out.slice(0, op.outputs.length);
           } catch (e) {
             stats.errors++;
-            throw RespaiError.isInstance(e) ? e : new RespaiError(`ERR ${(e as Error).message ?? String(e)}`);
+            throw clientError(e);
           } finally {
             stats.durationUs += Number((process.hrtime.bigint() - t0) / 1000n);
           }

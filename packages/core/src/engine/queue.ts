@@ -1,4 +1,4 @@
-import { E, RespaiError, errorText } from '../errors.js';
+import { E, RespaiError, clientError } from '../errors.js';
 import { concat, split, type Tensor } from '../tensor/index.js';
 import type { Model } from './model.js';
 
@@ -245,7 +245,7 @@ async function runModelBatch(jobs: ModelJob[], slot: number): Promise<void> {
     stats.durationUs += us;
     if (outputs === undefined) {
       stats.errors++;
-      job.reject(RespaiError.isInstance(error) ? error : new RespaiError(errorText(error)));
+      job.reject(clientError(error));
       return;
     }
     const out = outputs[j]!;
