@@ -1,15 +1,16 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   BACKEND_API_VERSION,
   DEFAULT_BACKEND_SETTINGS,
   E,
+  Prober,
   RespaiError,
   Tensor,
   WorkerCallError,
   WorkerModels,
   fail,
+  probeChildProcess,
   type Backend,
   type BackendSettings,
   type Device,
@@ -31,36 +32,34 @@ function builtUrl(name: string): URL {
 
 const PROBE_TIMEOUT_MS = 60_000;
 
+/** TFLite's default reporter prints model errors as `ERROR: ...` lines before the child's reason. */
+const probeReason = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('ERROR: '))
+    .join(' ')
+    .trim();
+
 /**
  * Builds an interpreter for `blob` in a child process first (see probe.ts): bytes on which TFLite
- * would abort kill the child, not the server. About 150 ms per MODELSTORE (a Node start, one run).
+ * would abort kill the child, not the server. About 150 ms per MODELSTORE of new bytes (a Node
+ * start, one run); bytes that passed before are remembered by digest.
  */
-function probe(blob: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(builtUrl('probe.js'))], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, PROBE_TIMEOUT_MS);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new RespaiError(TFLITE_ERR.invalid(`could not check the model in a child process: ${e.message}`)));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve();
-      // TFLite's default reporter prints model errors as `ERROR: ...` lines before ours.
-      const reason = stderr.split('\n').filter((l) => !l.startsWith('ERROR: ')).join(' ').trim();
-      if (timedOut) reject(new RespaiError(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`)));
-      else if (signal !== null) reject(new RespaiError(TFLITE_ERR.crashed(signal)));
-      else reject(new RespaiError(TFLITE_ERR.invalid(reason || `the model check exited with code ${code}`)));
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(blob);
-  });
+async function probe(prober: Prober, blob: Buffer): Promise<void> {
+  const module = fileURLToPath(builtUrl('probe.js'));
+  const v = await prober.check('model', blob, () => probeChildProcess({ module, input: blob, timeoutMs: PROBE_TIMEOUT_MS }), PROBE_TIMEOUT_MS);
+  switch (v.kind) {
+    case 'ok':
+      return;
+    case 'timedOut':
+      fail(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`));
+    case 'crashed':
+      fail(TFLITE_ERR.crashed(v.message));
+    case 'refused':
+      fail(TFLITE_ERR.invalid(probeReason(v.message) || 'the model check refused it'));
+    case 'unavailable':
+      fail(TFLITE_ERR.invalid(`could not check the model in a child process: ${v.message}`));
+  }
 }
 
 export interface TfliteBackendOptions {
@@ -86,6 +85,8 @@ export class TfliteBackend implements Backend {
   readonly name = 'TFLITE' as const;
   /** Replaced by `init`; models keep the one that loaded them. */
   private models: WorkerModels;
+  /** Models that passed the check in a child process, by digest. */
+  readonly prober = new Prober();
 
   constructor(private readonly options: TfliteBackendOptions = {}) {
     this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
@@ -115,7 +116,7 @@ export class TfliteBackend implements Backend {
     const blob = request.blob;
     // The flatbuffer's file identifier, bytes 4..8: refuse other formats before TFLite reads them.
     if (blob.length < 8 || blob.toString('latin1', 4, 8) !== 'TFL3') fail(TFLITE_ERR.notTflite);
-    await probe(blob);
+    await probe(this.prober, blob);
     const { ref, value } = await this.models.load(request.device.name, blob, (info: WireModelInfo) => describe(info, request.batchSize));
     return new TfliteModel(this.models, ref, value.inputs, value.outputs);
   }

@@ -473,8 +473,9 @@ Napi::Value Submit(Napi::Env env, Job* job) {
 // server's clean state; the child never returns to JS and leaves with _exit.
 
 // Stacks: the child checks on kProbeStack, the server then loads on kLoadStack, so whatever
-// recursion passed the check has 8x the room in the server.
-constexpr size_t kProbeStack = size_t{8} << 20;
+// recursion passed the check has 16x the room in the server (and 2x where the server frees what it
+// loaded: on the JS thread, whose stack is the process's 8 MiB).
+constexpr size_t kProbeStack = size_t{4} << 20;
 constexpr size_t kLoadStack = size_t{64} << 20;
 
 // Runs `f` on a thread of its own with a stack of `bytes` and waits for it; rethrows what f threw.

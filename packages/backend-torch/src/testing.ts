@@ -2,12 +2,16 @@ import type { Tensor } from '@respai/core';
 import { addon } from './native.js';
 import type { TorchModel } from './backend.js';
 
+export * from './fuzz/archive.js';
+export * from './fuzz/source.js';
+
 /**
  * A TorchScript model archive (torch.jit.save format) whose methods are `source`, e.g.
- * `def forward(self, a, b):\n    return a + b\n`: fixtures made by this project's own code.
+ * `def forward(self, a, b):\n    return a + b\n`, with `parameters` as `self.<name>`: fixtures made
+ * by this project's own code.
  */
-export function torchModelBlob(source: string): Buffer {
-  return addon.saveModule(source);
+export function torchModelBlob(source: string, parameters?: Record<string, Tensor>): Buffer {
+  return addon.saveModule(source, parameters);
 }
 
 /** ns per forward of `model` in a C++ loop on the calling thread (blocks it: measurements only). */
