@@ -6,6 +6,7 @@ import {
   E,
   Prober,
   RespaiError,
+  boundedMessage,
   Tensor,
   WorkerCallError,
   WorkerModels,
@@ -54,9 +55,9 @@ async function probe(prober: Prober, blob: Buffer): Promise<void> {
     case 'timedOut':
       fail(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`));
     case 'crashed':
-      fail(TFLITE_ERR.crashed(v.message));
+      fail(TFLITE_ERR.crashed(boundedMessage(v.message, 256)));
     case 'refused':
-      fail(TFLITE_ERR.invalid(probeReason(v.message) || 'the model check refused it'));
+      fail(TFLITE_ERR.invalid(boundedMessage(probeReason(v.message)) || 'the model check refused it'));
     case 'unavailable':
       fail(TFLITE_ERR.invalid(`could not check the model in a child process: ${v.message}`));
   }

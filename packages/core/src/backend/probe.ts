@@ -94,8 +94,14 @@ export async function digest(bytes: Uint8Array | string): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
 }
 
+/** The exit code of a child that refused the bytes (EX_DATAERR): any other failure is a crash. */
+export const PROBE_REFUSED_EXIT = 65;
+
 export interface ChildProcessProbeOptions {
-  /** The module the child runs: it reads the bytes from stdin, exits 0 when they load, 1 (reason on stderr) when refused. */
+  /**
+   * The module the child runs: it reads the bytes from stdin, exits 0 when they load, and
+   * {@link PROBE_REFUSED_EXIT} with the reason on stderr when the runtime refuses them.
+   */
   readonly module: string;
   readonly input: Uint8Array;
   readonly timeoutMs: number;
@@ -129,7 +135,7 @@ export function probeChildProcess(options: ChildProcessProbeOptions): Promise<Pr
       if (timedOut) resolve({ kind: 'timedOut', cpuMs: options.timeoutMs });
       else if (code === 0) resolve(OK);
       else if (signal !== null) resolve({ kind: 'crashed', message: signal });
-      else if (code === 1) resolve({ kind: 'refused', message: stderr.trim() });
+      else if (code === PROBE_REFUSED_EXIT) resolve({ kind: 'refused', message: stderr.trim() });
       else resolve({ kind: 'crashed', message: `exit code ${code}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}` });
     });
     child.stdin.on('error', () => undefined);
