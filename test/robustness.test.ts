@@ -118,7 +118,7 @@ describe('a robustness run', { timeout: 600_000 }, () => {
     for (const [name, src] of Object.entries(ODDITIES)) {
       expect(await reply('AI.SCRIPTSTORE', `odd:${name}`, 'CPU', 'ENTRY_POINTS', '1', 'f', 'SOURCE', src), name).toMatch(/^(OK|-ERR .+)$/s);
     }
-    for (let i = 0; i < 50; i++) expect(await reply('AI.SCRIPTSTORE', 'mut', 'CPU', 'ENTRY_POINTS', '0', 'SOURCE', sourceMutant(7, i))).toMatch(/^(OK|-ERR .+)$/s);
+    for (let i = 0; i < 50; i++) expect(await reply('AI.SCRIPTSTORE', 'mut', 'CPU', 'ENTRY_POINTS', '1', 'f', 'SOURCE', sourceMutant(7, i))).toMatch(/^(OK|-ERR .+)$/s);
     await keptKeysAnswer();
   });
 

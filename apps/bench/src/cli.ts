@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import * as batching from './scenarios/batching.js';
+import * as checkCost from './scenarios/check-cost.js';
 import * as dag from './scenarios/dag.js';
 import * as durability from './scenarios/durability.js';
+import * as fuzzTorch from './scenarios/fuzz-torch.js';
 import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
 import * as tf from './scenarios/tf.js';
@@ -18,6 +20,8 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  'fuzz-torch': fuzzTorch,
+  'check-cost': checkCost,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

@@ -92,6 +92,30 @@ describe('Prober', () => {
     expect(calls).toBe(1);
   });
 
+  it('runs at most `concurrency` checks at once; the others wait their turn', async () => {
+    const p = new Prober({ concurrency: 2 });
+    let running = 0;
+    let peak = 0;
+    const gates: (() => void)[] = [];
+    const held = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+      return ok;
+    };
+    const all = Promise.all(['a', 'b', 'c', 'd'].map((k) => p.check('m', k, held, 1000)));
+    while (gates.length < 2) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(gates.length).toBe(2);
+    while (gates.length > 0 || running > 0) {
+      gates.shift()?.();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(await all).toEqual([ok, ok, ok, ok]);
+    expect(peak).toBe(2);
+  });
+
   it('forgets the least recently used digests past its capacity', async () => {
     const p = new Prober({ capacity: 2 });
     let calls = 0;

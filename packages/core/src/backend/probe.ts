@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /**
  * Checking new models and scripts in a process of their own.
@@ -28,6 +29,8 @@ export type ProbeVerdict =
 export interface ProberOptions {
   /** Digests of blobs that passed, kept up to this many (least recently used go first). */
   readonly capacity?: number;
+  /** Checks running at once (more wait their turn); default: the machine's parallelism, at least 2. */
+  readonly concurrency?: number;
 }
 
 /**
@@ -39,11 +42,15 @@ export class Prober {
   private readonly passed = new Map<string, true>();
   private readonly inflight = new Map<string, Promise<ProbeVerdict>>();
   private readonly capacity: number;
+  private readonly concurrency: number;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
   /** Checks run in a child (not answered from the cache), for statistics and tests. */
   checks = 0;
 
   constructor(options: ProberOptions = {}) {
     this.capacity = options.capacity ?? 10_000;
+    this.concurrency = options.concurrency ?? Math.max(2, availableParallelism());
   }
 
   /**
@@ -72,11 +79,19 @@ export class Prober {
 
   private async runChecked(key: string, run: (attempt: number) => Promise<ProbeVerdict>, timeoutMs: number): Promise<ProbeVerdict> {
     let verdict: ProbeVerdict;
-    for (let attempt = 0; ; attempt++) {
-      this.checks++;
-      verdict = await run(attempt);
-      const stuck = verdict.kind === 'timedOut' && verdict.cpuMs < timeoutMs / 10;
-      if (!stuck || attempt > 0) break;
+    // A flood of stores must not become a flood of child processes.
+    if (this.running >= this.concurrency) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.checks++;
+        verdict = await run(attempt);
+        const stuck = verdict.kind === 'timedOut' && verdict.cpuMs < timeoutMs / 10;
+        if (!stuck || attempt > 0) break;
+      }
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
     }
     if (verdict.kind === 'ok') {
       this.passed.set(key, true);
