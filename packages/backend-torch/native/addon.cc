@@ -493,6 +493,7 @@ void RunOnStack(size_t bytes, const std::function<void()>& f) {
       [](void* p) -> void* {
         auto* c = static_cast<Ctx*>(p);
         try {
+          at::init_num_threads();  // this thread's OpenMP settings follow at::set_num_threads, as the pool's
           (*c->f)();
         } catch (...) {
           c->error = std::current_exception();
@@ -573,6 +574,9 @@ void WriteAll(int fd, const char* p, size_t n) {
     }
   }
   // Only the verdict pipe (as fd 3) and /dev/null: the server's sockets and files are not ours.
+  // (The pipe moves above 2 first: a server started with stdin closed may have been given fd 0.)
+  out = fcntl(out, F_DUPFD, 3);
+  if (out < 0) _exit(4);
   int devnull = open("/dev/null", O_RDWR);
   if (devnull >= 0) {
     dup2(devnull, 0);

@@ -87,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       bump(classify(await c.call(['AI.MODELSTORE', `m${i % 16}`, 'TORCH', 'CPU', 'BLOB', blob])));
       storeMs.push(performance.now() - a);
       if ((i + 1) % 100 === 0) await alive();
+      if ((i + 1) % 500 === 0) process.stderr.write(`${i + 1} archives, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
       if ((i + 1) % Math.max(1, Math.floor(archives / 4)) === 0) rss.push([`${i + 1} archives`, server.rssBytes()]);
     }
     const hostile = [
