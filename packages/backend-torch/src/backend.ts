@@ -43,7 +43,7 @@ function checkDevice(device: Device): void {
 const checkTimeoutMs = (bytes: number) => 20_000 + Math.ceil(bytes / 2 ** 24) * 1000;
 const checkMemoryBytes = (bytes: number, perByte: number) => 2 ** 31 + bytes * perByte;
 
-/** The child's answer as the SPI's ProbeVerdict. */
+/** The addon's answer as core's ProbeVerdict. */
 function verdictOf(v: { kind: ProbeVerdict['kind']; message: string; cpuMs: number }): ProbeVerdict {
   return v.kind === 'ok' ? { kind: 'ok' } : v.kind === 'timedOut' ? { kind: 'timedOut', cpuMs: v.cpuMs } : { kind: v.kind, message: v.message };
 }
