@@ -8,6 +8,8 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const alias = {
   // Before '@respai/core': aliases match by prefix, and the first match wins.
   '@respai/core/testing': src('./packages/core/src/testing/index.ts'),
+  // Seeded mutators without vitest: benchmarks and scripts use them too.
+  '@respai/core/fuzz': src('./packages/core/src/testing/fuzz.ts'),
   '@respai/core': src('./packages/core/src/index.ts'),
   '@respai/server': src('./apps/server/src/index.ts'),
   '@respai/client': src('./packages/client/src/index.ts'),

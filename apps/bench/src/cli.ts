@@ -2,9 +2,11 @@
 import * as ab from './scenarios/ab.js';
 import * as batching from './scenarios/batching.js';
 import * as client from './scenarios/client.js';
+import * as checkCost from './scenarios/check-cost.js';
 import * as dag from './scenarios/dag.js';
 import * as datatypes from './scenarios/datatypes.js';
 import * as durability from './scenarios/durability.js';
+import * as fuzzTorch from './scenarios/fuzz-torch.js';
 import * as onnx from './scenarios/onnx.js';
 import * as tensors from './scenarios/tensors.js';
 import * as tf from './scenarios/tf.js';
@@ -24,6 +26,8 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   datatypes,
   ab,
   client,
+  'fuzz-torch': fuzzTorch,
+  'check-cost': checkCost,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

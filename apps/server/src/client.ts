@@ -253,6 +253,11 @@ export class Client {
     return { protoMaxBulkLen: this.server.options['proto-max-bulk-len'] };
   }
 
+  /**
+   * The reply for a command that threw. A RespaiError is the client's answer (bad input; a backend's
+   * refusal of a model, a script or a run, which the engine turns into one) and is not logged here.
+   * Anything else escaped a command: a bug, logged at level 50 (the logger bounds the line).
+   */
   private errorReply(e: unknown, command: Command): ErrorReply {
     if (!RespaiError.isInstance(e)) this.server.log.error({ err: e, command: command.name }, 'command failed unexpectedly');
     return new ErrorReply(errorText(e));

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   E,
+  Prober,
   RespaiError,
+  boundedMessage,
   Tensor,
   WorkerBackend,
   WorkerModel,
@@ -10,6 +11,7 @@ import {
   builtModuleUrl,
   fail,
   ownBuffer,
+  probeChildProcess,
   workerRuntimeError,
   type BackendSettings,
   type LoadedModel,
@@ -23,36 +25,34 @@ import { dtypeOf, typeName, type WireInput, type WireModelInfo, type WireOutput,
 
 const PROBE_TIMEOUT_MS = 60_000;
 
+/** TFLite's default reporter prints model errors as `ERROR: ...` lines before the child's reason. */
+const probeReason = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('ERROR: '))
+    .join(' ')
+    .trim();
+
 /**
  * Builds an interpreter for `blob` in a child process first (see probe.ts): bytes on which TFLite
- * would abort kill the child, not the server. About 150 ms per MODELSTORE (a Node start, one run).
+ * would abort kill the child, not the server. About 150 ms per MODELSTORE of new bytes (a Node
+ * start, one run); bytes that passed before are remembered by digest.
  */
-function probe(blob: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(builtModuleUrl(import.meta.url, 'probe.js'))], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, PROBE_TIMEOUT_MS);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new RespaiError(TFLITE_ERR.invalid(`could not check the model in a child process: ${e.message}`)));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve();
-      // TFLite's default reporter prints model errors as `ERROR: ...` lines before ours.
-      const reason = stderr.split('\n').filter((l) => !l.startsWith('ERROR: ')).join(' ').trim();
-      if (timedOut) reject(new RespaiError(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`)));
-      else if (signal !== null) reject(new RespaiError(TFLITE_ERR.crashed(signal)));
-      else reject(new RespaiError(TFLITE_ERR.invalid(reason || `the model check exited with code ${code}`)));
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(blob);
-  });
+async function probe(prober: Prober, blob: Buffer): Promise<void> {
+  const module = fileURLToPath(builtModuleUrl(import.meta.url, 'probe.js'));
+  const v = await prober.check('model', blob, () => probeChildProcess({ module, input: blob, timeoutMs: PROBE_TIMEOUT_MS }), PROBE_TIMEOUT_MS);
+  switch (v.kind) {
+    case 'ok':
+      return;
+    case 'timedOut':
+      fail(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`));
+    case 'crashed':
+      fail(TFLITE_ERR.crashed(boundedMessage(v.message, 256)));
+    case 'refused':
+      fail(TFLITE_ERR.invalid(boundedMessage(probeReason(v.message)) || 'the model check refused it'));
+    case 'unavailable':
+      fail(TFLITE_ERR.invalid(`could not check the model in a child process: ${v.message}`));
+  }
 }
 
 export interface TfliteBackendOptions {
@@ -75,6 +75,8 @@ interface InputSpec extends TensorSpec {
  */
 export class TfliteBackend extends WorkerBackend {
   readonly name = 'TFLITE' as const;
+  /** Models that passed the check in a child process, by digest. */
+  readonly prober = new Prober();
 
   constructor(private readonly options: TfliteBackendOptions = {}) {
     super();
@@ -95,7 +97,7 @@ export class TfliteBackend extends WorkerBackend {
     const blob = request.blob;
     // The flatbuffer's file identifier, bytes 4..8: refuse other formats before TFLite reads them.
     if (blob.length < 8 || blob.toString('latin1', 4, 8) !== 'TFL3') fail(TFLITE_ERR.notTflite);
-    await probe(blob);
+    await probe(this.prober, blob);
     const { ref, value } = await this.models.load(request.device.name, blob, (info: WireModelInfo) => describe(info, request.batchSize));
     return new WorkerModel(this.models, ref, value.inputs, value.outputs, codec(value.inputs, value.outputs));
   }

@@ -3,9 +3,11 @@
  * of its own: TFLite 2.2 aborts or segfaults on some flatbuffers that pass its verifier (a graph
  * reading tensors nothing writes, inconsistent quantization), and the server must survive any
  * bytes a client uploads. Exit 0 and the description on stdout when the model loads (whether or
- * not the run on zeros succeeded: zeros need not be valid inputs); 1 and the reason on stderr when
- * TFLite refuses the model; death by a signal when TFLite crashes.
+ * not the run on zeros succeeded: zeros need not be valid inputs); PROBE_REFUSED_EXIT and the reason
+ * on stderr when TFLite refuses the model; death by a signal when TFLite crashes (see
+ * `probeChildProcess` in @respai/core).
  */
+import { PROBE_REFUSED_EXIT } from '@respai/core';
 import { nativeAddon } from './native.js';
 
 const chunks: Buffer[] = [];
@@ -24,6 +26,6 @@ process.stdin.on('end', () => {
     it.close();
   } catch (e) {
     process.stderr.write((e as Error).message);
-    process.exitCode = 1;
+    process.exitCode = PROBE_REFUSED_EXIT;
   }
 });

@@ -16,6 +16,16 @@
 #include <torch/script.h>
 #include <torch/version.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -595,6 +605,238 @@ Napi::Value SetRunControl(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- crash isolation ----------------------------------------------------------------------------
+
+// libtorch's loader and TorchScript compiler are not hardened against hostile bytes: a damaged
+// archive can make them read freed memory, and a deeply nested source overflows the stack of their
+// recursive parser. So every new blob and source is first loaded in a forked child of this process
+// (ProbeInChild): a crash, a runaway allocation or an endless loop ends the child, not the server.
+// Forking costs a few ms, needs no second libtorch start-up, and each check starts from the
+// server's clean state; the child never returns to JS and leaves with _exit.
+
+// Stacks: the child checks on kProbeStack, the server then loads on kLoadStack, so whatever
+// recursion passed the check has 16x the room in the server (and 2x where the server frees what it
+// loaded: on the JS thread, whose stack is the process's 8 MiB).
+constexpr size_t kProbeStack = size_t{4} << 20;
+constexpr size_t kLoadStack = size_t{64} << 20;
+
+// Runs `f` on a thread of its own with a stack of `bytes` and waits for it; rethrows what f threw.
+void RunOnStack(size_t bytes, const std::function<void()>& f) {
+  struct Ctx {
+    const std::function<void()>* f;
+    std::exception_ptr error;
+  } ctx{&f, nullptr};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, bytes);
+  pthread_t t;
+  int rc = pthread_create(
+      &t, &attr,
+      [](void* p) -> void* {
+        auto* c = static_cast<Ctx*>(p);
+        try {
+          at::init_num_threads();  // this thread's OpenMP settings follow at::set_num_threads, as the pool's
+          (*c->f)();
+        } catch (...) {
+          c->error = std::current_exception();
+        }
+        return nullptr;
+      },
+      &ctx);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error(std::string("could not start a thread: ") + std::strerror(rc));
+  pthread_join(t, nullptr);
+  if (ctx.error) std::rethrow_exception(ctx.error);
+}
+
+// libgomp's, when libtorch brought it in: the child has no OpenMP threads, so it computes on one.
+extern "C" void omp_set_num_threads(int) __attribute__((weak));
+
+struct Verdict {
+  enum Kind { kOk, kRefused, kCrashed, kTimedOut, kUnavailable } kind = kOk;
+  std::string message;  // kRefused: libtorch's error; kCrashed: the signal; kUnavailable: why
+  double cpuMs = 0;     // the child's CPU time (kTimedOut: a stuck child used next to none)
+};
+
+const char* SignalName(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGABRT: return "SIGABRT";
+    case SIGILL: return "SIGILL";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
+    case SIGXCPU: return "SIGXCPU";
+    default: return nullptr;
+  }
+}
+
+void WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// The forked child: limits, then the check; the verdict goes to `out` as '0' or '1' + message.
+[[noreturn]] void ChildMain(int out, pid_t parent, int timeoutMs, size_t memBytes, const std::function<void()>& check) {
+  // Die with the thread that waits for us, and crash plainly (the server's handlers are not ours).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(3);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int s : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGXCPU, SIGTERM, SIGINT}) sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+  // No core dump of the server's memory image; a CPU budget backs the parent's wall-clock timeout.
+  struct rlimit zero {0, 0};
+  setrlimit(RLIMIT_CORE, &zero);
+  rlim_t cpu = static_cast<rlim_t>(timeoutMs / 1000 + 1);
+  struct rlimit cpuLimit {cpu, cpu + 1};
+  setrlimit(RLIMIT_CPU, &cpuLimit);
+  if (memBytes > 0) {
+    // Address space: what the server already maps, plus the budget (a size field flipped to
+    // terabytes becomes bad_alloc, not the machine's memory).
+    long pages = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+      std::fclose(f);
+    }
+    if (pages > 0) {
+      rlim_t as = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + memBytes;
+      struct rlimit asLimit {as, as};
+      setrlimit(RLIMIT_AS, &asLimit);
+    }
+  }
+  // Only the verdict pipe (as fd 3) and /dev/null: the server's sockets and files are not ours.
+  // (The pipe moves above 2 first: a server started with stdin closed may have been given fd 0.)
+  out = fcntl(out, F_DUPFD, 3);
+  if (out < 0) _exit(4);
+  int devnull = open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+  }
+  if (out != 3) {
+    dup2(out, 3);
+    out = 3;
+  }
+  if (syscall(SYS_close_range, 4u, ~0u, 0u) != 0) {
+    for (int fd = 4; fd < 65536; fd++) close(fd);
+  }
+  if (omp_set_num_threads != nullptr) omp_set_num_threads(1);
+  std::string verdict = "0";
+  try {
+    check();
+  } catch (const std::exception& e) {
+    verdict = "1" + Message(e);
+  } catch (...) {
+    verdict = "1unknown native error";
+  }
+  if (verdict.size() > 65536) verdict.resize(65536);
+  // Length-prefixed, so the parent need not wait for this process to be torn down.
+  uint32_t n = static_cast<uint32_t>(verdict.size());
+  WriteAll(out, reinterpret_cast<const char*>(&n), sizeof n);
+  WriteAll(out, verdict.data(), verdict.size());
+  _exit(0);
+}
+
+// Runs `check` in a forked child (on a thread of kProbeStack, which the child inherits as its only
+// thread) and reports how it ended. Blocks the calling thread, never the event loop.
+Verdict ProbeInChild(int timeoutMs, size_t memBytes, const std::function<void()>& check) {
+  Verdict v;
+  RunOnStack(kProbeStack, [&] {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+      v = {Verdict::kUnavailable, std::string("pipe: ") + std::strerror(errno)};
+      return;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+      int err = errno;
+      close(fds[0]);
+      close(fds[1]);
+      v = {Verdict::kUnavailable, std::string("fork: ") + std::strerror(err)};
+      return;
+    }
+    if (pid == 0) {
+      close(fds[0]);
+      ChildMain(fds[1], parent, timeoutMs, memBytes, check);
+    }
+    close(fds[1]);
+    std::string got;
+    bool timedOut = false, complete = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+    while (!complete) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) {
+        timedOut = true;
+        kill(pid, SIGKILL);
+        break;
+      }
+      struct pollfd p {fds[0], POLLIN, 0};
+      int r = poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+      if (r <= 0) continue;  // a slice of the timeout, or EINTR: the deadline decides
+      char buf[4096];
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the child is gone
+      got.append(buf, static_cast<size_t>(n));
+      uint32_t len = 0;
+      if (got.size() >= sizeof len) {
+        std::memcpy(&len, got.data(), sizeof len);
+        complete = got.size() >= sizeof len + len && len > 0;
+      }
+    }
+    close(fds[0]);
+    if (complete) {
+      v.kind = got[4] == '0' ? Verdict::kOk : Verdict::kRefused;
+      v.message = got.substr(5);
+      // The child is in _exit (and PR_SET_PDEATHSIG kills it once this thread ends): reap it aside.
+      std::thread([pid] {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+      }).detach();
+      return;
+    }
+    int status = 0;
+    struct rusage ru {};
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    v.cpuMs = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    if (timedOut || (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)) {
+      v.kind = Verdict::kTimedOut;
+    } else if (WIFSIGNALED(status)) {
+      v.kind = Verdict::kCrashed;
+      const char* name = SignalName(WTERMSIG(status));
+      v.message = name != nullptr ? name : "signal " + std::to_string(WTERMSIG(status));
+    } else {
+      v.kind = Verdict::kCrashed;
+      v.message = "exit code " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+  });
+  return v;
+}
+
+Napi::Value VerdictToJs(Napi::Env env, const Verdict& v) {
+  static const char* const kinds[] = {"ok", "refused", "crashed", "timedOut", "unavailable"};
+  auto obj = Napi::Object::New(env);
+  obj.Set("kind", kinds[v.kind]);
+  obj.Set("message", Napi::String::New(env, v.message));
+  obj.Set("cpuMs", Napi::Number::New(env, v.cpuMs));
+  return obj;
+}
+
 // ---- models -------------------------------------------------------------------------------------
 
 struct ModelHandle {
@@ -691,6 +933,41 @@ void CheckArchive(const uint8_t* data, size_t size) {
   if (!hasCode) throw std::runtime_error("this zip archive is not a TorchScript model (it has no code/ directory)");
 }
 
+// A loaded archive and what the engine needs of its forward.
+struct LoadedArchive {
+  torch::jit::Module module;
+  std::vector<std::string> inputs;
+  size_t nOutputs = 1;
+};
+
+LoadedArchive LoadArchive(const uint8_t* data, size_t size) {
+  CheckArchive(data, size);
+  LoadedArchive a;
+  try {
+    a.module = torch::jit::load(std::make_shared<MemoryAdapter>(data, size), c10::Device(c10::kCPU));
+  } catch (const std::exception& e) {
+    std::string msg = "could not load the TorchScript model: " + Message(e);
+    // PyTorch writes .data/serialization_id since 2.1: name the likely cause.
+    if (Contains(data, size, "/.data/serialization_id")) {
+      msg += std::string(" (the archive was saved by PyTorch 2.1 or later; this server's libtorch is ") + kVersion +
+             ": save it with PyTorch 1.13 or older)";
+    }
+    throw std::runtime_error(msg);
+  }
+  auto forward = a.module.find_method("forward");
+  if (!forward) throw std::runtime_error("the TorchScript model has no forward method");
+  const auto& schema = forward->function().getSchema();
+  const auto& args = schema.arguments();
+  for (size_t i = 1; i < args.size(); i++) a.inputs.push_back(args[i].name());  // args[0] is self
+  const auto& rets = schema.returns();
+  if (rets.size() == 1 && rets[0].type()->kind() == c10::TypeKind::TupleType) {
+    a.nOutputs = rets[0].type()->containedTypes().size();
+  } else {
+    a.nOutputs = rets.size();
+  }
+  return a;
+}
+
 struct LoadModelJob : Job {
   const uint8_t* data;
   size_t size;
@@ -700,29 +977,12 @@ struct LoadModelJob : Job {
   using Job::Job;
 
   void Execute() override {
-    CheckArchive(data, size);
-    try {
-      module = torch::jit::load(std::make_shared<MemoryAdapter>(data, size), c10::Device(c10::kCPU));
-    } catch (const std::exception& e) {
-      std::string msg = "could not load the TorchScript model: " + Message(e);
-      // PyTorch writes .data/serialization_id since 2.1: name the likely cause.
-      if (Contains(data, size, "/.data/serialization_id")) {
-        msg += std::string(" (the archive was saved by PyTorch 2.1 or later; this server's libtorch is ") + kVersion +
-               ": save it with PyTorch 1.13 or older)";
-      }
-      throw std::runtime_error(msg);
-    }
-    auto forward = module.find_method("forward");
-    if (!forward) throw std::runtime_error("the TorchScript model has no forward method");
-    const auto& schema = forward->function().getSchema();
-    const auto& args = schema.arguments();
-    for (size_t i = 1; i < args.size(); i++) inputs.push_back(args[i].name());  // args[0] is self
-    const auto& rets = schema.returns();
-    if (rets.size() == 1 && rets[0].type()->kind() == c10::TypeKind::TupleType) {
-      nOutputs = rets[0].type()->containedTypes().size();
-    } else {
-      nOutputs = rets.size();
-    }
+    RunOnStack(kLoadStack, [this] {
+      auto a = LoadArchive(data, size);
+      module = std::move(a.module);
+      inputs = std::move(a.inputs);
+      nOutputs = a.nOutputs;
+    });
   }
   Napi::Value Result(Napi::Env env) override {
     auto* h = new ModelHandle();
@@ -745,6 +1005,35 @@ Napi::Value LoadModel(const Napi::CallbackInfo& info) {
     auto* job = new LoadModelJob(env);
     job->data = buf.Data();
     job->size = buf.Length();
+    job->keep.push_back(Napi::Persistent(info[0]));
+    return Submit(env, job);
+  });
+}
+
+// The child's check of a blob or a source (ProbeInChild).
+struct ProbeJob : Job {
+  int timeoutMs = 60000;
+  size_t memBytes = 0;
+  std::function<void()> check;
+  Verdict verdict;
+  using Job::Job;
+
+  void Execute() override { verdict = ProbeInChild(timeoutMs, memBytes, check); }
+  Napi::Value Result(Napi::Env env) override { return VerdictToJs(env, verdict); }
+};
+
+// probeModel(blob, timeoutMs, memBytes): loads the blob in a forked child; resolves to the verdict.
+Napi::Value ProbeModel(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "probeModel(blob: Buffer, timeoutMs, memBytes)");
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    auto* job = new ProbeJob(env);
+    job->timeoutMs = info[1].ToNumber().Int32Value();
+    job->memBytes = static_cast<size_t>(info[2].ToNumber().DoubleValue());
+    const uint8_t* data = buf.Data();
+    size_t size = buf.Length();
+    job->check = [data, size] { LoadArchive(data, size); };
     job->keep.push_back(Napi::Persistent(info[0]));
     return Submit(env, job);
   });
@@ -1049,14 +1338,26 @@ std::string ParamKind(const c10::TypePtr& t) {
   }
 }
 
+std::shared_ptr<torch::jit::CompilationUnit> CompileSource(const std::string& source) {
+  auto cu = std::make_shared<torch::jit::CompilationUnit>();
+  cu->define(c10::nullopt, source, std::make_shared<ScriptResolver>(), nullptr);
+  // What the JS side reads of every function (CompileJob::Result), so the check covers it.
+  for (auto* f : cu->get_functions()) {
+    for (const auto& a : f->getSchema().arguments()) {
+      a.type()->annotation_str();
+      ParamKind(a.type());
+    }
+  }
+  return cu;
+}
+
 struct CompileJob : Job {
   std::string source;
   std::shared_ptr<torch::jit::CompilationUnit> cu;
   using Job::Job;
 
   void Execute() override {
-    cu = std::make_shared<torch::jit::CompilationUnit>();
-    cu->define(c10::nullopt, source, std::make_shared<ScriptResolver>(), nullptr);
+    RunOnStack(kLoadStack, [this] { cu = CompileSource(source); });
   }
   Napi::Value Result(Napi::Env env) override {
     auto* h = new ScriptHandle();
@@ -1092,6 +1393,20 @@ Napi::Value CompileScript(const Napi::CallbackInfo& info) {
     if (!info[0].IsString()) throw Napi::TypeError::New(env, "compileScript(source: string)");
     auto* job = new CompileJob(env);
     job->source = info[0].As<Napi::String>().Utf8Value();
+    return Submit(env, job);
+  });
+}
+
+// probeScript(source, timeoutMs, memBytes): compiles the source in a forked child.
+Napi::Value ProbeScript(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw Napi::TypeError::New(env, "probeScript(source: string, timeoutMs, memBytes)");
+    auto* job = new ProbeJob(env);
+    job->timeoutMs = info[1].ToNumber().Int32Value();
+    job->memBytes = static_cast<size_t>(info[2].ToNumber().DoubleValue());
+    auto source = std::make_shared<std::string>(info[0].As<Napi::String>().Utf8Value());
+    job->check = [source] { CompileSource(*source); };
     return Submit(env, job);
   });
 }
@@ -1291,12 +1606,22 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return obj;
 }
 
-// Tests only: compiles `def forward(self, ...)` source into a module and saves it (torch.jit.save
-// format), so fixtures come from this project's own code.
+// Tests only: compiles `def forward(self, ...)` source into a module (with the given tensors as
+// parameters) and saves it (torch.jit.save format), so fixtures come from this project's own code.
 Napi::Value SaveModule(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   return Guard(env, [&]() -> Napi::Value {
     torch::jit::Module m("__torch__.RespaiFixture");
+    // Optional attributes: { name: tensor } become parameters (self.<name> in the source).
+    if (info.Length() > 1 && info[1].IsObject()) {
+      auto attrs = info[1].As<Napi::Object>();
+      auto names = attrs.GetPropertyNames();
+      std::vector<Napi::Reference<Napi::Value>> keep;
+      for (uint32_t i = 0; i < names.Length(); i++) {
+        auto name = names.Get(i).ToString().Utf8Value();
+        m.register_parameter(name, ToTorch(ReadTensor(attrs.Get(name), keep)), false);
+      }
+    }
     m.define(info[0].ToString().Utf8Value());
     std::ostringstream out;
     m.save(out);
@@ -1323,11 +1648,13 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init, "init"));
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+  exports.Set("probeModel", Napi::Function::New(env, ProbeModel, "probeModel"));
   exports.Set("runModel", Napi::Function::New(env, RunModel, "runModel"));
   exports.Set("setRunControl", Napi::Function::New(env, SetRunControl, "setRunControl"));
   exports.Set("disposeModel", Napi::Function::New(env, DisposeModel, "disposeModel"));
   exports.Set("benchForward", Napi::Function::New(env, BenchForward, "benchForward"));
   exports.Set("compileScript", Napi::Function::New(env, CompileScript, "compileScript"));
+  exports.Set("probeScript", Napi::Function::New(env, ProbeScript, "probeScript"));
   exports.Set("runScript", Napi::Function::New(env, RunScript, "runScript"));
   exports.Set("disposeScript", Napi::Function::New(env, DisposeScript, "disposeScript"));
   exports.Set("saveModule", Napi::Function::New(env, SaveModule, "saveModule"));

@@ -1,6 +1,7 @@
 import {
   BACKEND_API_VERSION,
   E,
+  Prober,
   RunControl,
   RunNotStarted,
   Tensor,
@@ -13,6 +14,7 @@ import {
   type LoadedModel,
   type LoadedScript,
   type ModelLoadRequest,
+  type ProbeVerdict,
   type RunContext,
   type ScriptArg,
   type ScriptHost,
@@ -21,8 +23,9 @@ import {
   type TensorSpec,
 } from '@respai/core';
 import { bindArgs } from './bind.js';
-import { compileError, torchError } from './messages.js';
+import { TORCH_CHECK, compileError, torchError } from './messages.js';
 import { HOST_EXECUTE, addon, type HostCallback, type NativeFunction, type NativeParam, type RawTensor } from './native.js';
+import { nestingError } from './source-check.js';
 
 /** libtorch's version (AI.INFO, INFO). */
 export const TORCH_VERSION: string = addon.version;
@@ -96,6 +99,19 @@ let runs: TorchRuns | undefined;
 const runControl = (): TorchRuns => (runs ??= new TorchRuns());
 
 /**
+ * Limits of the check of a new model or script in a forked child: wall time (backed by a CPU-time
+ * limit in the child) and new address space. Loading an archive allocates about its size again,
+ * compiling a source a few times its length; past that, a damaged size field meets bad_alloc.
+ */
+const checkTimeoutMs = (bytes: number) => 20_000 + Math.ceil(bytes / 2 ** 24) * 1000;
+const checkMemoryBytes = (bytes: number, perByte: number) => 2 ** 31 + bytes * perByte;
+
+/** The addon's answer as core's ProbeVerdict. */
+function verdictOf(v: { kind: ProbeVerdict['kind']; message: string; cpuMs: number }): ProbeVerdict {
+  return v.kind === 'ok' ? { kind: 'ok' } : v.kind === 'timedOut' ? { kind: 'timedOut', cpuMs: v.cpuMs } : { kind: v.kind, message: v.message };
+}
+
+/**
  * The TORCH backend: TorchScript models (`torch.jit.save` archives) and TorchScript source
  * scripts on libtorch. Loads, compiles and runs happen on the addon's own threads, never on the
  * event loop; any number run at once (each on its own thread), so the engine's slots need no mapping.
@@ -107,6 +123,11 @@ export class TorchBackend implements Backend {
   /** The engine hands each slot's lane several runs at once (see RunControl). */
   readonly runsPerSlot = TORCH_RUNS_PER_SLOT;
   #log: BackendLogger = silent;
+  /**
+   * Every model and script is first loaded in a forked child (libtorch is not hardened against
+   * damaged archives or deep sources); what passed is remembered by digest.
+   */
+  readonly prober = new Prober();
 
   init(settings: BackendSettings): void {
     this.#log = settings.log;
@@ -123,7 +144,11 @@ export class TorchBackend implements Backend {
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
     checkDevice(request.device);
-    const { handle, inputs, nOutputs } = await addon.loadModel(request.blob);
+    const blob = request.blob;
+    const timeoutMs = checkTimeoutMs(blob.length);
+    const verdict = await this.prober.check('model', blob, async () => verdictOf(await addon.probeModel(blob, timeoutMs, checkMemoryBytes(blob.length, 4))), timeoutMs);
+    this.refuseUnless(verdict, 'model', timeoutMs);
+    const { handle, inputs, nOutputs } = await addon.loadModel(blob);
     return new TorchModel(handle, inputs, nOutputs, request.device);
   }
 
@@ -131,6 +156,11 @@ export class TorchBackend implements Backend {
     checkDevice(request.device);
     // TorchScript's lexer wants the last line ended: sources sent as strings often are not.
     const source = request.source.endsWith('\n') ? request.source : `${request.source}\n`;
+    const nesting = nestingError(source);
+    if (nesting !== undefined) throw new Error(nesting);
+    const timeoutMs = checkTimeoutMs(source.length);
+    const verdict = await this.prober.check('script', source, async () => verdictOf(await addon.probeScript(source, timeoutMs, checkMemoryBytes(source.length, 64))), timeoutMs);
+    this.refuseUnless(verdict, 'script', timeoutMs);
     const { handle, functions } = await addon.compileScript(source).catch((e: unknown) => Promise.reject(compileError(e)));
     const script = new TorchScript(handle, functions, request.device);
     const missing = request.entryPoints.find((f) => !script.functions.includes(f));
@@ -142,6 +172,25 @@ export class TorchBackend implements Backend {
   }
 
   dispose(): void {}
+
+  /** Throws the client's error for anything but a clean pass of the check. */
+  private refuseUnless(v: ProbeVerdict, what: 'model' | 'script', timeoutMs: number): void {
+    switch (v.kind) {
+      case 'ok':
+        return;
+      case 'refused':
+        // libtorch's own error, as the load in this process would have thrown it.
+        throw what === 'script' ? compileError(new Error(v.message)) : new Error(v.message);
+      case 'crashed':
+        this.#log.debug(`TORCH: libtorch crashed checking a new ${what} in a child process`, { signal: v.message });
+        throw new Error(what === 'model' ? TORCH_CHECK.modelCrashed(v.message) : TORCH_CHECK.scriptCrashed(v.message));
+      case 'timedOut':
+        throw new Error(what === 'model' ? TORCH_CHECK.modelTimedOut(timeoutMs / 1000) : TORCH_CHECK.scriptTimedOut(timeoutMs / 1000));
+      case 'unavailable':
+        this.#log.warn(`TORCH: could not check a new ${what} in a child process`, { reason: v.message });
+        throw new Error(TORCH_CHECK.unavailable(what, v.message));
+    }
+  }
 }
 
 export class TorchModel implements LoadedModel {

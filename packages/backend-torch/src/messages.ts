@@ -44,3 +44,14 @@ export function compileError(e: unknown): unknown {
   if (!(e instanceof Error) || !e.message.endsWith('<--- HERE')) return e;
   return new Error(`${e.message}\n`, { cause: e });
 }
+
+/** The TORCH backend's own texts for checks of new models and scripts (the engine adds `ERR `). */
+export const TORCH_CHECK = {
+  modelCrashed: (signal: string) =>
+    `could not load the TorchScript model: libtorch crashed reading it (${signal}) in a separate check process; the archive is damaged`,
+  modelTimedOut: (seconds: number) => `could not load the TorchScript model: loading it took over ${seconds} s`,
+  scriptCrashed: (signal: string) =>
+    `the TorchScript compiler crashed on this script (${signal}) in a separate check process; it is likely nested too deeply or too long for TorchScript's recursive compiler`,
+  scriptTimedOut: (seconds: number) => `compiling the script took over ${seconds} s`,
+  unavailable: (what: 'model' | 'script', why: string) => `could not check the ${what} in a separate process: ${why}`,
+} as const;

@@ -39,6 +39,13 @@ export type WireScalar =
   | readonly [6];
 export type WireArg = WireScalar | readonly [5, 0 | 1 | 2 | 3 | 4, readonly unknown[]];
 
+/** How a check in a forked child ended (`cpuMs`: the child's CPU time, when it did not answer). */
+export interface NativeVerdict {
+  readonly kind: 'ok' | 'refused' | 'crashed' | 'timedOut' | 'unavailable';
+  readonly message: string;
+  readonly cpuMs: number;
+}
+
 export const HOST_EXECUTE = 0;
 export const HOST_MODEL_EXECUTE = 1;
 
@@ -63,6 +70,13 @@ export interface TorchAddon {
   threads(): { intraOp: number; interOp: number; parallel: string };
   loadModel(blob: Buffer): Promise<{ handle: object; inputs: string[]; nOutputs: number }>;
   /**
+   * Loads `blob` in a forked child of this process, which ends with the check (see ProbeInChild in
+   * addon.cc): a crash ends the child. `memBytes` caps the child's new address space.
+   */
+  probeModel(blob: Buffer, timeoutMs: number, memBytes: number): Promise<NativeVerdict>;
+  /** Compiles `source` in a forked child, as probeModel. */
+  probeScript(source: string, timeoutMs: number, memBytes: number): Promise<NativeVerdict>;
+  /**
    * Runs a model: on lane `lane` (the thread of one engine slot, in order) with control record
    * `cell` (-1: none) and a deadline in ms since the epoch (0: none); without a lane, at once on a
    * pool thread. A run that did not start rejects with an error whose `respaiNotStarted` says why.
@@ -76,8 +90,8 @@ export interface TorchAddon {
   compileScript(source: string): Promise<{ handle: object; functions: NativeFunction[] }>;
   runScript(handle: object, fn: string, args: readonly WireArg[], host: HostCallback, lane?: number, cell?: number, deadline?: number): Promise<RawTensor[]>;
   disposeScript(handle: object): void;
-  /** Tests only: a module with the given methods (`def forward(self, ...)`), torch.jit.save'd. */
-  saveModule(source: string): Buffer;
+  /** Tests only: a module with the given methods (`def forward(self, ...)`) and parameters, torch.jit.save'd. */
+  saveModule(source: string, parameters?: Record<string, NativeTensorIn>): Buffer;
 }
 
 const ADDON = '../native/build/Release/respai_torch.node';

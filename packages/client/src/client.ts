@@ -113,12 +113,6 @@ export interface RunInfo {
   samples: number;
   calls: number;
   errors: number;
-  /** respai only: backend runs (a batch of requests is one run). */
-  runs?: number;
-  /** respai only: requests per run. */
-  avgBatchSize?: number;
-  /** respai only: how many runs had each batch size. */
-  batchSizes?: Map<number, number>;
 }
 
 /** Settings AI.CONFIG changes. */
@@ -274,7 +268,7 @@ export class RespaiClient {
     return {
       device: text(field(m, 'device')),
       tag: text(field(m, 'tag')),
-      entryPoints: list(m.get('entry_points') ?? []).map((e) => text(e)),
+      entryPoints: list(m.get('entry points') ?? []).map((e) => text(e)),
       source: text(field(m, 'source')),
     };
   }
@@ -383,13 +377,6 @@ export function parseRunInfo(r: RawReply): RunInfo {
     calls: num(field(m, 'calls')),
     errors: num(field(m, 'errors')),
   };
-  if (m.has('runs')) info.runs = num(m.get('runs')!);
-  if (m.has('avg_batch_size')) info.avgBatchSize = num(m.get('avg_batch_size')!);
-  if (m.has('batch_sizes')) {
-    const flat = list(m.get('batch_sizes')!).map((x) => num(x));
-    info.batchSizes = new Map();
-    for (let i = 0; i + 1 < flat.length; i += 2) info.batchSizes.set(flat[i]!, flat[i + 1]!);
-  }
   return info;
 }
 

@@ -131,6 +131,19 @@ export function fail(message: string): never {
   throw new RespaiError(message);
 }
 
+/**
+ * A message from outside the catalog (a runtime's, a backend's) is cut to this many characters in
+ * a reply: runtimes quote the input they choke on (a compiler error quotes the source line, however
+ * long), and neither a reply nor a log line may grow with what a client sent.
+ */
+export const MAX_FOREIGN_MESSAGE = 1024;
+
+/** `message` on one line, cut to `max` characters with a note of what was left out. */
+export function boundedMessage(message: string, max = MAX_FOREIGN_MESSAGE): string {
+  const one = message.replace(/[\r\n]+/g, ' ');
+  return one.length <= max ? one : `${one.slice(0, max)}... (${one.length - max} more characters)`;
+}
+
 /** The longest error text sent; runtimes' messages that quote a client's input stay within it. */
 export const ERROR_MAX = 4096;
 
@@ -166,4 +179,13 @@ export function errorText(e: unknown): string {
   if (RespaiError.isInstance(e)) return bounded(e.message);
   const msg = e instanceof Error ? e.message : String(e);
   return bounded(`ERR ${msg}`).replace(/[\r\n]+/g, ' ');
+}
+
+/**
+ * What a backend threw, as the client's error: the SPI sends anything a backend throws as
+ * `ERR <message>`, so a plain Error from a load or a run is the client's answer (a bad model, a
+ * script that does not compile), not a server failure. The original stays as `cause`.
+ */
+export function clientError(e: unknown): RespaiError {
+  return RespaiError.isInstance(e) ? e : new RespaiError(errorText(e), { cause: e });
 }

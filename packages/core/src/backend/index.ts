@@ -4,3 +4,4 @@ export * from './registry.js';
 export * from './workers.js';
 export * from './worker-models.js';
 export * from './run-control.js';
+export * from './probe.js';

@@ -1,4 +1,4 @@
-import { E, RespaiError, echo, fail } from '../errors.js';
+import { E, RespaiError, boundedMessage, clientError, echo, fail } from '../errors.js';
 import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
 import type {
   Backend,
@@ -7,6 +7,7 @@ import type {
   BackendSettings,
   Device,
   LoadedModel,
+  LoadedScript,
   ScriptArg,
   ScriptHost,
   ScriptParamType,
@@ -144,13 +145,18 @@ export class Engine {
   async createModel(spec: ModelSpec): Promise<Model> {
     const backend = await this.backend(spec.backend);
     if (!backend.supportsDevice(spec.device)) fail(E.noGpu(spec.backend));
-    const handle: LoadedModel = await backend.loadModel({
-      blob: spec.blob,
-      device: spec.device,
-      inputs: spec.inputs,
-      outputs: spec.outputs,
-      batchSize: spec.batchSize,
-    });
+    let handle: LoadedModel;
+    try {
+      handle = await backend.loadModel({
+        blob: spec.blob,
+        device: spec.device,
+        inputs: spec.inputs,
+        outputs: spec.outputs,
+        batchSize: spec.batchSize,
+      });
+    } catch (e) {
+      throw this.refused('model', spec.backend, e);
+    }
     const named = spec.backend === 'TF';
     const meta: ModelMeta = {
       backend: spec.backend,
@@ -202,7 +208,12 @@ export class Engine {
     const backend = await this.backend('TORCH');
     if (backend.loadScript === undefined) fail('ERR the loaded TORCH backend does not run scripts');
     if (!backend.supportsDevice(spec.device)) fail(E.noGpu('TORCH'));
-    const handle = await backend.loadScript({ source: spec.source, device: spec.device, entryPoints: spec.entryPoints });
+    let handle: LoadedScript;
+    try {
+      handle = await backend.loadScript({ source: spec.source, device: spec.device, entryPoints: spec.entryPoints });
+    } catch (e) {
+      throw this.refused('script', 'TORCH', e);
+    }
     const missing = spec.entryPoints.filter((f) => !handle.functions.includes(f));
     if (missing.length > 0) {
       await handle.dispose();
@@ -221,6 +232,16 @@ export class Engine {
       }
       this.keyspace.set(key, { type, value } as Value);
     };
+  }
+
+  /**
+   * A backend's refusal of a model or script, as the client's error (see `clientError`): the
+   * client gets it, the log a bounded debug line.
+   */
+  private refused(what: 'model' | 'script', backend: BackendName, e: unknown): RespaiError {
+    const err = clientError(e);
+    this.log.debug(`${backend} refused the ${what}`, { reason: boundedMessage(err.message, 512) });
+    return err;
   }
 
   /** The script at `key` or `ERR script key is empty` (WRONGTYPE for another type). */

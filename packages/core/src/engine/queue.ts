@@ -1,4 +1,4 @@
-import { E, RespaiError, errorText } from '../errors.js';
+import { E, RespaiError, clientError } from '../errors.js';
 import { RunNotStarted, type QueuedRun } from '../backend/spi.js';
 import { concat, split, type Tensor } from '../tensor/index.js';
 import type { Model } from './model.js';
@@ -308,7 +308,7 @@ function compatible(a: ModelJob, b: ModelJob): boolean {
 /** What a job is told when its run did not happen or failed: the queue's own errors for skipped runs. */
 function failure(e: unknown): unknown {
   if (e instanceof RunNotStarted) return e.reason === 'timeout' ? new TimedOut() : new Cancelled();
-  return RespaiError.isInstance(e) ? e : new RespaiError(errorText(e));
+  return clientError(e);
 }
 
 /** Settles a job; a throwing callback (a bug) must not strand the others or the slot. */

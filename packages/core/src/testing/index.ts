@@ -8,3 +8,4 @@ export * from './helpers.js';
 export * from './conformance.js';
 export * from './shared-data.js';
 export * from './build.js';
+export * from './fuzz.js';
