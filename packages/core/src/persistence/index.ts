@@ -8,3 +8,4 @@ export * from './snapshot.js';
 export * from './aof.js';
 export * from './manager.js';
 export * from './check.js';
+export * from './rdb/index.js';
