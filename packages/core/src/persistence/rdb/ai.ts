@@ -275,9 +275,19 @@ function str(w: RdbWriter, b: Uint8Array): void {
   w.u8(MODULE_OPCODE.STRING).string(b);
 }
 
-/** Writes a tensor as the original's AI_TENSOR at encoding version 4 (type byte included). */
-export function writeTensor(w: RdbWriter, t: Tensor): void {
-  w.u8(RDB_TYPE_MODULE_2).lenBig(ID.tensor);
+/** The type byte, then the key when there is one (RDB files), then the module id. */
+function head(w: RdbWriter, key: Uint8Array | undefined, id: bigint): void {
+  w.u8(RDB_TYPE_MODULE_2);
+  if (key !== undefined) w.string(key);
+  w.lenBig(id);
+}
+
+/**
+ * Writes a tensor as the original's AI_TENSOR at encoding version 4: the type byte, the key when
+ * given (files; DUMP payloads have none), the value.
+ */
+export function writeTensor(w: RdbWriter, t: Tensor, key?: Uint8Array): void {
+  head(w, key, ID.tensor);
   const [code, bits] = DTYPE_DL[t.dtype];
   uint(w, code);
   uint(w, bits);
@@ -298,9 +308,9 @@ export function writeTensor(w: RdbWriter, t: Tensor): void {
  * Writes a model as AI__MODEL version 4: the blob in chunks of `chunkSize` bytes, counted as
  * RedisAI counts them (size / chunkSize + 1, so an exact multiple ends with an empty chunk).
  */
-export function writeModel(w: RdbWriter, m: Model, chunkSize: number): void {
+export function writeModel(w: RdbWriter, m: Model, chunkSize: number, key?: Uint8Array): void {
   const { meta, blob } = m;
-  w.u8(RDB_TYPE_MODULE_2).lenBig(ID.model);
+  head(w, key, ID.model);
   uint(w, BACKENDS.indexOf(meta.backend));
   str(w, cstr(meta.device.name));
   str(w, meta.tag);
@@ -320,8 +330,8 @@ export function writeModel(w: RdbWriter, m: Model, chunkSize: number): void {
 }
 
 /** Writes a script as AI_SCRIPT version 4. */
-export function writeScript(w: RdbWriter, s: Script): void {
-  w.u8(RDB_TYPE_MODULE_2).lenBig(ID.script);
+export function writeScript(w: RdbWriter, s: Script, key?: Uint8Array): void {
+  head(w, key, ID.script);
   str(w, cstr(s.meta.device.name));
   str(w, s.meta.tag);
   str(w, cstr(s.source));

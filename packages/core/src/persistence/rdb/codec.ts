@@ -170,7 +170,7 @@ export interface WriterOptions {
  * (never copied). `take()` hands over what was written so far, for streaming to a file.
  */
 export class RdbWriter {
-  private parts: Buffer[] = [];
+  private list: Buffer[] = [];
   private cur = Buffer.allocUnsafe(4096);
   private pos = 0;
   private mark = 0;
@@ -178,6 +178,11 @@ export class RdbWriter {
   bytes = 0;
   /** Bytes in parts not yet taken. */
   pending = 0;
+
+  /** Parts not yet taken. */
+  get parts(): number {
+    return this.list.length;
+  }
 
   constructor(readonly options: WriterOptions = { compress: true }) {}
 
@@ -189,7 +194,7 @@ export class RdbWriter {
     this.mark = 0;
   }
   private cut(): void {
-    if (this.pos > this.mark) this.parts.push(this.cur.subarray(this.mark, this.pos));
+    if (this.pos > this.mark) this.list.push(this.cur.subarray(this.mark, this.pos));
     this.mark = this.pos;
   }
   u8(v: number): this {
@@ -206,7 +211,7 @@ export class RdbWriter {
       this.pos += b.length;
     } else {
       this.cut();
-      this.parts.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
+      this.list.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
     }
     this.bytes += b.length;
     this.pending += b.length;
@@ -280,8 +285,8 @@ export class RdbWriter {
   /** Everything written since the last take (the parts reference the values' own buffers). */
   take(): Buffer[] {
     this.cut();
-    const p = this.parts;
-    this.parts = [];
+    const p = this.list;
+    this.list = [];
     this.pending = 0;
     // The scratch's written bytes now belong to the taken parts: continue in a fresh one.
     if (this.pos > this.cur.length / 2) {

@@ -5,3 +5,4 @@ export * from './encodings.js';
 export * from './ai.js';
 export * from './values.js';
 export * from './dump.js';
+export * from './file.js';

@@ -180,20 +180,25 @@ export interface WriteOptions {
   modelChunkSize: number;
 }
 
-/** Writes a value with its RDB type byte: what DUMP and SAVE write for it. */
-export function writeValue(w: RdbWriter, v: Value, o: WriteOptions): void {
+/**
+ * Writes a value as DUMP (no key) or an RDB file (`key` given) hold it: its RDB type byte, the
+ * key, the value.
+ */
+export function writeValue(w: RdbWriter, v: Value, o: WriteOptions, key?: Uint8Array): void {
   switch (v.type) {
     case 'string':
-      w.u8(RDB_TYPE.STRING).string(v.value);
+      w.u8(RDB_TYPE.STRING);
+      if (key !== undefined) w.string(key);
+      w.string(v.value);
       return;
     case 'tensor':
-      writeTensor(w, v.value);
+      writeTensor(w, v.value, key);
       return;
     case 'model':
-      writeModel(w, v.value, o.modelChunkSize);
+      writeModel(w, v.value, o.modelChunkSize, key);
       return;
     case 'script':
-      writeScript(w, v.value);
+      writeScript(w, v.value, key);
       return;
   }
 }
@@ -208,7 +213,7 @@ const HASH_MAX_LISTPACK_VALUE = 64;
  * Writes a list as Redis 7 does: RDB_TYPE_LIST_QUICKLIST_2, nodes of listpacks up to 8 KiB,
  * elements of 1 GiB and more in plain nodes of their own.
  */
-export function writeList(w: RdbWriter, elements: readonly Buffer[]): void {
+export function writeList(w: RdbWriter, elements: readonly Buffer[], key?: Uint8Array): void {
   const nodes: { plain: boolean; items: Buffer[] }[] = [];
   let cur: Buffer[] = [];
   let size = 0;
@@ -230,7 +235,9 @@ export function writeList(w: RdbWriter, elements: readonly Buffer[]): void {
     size += s;
   }
   if (cur.length > 0) nodes.push({ plain: false, items: cur });
-  w.u8(RDB_TYPE.LIST_QUICKLIST_2).len(nodes.length);
+  w.u8(RDB_TYPE.LIST_QUICKLIST_2);
+  if (key !== undefined) w.string(key);
+  w.len(nodes.length);
   for (const n of nodes) {
     w.len(n.plain ? QUICKLIST_NODE_PLAIN : QUICKLIST_NODE_PACKED);
     w.string(n.plain ? n.items[0]! : encodeListpack(n.items));
@@ -238,12 +245,16 @@ export function writeList(w: RdbWriter, elements: readonly Buffer[]): void {
 }
 
 /** Writes a hash as Redis 7 does: a listpack while small (128 entries of 64 bytes), else field/value pairs. */
-export function writeHash(w: RdbWriter, fields: readonly (readonly [Buffer, Buffer])[]): void {
+export function writeHash(w: RdbWriter, fields: readonly (readonly [Buffer, Buffer])[], key?: Uint8Array): void {
   const small = fields.length <= HASH_MAX_LISTPACK_ENTRIES && fields.every(([f, v]) => f.length <= HASH_MAX_LISTPACK_VALUE && v.length <= HASH_MAX_LISTPACK_VALUE);
   if (small) {
-    w.u8(RDB_TYPE.HASH_LISTPACK).string(encodeListpack(fields.flatMap(([f, v]) => [f, v])));
+    w.u8(RDB_TYPE.HASH_LISTPACK);
+    if (key !== undefined) w.string(key);
+    w.string(encodeListpack(fields.flatMap(([f, v]) => [f, v])));
     return;
   }
-  w.u8(RDB_TYPE.HASH).len(fields.length);
+  w.u8(RDB_TYPE.HASH);
+  if (key !== undefined) w.string(key);
+  w.len(fields.length);
   for (const [f, v] of fields) w.string(f).string(v);
 }
