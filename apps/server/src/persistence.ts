@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Persistence, type DurableKeyspace, type Engine, type PersistenceConfig, type SavePoint } from '@respai/core';
 import type { ServerOptions } from './config.js';
 import type { Logger } from './logger.js';
+import { REDIS_VERSION, RESPAI_VERSION } from './version.js';
 
 /** The check/repair tool next to this file once built (bin `respai-check-aof`). */
 export const CHECK_AOF_SCRIPT = fileURLToPath(new URL('./check-aof.js', import.meta.url));
@@ -25,6 +26,8 @@ export function persistenceConfig(o: ServerOptions): PersistenceConfig {
     autoAofRewritePercentage: o['auto-aof-rewrite-percentage'],
     autoAofRewriteMinSize: o['auto-aof-rewrite-min-size'],
     save: parseSavePoints(o.save),
+    rdbcompression: o.rdbcompression === 'yes',
+    rdbSkipUnsupportedTypes: o['rdb-skip-unsupported-types'] === 'yes',
   };
 }
 
@@ -55,6 +58,11 @@ export function createPersistence(s: { options: ServerOptions; log: Logger; engi
       process.stderr.write(`respai-server: AOF write failed under appendfsync always: ${e.message}. Exiting.\n`);
       process.exit(1);
     },
+    // Snapshots say which Redis they speak for (Redis reads redis-ver) and which respai wrote them.
+    aux: () => [
+      ['redis-ver', REDIS_VERSION],
+      ['respai-ver', RESPAI_VERSION],
+    ],
     repairCommand: (path) => `respai-check-aof --fix ${shellQuote(path)} (from the repository: node ${shellQuote(CHECK_AOF_SCRIPT)} --fix ${shellQuote(path)})`,
   });
 }

@@ -35,6 +35,7 @@ export const E = {
     `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`,
   protocol: (what: string) => `ERR Protocol error: ${what}`,
   shutdownNotAllowed: 'ERR Errors trying to SHUTDOWN. Check logs.',
+  loading: 'LOADING Redis is loading the dataset in memory',
 
   // ---- RedisAI: tensors ------------------------------------------------------------------------
   tensorEmpty: 'ERR tensor key is empty or in a different shard',

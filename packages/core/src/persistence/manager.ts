@@ -453,12 +453,19 @@ export class Persistence implements MutationListener {
    * without it, a key both in memory and in the file is an error unless `merge`. When the result
    * may differ from what the AOF says (NOSAVE, NOFLUSH), the AOF is rewritten.
    */
-  async reload(o: { save?: boolean; flush?: boolean; merge?: boolean } = {}): Promise<{ keys: number; models: number }> {
-    const flush = o.flush !== false;
+  reload(o: { save?: boolean; flush?: boolean; merge?: boolean } = {}): Promise<{ keys: number; models: number }> {
+    if (this.reloadWatch !== undefined) throw new RespaiError('ERR DEBUG RELOAD already in progress');
+    // Saving is synchronous (its failure is thrown here, before anything else happens).
     if (o.save !== false) this.saveNow();
+    return this.reloadSnapshot(o);
+  }
+
+  private async reloadSnapshot(o: { save?: boolean; flush?: boolean; merge?: boolean }): Promise<{ keys: number; models: number }> {
+    const flush = o.flush !== false;
     const path = this.snapshotPath;
     if (!existsSync(path)) throw new PersistenceLoadError(`no snapshot at '${path}'`);
     const watch = { keys: new Set<Key>(), cleared: false };
+    if (this.reloadWatch !== undefined) throw new RespaiError('ERR DEBUG RELOAD already in progress');
     this.reloadWatch = watch;
     let built: Built;
     try {
