@@ -102,7 +102,7 @@ export function datasetDigest(ks: Keyspace, modelChunkSize: number): string {
     const d = Buffer.alloc(20);
     mixDigest(d, Buffer.from(key, 'latin1'));
     objectDigest(d, v, ks.expiryOf(key) !== undefined, modelChunkSize);
-    for (let i = 0; i < 20; i++) final[i]! ^= d[i]!;
+    xorDigest(final, d); // final ^= SHA1(d), as Redis's xorDigest(final, digest, 20)
   }
   return final.toString('hex');
 }
