@@ -100,8 +100,8 @@ class TfBackend implements Backend {
   }
 
   async loadModel(req: ModelLoadRequest): Promise<LoadedModel> {
-    if (req.inputs.length === 0) throw new RespaiError(E.tfInputs);
-    if (req.outputs.length === 0) throw new RespaiError(E.tfOutputs);
+    // AI.MODELSTORE requires INPUTS and OUTPUTS for TF (checked when it is parsed), but models the
+    // original engine saved at encoding version 0 may have none: they load (and cannot run).
     const id = this.nextId++;
     const workers = this.pool().of(req.device.name);
     const blob = shared(req.blob);
