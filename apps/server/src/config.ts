@@ -41,6 +41,8 @@ export interface ServerOptions {
   rdbcompression: 'yes' | 'no';
   /** Start without RDB values of types respai does not hold (counted, logged) instead of refusing. */
   'rdb-skip-unsupported-types': 'yes' | 'no';
+  /** µs to pause after each key while loading an RDB file (Redis's testing option). */
+  'key-load-delay': number;
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
@@ -87,6 +89,7 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   'auto-aof-rewrite-min-size': { kind: 'memory', mutable: true, min: 0, max: 2 ** 52 },
   rdbcompression: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   'rdb-skip-unsupported-types': { kind: 'enum', mutable: true, values: ['yes', 'no'] },
+  'key-load-delay': { kind: 'int', mutable: true, min: 0, max: 10_000_000 },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -116,6 +119,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   'auto-aof-rewrite-min-size': 64 * 1024 * 1024,
   rdbcompression: 'yes',
   'rdb-skip-unsupported-types': 'no',
+  'key-load-delay': 0,
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];

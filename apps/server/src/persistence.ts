@@ -28,6 +28,7 @@ export function persistenceConfig(o: ServerOptions): PersistenceConfig {
     save: parseSavePoints(o.save),
     rdbcompression: o.rdbcompression === 'yes',
     rdbSkipUnsupportedTypes: o['rdb-skip-unsupported-types'] === 'yes',
+    keyLoadDelayUs: o['key-load-delay'],
   };
 }
 

@@ -44,6 +44,8 @@ export interface PersistenceConfig {
    * stopping the start (default false).
    */
   readonly rdbSkipUnsupportedTypes?: boolean;
+  /** `key-load-delay` (µs): Redis's pause after every key loaded, to make loading observable in tests. */
+  readonly keyLoadDelayUs?: number;
 }
 
 /** The name respai's snapshots had before they became RDB files (still loaded, converted once). */
@@ -371,6 +373,7 @@ export class Persistence implements MutationListener {
           }
         },
         yieldEveryMs: this.loadYieldMs,
+        keyDelayMs: (this.config().keyLoadDelayUs ?? 0) / 1000,
       });
     } catch (e) {
       if (e instanceof UnsupportedValue) {

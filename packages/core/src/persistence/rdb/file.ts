@@ -100,6 +100,8 @@ export interface RdbLoadOptions {
   onProgress?(loaded: number, total: number): void;
   /** Yield to the event loop every this many ms (0: after every key; omitted: never), so a server answers INFO meanwhile. */
   yieldEveryMs?: number;
+  /** Wait this long after every key (Redis's key-load-delay, for tests of loading). */
+  keyDelayMs?: number;
 }
 
 /** An RDB file that cannot be loaded: where and why. */
@@ -199,10 +201,11 @@ export async function loadRdbFile(path: string, o: RdbLoadOptions): Promise<RdbF
     const inp = new FileInput(fd, fstatSync(fd).size);
     try {
       const steps = loadSteps(inp, o);
+      const delay = o.keyDelayMs ?? 0;
       for (;;) {
         const r = steps.next();
         if (r.done === true) return r.value;
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => (delay > 0 ? setTimeout(resolve, delay) : setImmediate(resolve)));
       }
     } catch (e) {
       if (e instanceof RdbError) throw new RdbFileError(e.message, inp.offset);
@@ -246,7 +249,7 @@ function* loadSteps(inp: FileInput, o: RdbLoadOptions): Generator<void, RdbFileI
   let expireAt = 0;
   let lastYield = Date.now();
   let lastProgress = 0;
-  const yieldMs = o.yieldEveryMs ?? -1;
+  const yieldMs = (o.keyDelayMs ?? 0) > 0 ? 0 : (o.yieldEveryMs ?? -1);
   for (;;) {
     const type = inp.u8();
     switch (type) {
