@@ -3,6 +3,7 @@ import * as batching from './scenarios/batching.js';
 import * as dag from './scenarios/dag.js';
 import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
+import * as rdb from './scenarios/rdb.js';
 import * as tensors from './scenarios/tensors.js';
 import * as tf from './scenarios/tf.js';
 import * as tflite from './scenarios/tflite.js';
@@ -18,6 +19,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  rdb,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

@@ -4,7 +4,7 @@ import type { ModelSpec, ScriptSpec } from '../../engine/engine.js';
 import type { Model } from '../../engine/model.js';
 import type { Script } from '../../engine/script.js';
 import { DTYPES, Tensor, type DType } from '../../tensor/index.js';
-import { RdbError, readLen, readLenBig, readString, type RdbInput, type RdbWriter } from './codec.js';
+import { RDB_64BITLEN, RdbError, readLen, readLenBig, readString, type RdbInput, type RdbWriter } from './codec.js';
 
 /**
  * The original engine's three module types (RedisAI's AI_TENSOR, AI__MODEL and AI_SCRIPT) inside
@@ -34,8 +34,18 @@ export function moduleTypeId(name: string, encver: number): bigint {
   return (id << 10n) | BigInt(encver & 1023);
 }
 
+const typeCache = new Map<bigint, { name: string; encver: number }>();
+
 /** The type name and encoding version in a module id (moduleTypeNameByID). */
 export function moduleTypeOf(id: bigint): { name: string; encver: number } {
+  const known = typeCache.get(id);
+  if (known !== undefined) return known;
+  const t = decodeTypeId(id);
+  if (typeCache.size < 1024) typeCache.set(id, t);
+  return t;
+}
+
+function decodeTypeId(id: bigint): { name: string; encver: number } {
   let name = '';
   let rest = id >> 10n;
   for (let i = 0; i < 9; i++) {
@@ -268,6 +278,14 @@ const ID = {
 
 const cstr = (s: string) => Buffer.from(s + '\0', 'utf8');
 
+/** A module id as RDB writes it: RDB_64BITLEN, then 8 bytes big-endian. */
+function idBytes(id: bigint): Buffer {
+  const b = Buffer.alloc(9);
+  b[0] = RDB_64BITLEN;
+  b.writeBigUInt64BE(id, 1);
+  return b;
+}
+
 function uint(w: RdbWriter, v: number): void {
   w.u8(MODULE_OPCODE.UINT).len(v);
 }
@@ -275,11 +293,14 @@ function str(w: RdbWriter, b: Uint8Array): void {
   w.u8(MODULE_OPCODE.STRING).string(b);
 }
 
+/** Each id as written (RDB_64BITLEN and 8 bytes), once. */
+const ID_BYTES = new Map<bigint, Buffer>(Object.values(ID).map((id) => [id, idBytes(id)]));
+
 /** The type byte, then the key when there is one (RDB files), then the module id. */
 function head(w: RdbWriter, key: Uint8Array | undefined, id: bigint): void {
   w.u8(RDB_TYPE_MODULE_2);
   if (key !== undefined) w.string(key);
-  w.lenBig(id);
+  w.raw(ID_BYTES.get(id)!);
 }
 
 /**
