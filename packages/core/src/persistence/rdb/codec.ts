@@ -156,9 +156,6 @@ export function readTextDouble(inp: RdbInput): number {
 
 /** Strings up to this size are copied into the writer's scratch; larger ones are referenced. */
 const INLINE_MAX = 512;
-/** Above this size LZF is tried on a sample first (see `string`). */
-const SAMPLE_ABOVE = 64 * 1024;
-const SAMPLE_SIZE = 4096;
 
 export interface WriterOptions {
   /** `rdbcompression`: LZF-compress strings longer than 20 bytes when that saves space. */
@@ -249,8 +246,8 @@ export class RdbWriter {
   /**
    * rdbSaveRawString: canonical integers up to 11 characters as 8/16/32-bit integers, strings
    * over 20 bytes LZF-compressed when that saves at least 4 bytes, the rest raw. Unlike Redis,
-   * strings over 64 KiB are compressed only when a 4 KiB sample of them compresses (tensor data
-   * rarely does, and a full attempt costs more than writing it).
+   * compression is abandoned when the first eighth of a string saved nothing (see lzfCompress):
+   * such strings are written raw.
    */
   string(s: Uint8Array): this {
     const len = s.length;
@@ -259,8 +256,7 @@ export class RdbWriter {
       if (enc !== undefined) return this.raw(enc);
     }
     if (this.options.compress && len > 20) {
-      const sampleOk = len <= SAMPLE_ABOVE || lzfCompress(s.subarray(0, SAMPLE_SIZE), SAMPLE_SIZE - SAMPLE_SIZE / 8) !== undefined;
-      const c = sampleOk ? lzfCompress(s, len - 4) : undefined;
+      const c = lzfCompress(s, len - 4, true);
       if (c !== undefined) {
         this.u8((RDB_ENCVAL << 6) | RDB_ENC_LZF);
         this.len(c.length);

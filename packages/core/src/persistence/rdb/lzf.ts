@@ -62,8 +62,11 @@ let base = 0;
  * liblzf's compressor with Redis's settings (HLOG 16, VERY_FAST), so the output is what Redis
  * writes for the same bytes in the usual case. Returns the compressed bytes, or undefined when
  * they would not fit in `maxOut` bytes (Redis asks for len - 4: compression must save something).
+ * With `giveUp`, it also stops (undefined) when the first eighth of the input (128 bytes to 4 KiB)
+ * saved nothing: data that starts incompressible (tensors of noise, mostly) rarely pays later,
+ * and a full attempt costs more than writing it.
  */
-export function lzfCompress(src: Uint8Array, maxOut: number): Buffer | undefined {
+export function lzfCompress(src: Uint8Array, maxOut: number, giveUp = false): Buffer | undefined {
   const inLen = src.length;
   if (inLen === 0 || maxOut <= 0 || inLen >= 0x7fff0000) return undefined;
   if (base + inLen + 1 >= 0x7fffffff) {
@@ -79,7 +82,12 @@ export function lzfCompress(src: Uint8Array, maxOut: number): Buffer | undefined
   let lit = 0;
   const inEnd = inLen;
   let hval = inLen > 1 ? (src[0]! << 8) | src[1]! : 0;
+  let checkAt = giveUp ? Math.max(128, Math.min(4096, inLen >> 3)) : Infinity;
   while (ip < inEnd - 2) {
+    if (ip >= checkAt) {
+      if (op >= ip) return undefined;
+      checkAt = Infinity;
+    }
     hval = ((hval << 8) | src[ip + 2]!) >>> 0;
     const slot = ((hval >>> (3 * 8 - HLOG)) - Math.imul(hval, 5)) & (HSIZE - 1);
     const stored = htab[slot]!;
