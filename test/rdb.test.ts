@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -226,6 +226,25 @@ describe('the original engine\'s data (fixtures)', () => {
     await checkReadbacks(c, '', Date.now());
     expect(await checkRuns(c, '')).toBe(5);
   });
+
+  for (const variant of ['appendonlydir', 'appendonlydir-no-preamble']) {
+    itShared(`the AOF folder (${variant}) is imported with appendonly yes, then respai keeps its own AOF`, [...FIXTURE_FILES, `${FIX}/${variant}/appendonly.aof.manifest`], async () => {
+      const dir = tempDir();
+      cpSync(sharedPath(FIX, variant), join(dir, 'appendonlydir'), { recursive: true });
+      for (const f of readdirSync(join(dir, 'appendonlydir'))) chmodSync(join(dir, 'appendonlydir', f), 0o644);
+      const { s, c } = await respai(['--dir', dir, '--appendonly', 'yes']);
+      expect(s.output()).toMatch(/importing them, then writing respai's own AOF/);
+      if (variant.endsWith('no-preamble')) expect(s.output()).toMatch(/Imported Redis's append-only files: \d+ commands replayed/);
+      await checkReadbacks(c, '', Date.now());
+      expect(await checkRuns(c, '')).toBe(5);
+      await s.stop();
+      expect(existsSync(join(dir, 'appendonly.respai'))).toBe(true);
+      // The next start loads respai's AOF (what the runs wrote included).
+      const again = await respai(['--dir', dir, '--appendonly', 'yes']);
+      expect(again.s.output()).not.toMatch(/importing them/);
+      await checkReadbacks(again.c, '', Date.now());
+    });
+  }
 });
 
 describe('with redis-server 7 (started by the test)', () => {

@@ -62,7 +62,7 @@ export class RespaiServer implements ServerState {
         backendMemoryLimitMb: o['backend-memory-limit'],
       },
     });
-    this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace });
+    this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace, state: () => this });
   }
 
   /** Loads the backends named by `loadbackend` options, in order; a failure stops the start. */

@@ -126,6 +126,8 @@ async function measure(t: Target, set: DataSet, dir: string, values: Buffer[]): 
     const fileBytes = statSync(join(dir, 'dump.rdb')).size;
     const port2 = await freePort();
     const { p: p2, readyMs } = await targets[t].start(port2, dir);
+    // The log line may reach the pipe just after the first PONG.
+    for (let i = 0; i < 300 && loggedLoadMs(p2.output()) === undefined; i++) await new Promise((r) => setTimeout(r, 10));
     const loadMs = loggedLoadMs(p2.output()) ?? NaN;
     const c2 = await Client.connect(port2);
     const n = await c2.call(['DBSIZE']);

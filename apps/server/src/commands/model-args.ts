@@ -36,14 +36,19 @@ export function parseModelStore(args: readonly Buffer[], legacy = false): ModelS
     batchSize = count(args[i + 1], E.batchSize);
     i += 2;
   }
+  // AI.MODELSTORE refuses a non-zero MINBATCHSIZE without BATCHSIZE (and MINBATCHTIMEOUT without
+  // MINBATCHSIZE) after reading the value: the original's own AOF rewrite writes `BATCHSIZE 0
+  // MINBATCHSIZE 0 MINBATCHTIMEOUT 0`. The deprecated AI.MODELSET refused the keyword itself.
   if (is(args[i], 'MINBATCHSIZE')) {
-    if (batchSize === 0) fail(E.minBatchWithoutBatch);
+    if (legacy && batchSize === 0) fail(E.minBatchWithoutBatch);
     minBatchSize = count(args[i + 1], E.minBatchSize);
+    if (batchSize === 0 && minBatchSize > 0) fail(E.minBatchWithoutBatch);
     i += 2;
   }
   if (is(args[i], 'MINBATCHTIMEOUT')) {
-    if (minBatchSize === 0) fail(E.minBatchTimeoutWithoutMin);
+    if (legacy && minBatchSize === 0) fail(E.minBatchTimeoutWithoutMin);
     minBatchTimeout = count(args[i + 1], E.minBatchTimeout);
+    if (minBatchSize === 0 && minBatchTimeout > 0) fail(E.minBatchTimeoutWithoutMin);
     i += 2;
   }
   const names = (keyword: 'INPUTS' | 'OUTPUTS'): string[] => {

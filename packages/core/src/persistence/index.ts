@@ -9,3 +9,4 @@ export * from './aof.js';
 export * from './manager.js';
 export * from './check.js';
 export * from './rdb/index.js';
+export * from './redis-aof.js';

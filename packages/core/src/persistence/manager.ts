@@ -1,8 +1,8 @@
-import { existsSync, fdatasyncSync, ftruncateSync, openSync, closeSync, readSync, statSync } from 'node:fs';
+import { existsSync, fdatasyncSync, ftruncateSync, openSync, closeSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { RespaiError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import type { Key } from '../keyspace/keyspace.js';
+import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
 import { releaseValue } from '../keyspace/keyspace.js';
 import { AofWriter, type FsyncPolicy } from './aof.js';
 import type { DurableKeyspace, MutationListener } from './durable.js';
@@ -10,6 +10,7 @@ import { AtomicFile, datasync } from './files.js';
 import { MAGIC, encodeMutation, type Mutation, type StoredValue } from './format.js';
 import { RdbFileError, loadRdbFile, looksLikeRdb, type RdbKeyRecord, type RdbWriteOptions } from './rdb/file.js';
 import { scanFile, type ScanResult } from './reader.js';
+import { findRedisAof, respCommands, type RedisAof } from './redis-aof.js';
 import { Staging, build, materialize, printable, type Built } from './restore.js';
 import { captureEntries, fileBatches, writeSnapshot, writeSnapshotSync } from './snapshot.js';
 
@@ -74,6 +75,12 @@ export interface PersistenceOptions {
   aux?: () => readonly (readonly [string, string])[];
   /** While an RDB file loads, serve the event loop every this many ms (default 50; 0: after every key). */
   loadYieldMs?: number;
+  /**
+   * Runs one command of a Redis append-only file being imported (the server's command table, on
+   * the keyspace); rejects (or throws) with the error the command got. Without it, a Redis AOF
+   * of RESP commands cannot be imported.
+   */
+  replay?: (argv: Buffer[]) => unknown;
 }
 
 /** INFO's loading_* fields while a data set loads. */
@@ -129,6 +136,7 @@ export class Persistence implements MutationListener {
   private reloadWatch: { keys: Set<Key>; cleared: boolean } | undefined;
   private readonly aux: () => readonly (readonly [string, string])[];
   private readonly loadYieldMs: number;
+  private readonly replay: ((argv: Buffer[]) => unknown) | undefined;
   private aof: AofWriter | undefined;
   private bgsaveStarted: number | undefined;
   private lastBgsaveTry = 0;
@@ -152,6 +160,7 @@ export class Persistence implements MutationListener {
     this.repairCommand = o.repairCommand ?? ((p) => `respai-check-aof --fix ${quote(p)}`);
     this.aux = o.aux ?? (() => []);
     this.loadYieldMs = o.loadYieldMs ?? 50;
+    this.replay = o.replay;
     o.keyspace.listener = this;
   }
 
@@ -217,7 +226,10 @@ export class Persistence implements MutationListener {
       const aofPath = this.aofPath;
       const rdbPath = this.snapshotPath;
       const legacy = join(dirname(rdbPath), LEGACY_SNAPSHOT);
-      if (cfg.appendonly && existsSync(aofPath)) {
+      const redisAof = cfg.appendonly && !existsSync(aofPath) ? this.findRedisAof() : undefined;
+      if (redisAof !== undefined) {
+        report = { ...report, ...(await this.importRedisAof(redisAof, staging)) };
+      } else if (cfg.appendonly && existsSync(aofPath)) {
         const size = statSync(aofPath).size;
         this.loadingState = { startedAt: Date.now(), totalBytes: size, loadedBytes: 0, usedMem: 0, lastLog: Date.now() };
         const r = this.read(aofPath, staging);
@@ -241,7 +253,7 @@ export class Persistence implements MutationListener {
         }
         report = { ...report, source: 'aof', path: aofPath, records: r.records, truncatedBytes };
       } else if (existsSync(rdbPath)) {
-        report = { ...report, ...(await this.readSnapshot(rdbPath, staging)) };
+        report = { ...report, ...(await this.readSnapshot(rdbPath, staging, this.keyspace.inner)) };
         if (report.format === 'respai') {
           this.log.warn(`'${rdbPath}' is a snapshot in respai's format of before; it was loaded, and snapshots are now written as RDB files (this name too)`);
         }
@@ -256,6 +268,8 @@ export class Persistence implements MutationListener {
       } catch (e) {
         throw new PersistenceLoadError(`Cannot load '${report.path}': ${(e as Error).message}`, { cause: e });
       }
+      if (redisAof !== undefined) await this.replayRedisAof(redisAof);
+      m = { ...m, keys: this.keyspace.inner.size, expired: m.expired + report.expired };
       report = { ...report, keys: m.keys, expired: m.expired, ms: Date.now() - t0 };
       if (report.source !== 'none') {
         if (report.source === 'snapshot' && report.format === 'rdb') this.log.info(`Done loading RDB, keys loaded: ${m.keys}, keys expired: ${m.expired}.`);
@@ -295,6 +309,51 @@ export class Persistence implements MutationListener {
     return report;
   }
 
+  private findRedisAof(): RedisAof | undefined {
+    try {
+      return findRedisAof(resolve(this.config().dir));
+    } catch (e) {
+      throw new PersistenceLoadError(`Cannot import Redis's append-only files: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** The RDB base of a Redis AOF folder, into `staging` (its RESP files replay after it is built). */
+  private async importRedisAof(aof: RedisAof, staging: Staging): Promise<Partial<LoadReport>> {
+    this.log.warn(`No '${this.config().appendfilename}' yet, but Redis's append-only files are here (${aof.manifest}): importing them, then writing respai's own AOF`);
+    if (aof.base?.format === 'rdb') return { ...(await this.readRdb(aof.base.path, staging, this.keyspace.inner)), source: 'aof', path: aof.manifest };
+    return { source: 'aof', path: aof.manifest };
+  }
+
+  /** The RESP commands of a Redis AOF folder (base and incremental files), through `replay`. */
+  private async replayRedisAof(aof: RedisAof): Promise<void> {
+    const files = [...(aof.base?.format === 'resp' ? [aof.base.path] : []), ...aof.incr];
+    let n = 0;
+    for (const path of files) {
+      let parsed;
+      try {
+        parsed = respCommands(readFileSync(path), path);
+      } catch (e) {
+        throw new PersistenceLoadError((e as Error).message, { cause: e });
+      }
+      if (parsed.truncatedAt !== undefined) {
+        this.log.warn(`'${path}' ends with an incomplete command (a crash while writing?): loaded the commands before offset ${parsed.truncatedAt}`);
+      }
+      if (parsed.commands.length > 0 && this.replay === undefined) throw new PersistenceLoadError(`Cannot import '${path}': this server cannot replay commands`);
+      for (const argv of parsed.commands) {
+        try {
+          await this.replay!(argv);
+        } catch (e) {
+          throw new PersistenceLoadError(
+            `Cannot import '${path}': command ${n + 1} (${argv[0]!.toString('latin1').slice(0, 40)}) failed: ${(e as Error).message}`,
+            { cause: e },
+          );
+        }
+        n++;
+      }
+    }
+    this.log.info(`Imported Redis's append-only files: ${n} commands replayed`, { manifest: aof.manifest });
+  }
+
   private read(path: string, staging: Staging): ScanResult {
     try {
       return scanFile(path, (rec) => staging.apply(rec));
@@ -304,7 +363,7 @@ export class Persistence implements MutationListener {
   }
 
   /** Reads a snapshot, RDB or respai-format (told apart by their first bytes), into `staging`. */
-  private async readSnapshot(path: string, staging: Staging): Promise<Partial<LoadReport>> {
+  private async readSnapshot(path: string, staging: Staging, direct?: Keyspace): Promise<Partial<LoadReport>> {
     const head = Buffer.alloc(9);
     const fd = openSync(path, 'r');
     let n: number;
@@ -328,19 +387,24 @@ export class Persistence implements MutationListener {
     if (!looksLikeRdb(head.subarray(0, n))) {
       throw new PersistenceLoadError(`'${path}' is neither an RDB file nor a respai snapshot (it starts with ${JSON.stringify(head.subarray(0, n).toString('latin1'))}): check dbfilename`);
     }
-    return this.readRdb(path, staging);
+    return this.readRdb(path, staging, direct);
   }
 
   /**
    * Reads an RDB file into `staging`, yielding to the event loop every 50 ms (INFO answers
    * `loading:1` meanwhile) and logging progress every 5 s. Values of types respai does not hold
-   * stop the load, unless rdb-skip-unsupported-types says to skip them.
+   * stop the load, unless rdb-skip-unsupported-types says to skip them. With `direct` (loading at
+   * start, where a failure ends the process anyway), strings and tensors go straight into that
+   * keyspace (an RDB file has each key once), and only models and scripts wait in `staging` for
+   * their backends.
    */
-  private async readRdb(path: string, staging: Staging): Promise<Partial<LoadReport>> {
+  private async readRdb(path: string, staging: Staging, direct?: Keyspace): Promise<Partial<LoadReport>> {
     const skipOk = this.config().rdbSkipUnsupportedTypes === true;
     const skipped = new Map<string, number>();
     const examples: string[] = [];
     let records = 0;
+    let expired = 0;
+    const now = Date.now();
     const total = statSync(path).size;
     const state: LoadingState = { startedAt: Date.now(), totalBytes: total, loadedBytes: 0, usedMem: 0, lastLog: Date.now() };
     if (this.loading) this.loadingState = state;
@@ -352,6 +416,11 @@ export class Persistence implements MutationListener {
         if (!skipOk) throw new UnsupportedValue(rec.key, what, rec.db);
         skipped.set(what, (skipped.get(what) ?? 0) + 1);
         if (examples.length < 5) examples.push(`'${printable(rec.key)}' (${what})`);
+        return;
+      }
+      if (direct !== undefined && (stored.type === 'string' || stored.type === 'tensor')) {
+        if (rec.expireAt !== 0 && rec.expireAt <= now) expired++;
+        else direct.set(rec.key, stored as Value, rec.expireAt === 0 ? {} : { expireAt: rec.expireAt });
         return;
       }
       staging.apply({ op: 'set', key: rec.key, value: stored, expireAt: rec.expireAt });
@@ -401,7 +470,7 @@ export class Persistence implements MutationListener {
           `; for example ${examples.join(', ')}. The next snapshot will not have them.`,
       );
     }
-    return { source: 'snapshot', path, format: 'rdb', records, ...(skipped.size > 0 ? { skipped: Object.fromEntries(skipped) } : {}) };
+    return { source: 'snapshot', path, format: 'rdb', records, expired, ...(skipped.size > 0 ? { skipped: Object.fromEntries(skipped) } : {}) };
   }
 
   private openAof(path: string): void {
