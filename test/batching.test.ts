@@ -16,7 +16,10 @@ import { OnnxType, encodeModel, identityModel, matmulChainModel } from '@respai/
 import { mulModel } from '@respai/backend-tf/testing';
 import { TensorType, binaryModel } from '@respai/backend-tflite/testing';
 import { torchModelBlob } from '@respai/backend-torch/testing';
-import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { describeShared, itShared, sharedPath } from '@respai/core/testing';
+
+const SHARED_MODELS = sharedPath('models');
 
 type Client = ReturnType<typeof createClient>;
 type Arg = string | Buffer;
@@ -241,7 +244,7 @@ describe('batches form across clients', () => {
 });
 
 describe('what is never merged', () => {
-  it.skipIf(!hasSharedModels)('mnist.onnx (fixed batch of 1) with BATCHSIZE 4: every request runs alone, all succeed', async () => {
+  itShared('mnist.onnx (fixed batch of 1) with BATCHSIZE 4: every request runs alone, all succeed', ['models/mnist.onnx', 'models/one.raw'], async () => {
     const blob = readFileSync(join(SHARED_MODELS, 'mnist.onnx'));
     expect(await cmd(c0, 'AI.MODELSTORE', 'fixed', 'ONNX', 'CPU', 'BATCHSIZE', '4', 'BLOB', blob)).toBe('OK');
     await cmd(c0, 'AI.TENSORSET', 'img', 'FLOAT', '1', '1', '28', '28', 'BLOB', readFileSync(join(SHARED_MODELS, 'one.raw')));

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
 import { OnnxType, encodeModel, matmulChainModel } from '@respai/backend-onnx/testing';
 import { mulModel } from '@respai/backend-tf/testing';
-import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { hasShared, sharedPath } from '@respai/core/testing';
+
+const SHARED_MODELS = sharedPath('models');
 
 type Client = ReturnType<typeof createClient>;
 type Arg = string | Buffer | number;
@@ -31,7 +34,8 @@ async function connect(port: number): Promise<Client> {
   return c;
 }
 
-const TF_MUL = hasSharedModels ? readFileSync(join(SHARED_MODELS, 'graph.pb')) : mulModel();
+// graph.pb where ../shared has it, else the same a * b graph written here.
+const TF_MUL = hasShared('models/graph.pb') ? readFileSync(join(SHARED_MODELS, 'graph.pb')) : mulModel();
 
 // The original's script.txt functions, as its DAG tests use them.
 const SCRIPT = 'def bar(a, b):\n    return a + b\n\ndef bar_variadic(a, args : List[Tensor]):\n    return args[0] + args[1]\n';

@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
 import { OnnxType, binaryModel, encodeModel, identityModel, matmulChainModel } from '@respai/backend-onnx/testing';
-import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { itShared, sharedPath } from '@respai/core/testing';
+
+const SHARED_MODELS = sharedPath('models');
 
 type Client = ReturnType<typeof createClient>;
 type Arg = string | Buffer;
@@ -303,7 +306,7 @@ describe('running models', () => {
     expect(await values('run2')).toEqual([3, 2, 2.5, 13]);
   });
 
-  it.skipIf(!hasSharedModels)('mnist.onnx on one.raw: the argmax is 1', async () => {
+  itShared('mnist.onnx on one.raw: the argmax is 1', ['models/mnist.onnx', 'models/one.raw'], async () => {
     expect(await cmd('AI.MODELSTORE', 'mnist', 'ONNX', 'CPU', 'BLOB', shared('mnist.onnx'))).toBe('OK');
     const meta = (await cmd('AI.MODELGET', 'mnist', 'META')) as unknown[];
     expect(meta.length).toBe(16);
@@ -317,7 +320,7 @@ describe('running models', () => {
     expect(v.indexOf(Math.max(...v))).toBe(1);
   });
 
-  it.skipIf(!hasSharedModels)('linear_iris.onnx: -0.090524077415466309', async () => {
+  itShared('linear_iris.onnx: -0.090524077415466309', ['models/linear_iris.onnx'], async () => {
     expect(await cmd('AI.MODELSTORE', 'linear', 'ONNX', 'CPU', 'BLOB', shared('linear_iris.onnx'))).toBe('OK');
     expect(await cmd('AI.TENSORSET', 'features', 'FLOAT', '1', '4', 'VALUES', '5.1', '3.5', '1.4', '0.2')).toBe('OK');
     expect(await cmd('AI.MODELEXECUTE', 'linear', 'INPUTS', '1', 'features', 'OUTPUTS', '1', 'linear_out')).toBe('OK');
@@ -581,7 +584,7 @@ describe('bad inputs: exact error texts, the server unharmed', () => {
     await expectHealthy();
   });
 
-  it.skipIf(!hasSharedModels)('store: a TF graph (graph.pb) as ONNX', async () => {
+  itShared('store: a TF graph (graph.pb) as ONNX', ['models/graph.pb'], async () => {
     expect(await err('AI.MODELSTORE', GM, 'ONNX', 'CPU', 'BLOB', shared('graph.pb'))).toBe('ERR No graph was found in the protobuf.');
     await expectHealthy();
     const iris = shared('linear_iris.onnx');

@@ -117,6 +117,13 @@ afterAll(async () => {
 });
 
 const cmd = (...args: Arg[]): Promise<unknown> => client.sendCommand(args);
+
+describe('the test harness', () => {
+  it('starts every server in a temporary directory of its own, never the repository', async () => {
+    const [, dir] = (await cmd('CONFIG', 'GET', 'dir')) as [string, string];
+    expect(dir.startsWith(join(tmpdir(), 'respai-test-'))).toBe(true);
+  });
+});
 const bin = (...args: Arg[]): Promise<unknown> =>
   client.sendCommand(args, { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } });
 
@@ -808,6 +815,34 @@ describe('maxclients', () => {
       return reply === '+PONG\r\n';
     }, 'a slot frees up');
     b.destroy();
+  });
+
+  it('refused peers that reset at once leave no uncaught error behind', async () => {
+    // The two slots, once the previous test's connections are gone.
+    const admitted = async (): Promise<Socket> => {
+      for (;;) {
+        const s = await connect(small.port);
+        s.write('PING\r\n');
+        if ((await readUntil(s, (r) => r.endsWith('\r\n'))) === '+PONG\r\n') return s;
+        s.destroy();
+        await sleep(20);
+      }
+    };
+    const a = await admitted();
+    const b = await admitted();
+    try {
+      for (let i = 0; i < 50; i++) {
+        const s = await connect(small.port);
+        s.on('error', () => undefined);
+        s.resetAndDestroy();
+      }
+      a.write('PING\r\n');
+      expect(await readUntil(a, (r) => r.endsWith('\r\n'))).toBe('+PONG\r\n');
+      expect(small.output()).not.toMatch(/uncaught/i);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
   });
 });
 

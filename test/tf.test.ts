@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
 import { attr, convnetModel, GraphDefWriter, mlpModel, mulModel, whileModel, type TfType } from '@respai/backend-tf/testing';
 import { randoms } from '../packages/backend-tf/src/testing/reference.js'; // seeded data, as the models' weights
-import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { itShared, sharedPath } from '@respai/core/testing';
+
+const SHARED_MODELS = sharedPath('models');
 
 type Client = ReturnType<typeof createClient>;
 type Arg = string | Buffer;
@@ -51,7 +54,7 @@ const closeTo = (got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-5) =>
 };
 
 describe('frozen graphs', () => {
-  it.skipIf(!hasSharedModels)('graph.pb: a * b = 4 9 4 9, output named mul or mul:0', async () => {
+  itShared('graph.pb: a * b = 4 9 4 9, output named mul or mul:0', ['models/graph.pb'], async () => {
     const blob = readFileSync(join(SHARED_MODELS, 'graph.pb'));
     expect(await cmd('AI.MODELSTORE', 'g', 'TF', 'CPU', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'mul', 'BLOB', blob)).toBe('OK');
     expect(await cmd('AI.MODELSTORE', 'g0', 'TF', 'CPU', 'INPUTS', '2', 'a:0', 'b:0', 'OUTPUTS', '1', 'mul:0', 'BLOB', blob)).toBe('OK');
@@ -158,11 +161,12 @@ describe('errors at MODELSTORE, each leaving the key as it was', () => {
     // A zip (what a zipped SavedModel directory is).
     const zip = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(60)]);
     expect(await store('INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'c', 'BLOB', zip)).toMatch(/^ERR Invalid GraphDef: .*frozen TensorFlow GraphDefs/);
-    if (hasSharedModels) {
-      expect(await store('INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'c', 'BLOB', readFileSync(join(SHARED_MODELS, 'mnist.onnx')))).toBe(
-        'ERR Invalid GraphDef: this is an ONNX model (use the ONNX backend); the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)',
-      );
-    }
+  });
+
+  itShared('store-time: an ONNX model says what it is', ['models/mnist.onnx'], async () => {
+    expect(await store('INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'c', 'BLOB', readFileSync(join(SHARED_MODELS, 'mnist.onnx')))).toBe(
+      'ERR Invalid GraphDef: this is an ONNX model (use the ONNX backend); the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)',
+    );
   });
 
   it('the model stored first still serves', async () => {

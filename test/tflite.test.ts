@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
 import { TensorType, binaryModel, denseClassifier } from '@respai/backend-tflite/testing';
-import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { describeShared, itShared, sharedPath } from '@respai/core/testing';
+
+const SHARED_MODELS = sharedPath('models');
 
 type Client = ReturnType<typeof createClient>;
 type Arg = string | Buffer;
@@ -49,7 +52,7 @@ const values = async (key: string, c: Client = client) => ((await c.sendCommand(
 const mnist = () => readFileSync(join(SHARED_MODELS, 'mnist_model_quant.tflite'));
 const one = () => readFileSync(join(SHARED_MODELS, 'one.raw'));
 
-describe.skipIf(!hasSharedModels)('mnist_model_quant.tflite', () => {
+describeShared('mnist_model_quant.tflite', ['models/mnist_model_quant.tflite', 'models/one.raw'], () => {
   it('reads the "1" of one.raw (FLOAT 1 1 28 28 into its [1,28,28] input): OUTPUTS 2 b c, b = 1', async () => {
     expect(await cmd('AI.MODELSTORE', 'mnist', 'TFLITE', 'CPU', 'TAG', 'v1', 'BLOB', mnist())).toBe('OK');
     expect(await cmd('AI.TENSORSET', 'a', 'FLOAT', '1', '1', '28', '28', 'BLOB', one())).toBe('OK');
@@ -147,17 +150,19 @@ describe("the project's own models", () => {
 });
 
 describe('errors', () => {
+  itShared('store-time: an ONNX model is no TFLite flatbuffer', ['models/mnist.onnx'], async () => {
+    expect(await err('AI.MODELSTORE', 'bad', 'TFLITE', 'CPU', 'BLOB', readFileSync(join(SHARED_MODELS, 'mnist.onnx')))).toBe(
+      'ERR Invalid TFLITE model: the bytes are not a TFLite flatbuffer (no TFL3 file identifier)',
+    );
+    expect(await cmd('EXISTS', 'bad')).toBe(0);
+  });
+
   it('store-time: garbage, another format, a GPU, wrong arity; nothing stored', async () => {
     expect(await err('AI.MODELSTORE', 'bad', 'TFLITE', 'CPU', 'BLOB', 'not a model')).toBe(
       'ERR Invalid TFLITE model: the bytes are not a TFLite flatbuffer (no TFL3 file identifier)',
     );
     const fake = Buffer.concat([Buffer.from([16, 0, 0, 0]), Buffer.from('TFL3'), Buffer.alloc(100, 0xee)]);
     expect(await err('AI.MODELSTORE', 'bad', 'TFLITE', 'CPU', 'BLOB', fake)).toBe('ERR Invalid TFLITE model: the bytes are not a valid TFLite flatbuffer');
-    if (hasSharedModels) {
-      expect(await err('AI.MODELSTORE', 'bad', 'TFLITE', 'CPU', 'BLOB', readFileSync(join(SHARED_MODELS, 'mnist.onnx')))).toBe(
-        'ERR Invalid TFLITE model: the bytes are not a TFLite flatbuffer (no TFL3 file identifier)',
-      );
-    }
     expect(await err('AI.MODELSTORE', 'bad', 'TFLITE', 'GPU', 'BLOB', binaryModel('ADD', TensorType.FLOAT32, [2]))).toBe(
       'ERR GPU requested but TFLITE has no GPU support here',
     );

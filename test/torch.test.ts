@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
 import { torchModelBlob } from '@respai/backend-torch/testing';
-import { SHARED_MODELS, hasSharedModels, startServer, type RunningServer } from './helpers/server.js';
+import { startServer, type RunningServer } from './helpers/server.js';
+import { itShared, sharedPath } from '@respai/core/testing';
+
+const SHARED_MODELS = sharedPath('models');
 
 type Client = ReturnType<typeof createClient>;
 type Arg = string | Buffer;
@@ -63,7 +66,7 @@ function cli(args: string[], stdin?: Buffer | string): Promise<string> {
 const ADD = torchModelBlob('def forward(self, a, b):\n    return a + b\n');
 
 describe('TorchScript models', () => {
-  it.skipIf(!hasSharedModels)('pt-minimal.pt through redis-cli -x: META lists a and b; a + b', async () => {
+  itShared('pt-minimal.pt through redis-cli -x: META lists a and b; a + b', ['models/pt-minimal.pt'], async () => {
     const blob = readFileSync(join(SHARED_MODELS, 'pt-minimal.pt'));
     expect(await cli(['-x', 'AI.MODELSTORE', 'ptm', 'TORCH', 'CPU', 'BLOB'], blob)).toBe('OK\n');
     const meta = (await cmd('AI.MODELGET', 'ptm', 'META')) as unknown[];

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER_CLI = `${REPO}apps/server/dist/cli.js`;
-export const SHARED_MODELS = fileURLToPath(new URL('../../../shared/models/', import.meta.url));
-export const hasSharedModels = existsSync(SHARED_MODELS);
 
 export interface RunningServer {
   port: number;
@@ -25,13 +25,17 @@ export interface RunningServer {
  */
 export async function startServer(args: string[] = []): Promise<RunningServer> {
   if (!existsSync(SERVER_CLI)) throw new Error(`${SERVER_CLI} missing: run the build (npm test does)`);
-  const proc = spawn(process.execPath, [SERVER_CLI, ...args, '--port', '0', '--loglevel', 'notice'], {
+  // A directory of its own unless the test names one: never a snapshot or AOF lying in the repository.
+  const ownDir = args.includes('--dir') ? undefined : mkdtempSync(join(tmpdir(), 'respai-test-'));
+  const dirArgs = ownDir === undefined ? [] : ['--dir', ownDir];
+  const proc = spawn(process.execPath, [SERVER_CLI, ...args, ...dirArgs, '--port', '0', '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  if (ownDir !== undefined) void exited.then(() => rmSync(ownDir, { recursive: true, force: true }));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
     const check = () => {

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
+import * as ab from './scenarios/ab.js';
 import * as batching from './scenarios/batching.js';
 import * as dag from './scenarios/dag.js';
+import * as datatypes from './scenarios/datatypes.js';
 import * as durability from './scenarios/durability.js';
 import * as onnx from './scenarios/onnx.js';
 import * as rdb from './scenarios/rdb.js';
@@ -20,6 +22,8 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   batching,
   durability,
   rdb,
+  datatypes,
+  ab,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

@@ -1,6 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Repository root: this file sits at apps/bench/{src,dist}/servers.*. */
@@ -17,6 +19,8 @@ export interface ServerHandle {
 }
 
 const running = new Set<ChildProcess>();
+/** Temporary `--dir`s of the servers started here, removed at exit. */
+const tempDirs = new Set<string>();
 let exitHook = false;
 let signalHooks = false;
 
@@ -26,6 +30,7 @@ function installExitHook(): void {
   exitHook = true;
   process.on('exit', () => {
     for (const c of running) c.kill('SIGKILL');
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   });
 }
 
@@ -70,20 +75,29 @@ export function haveRedisServer(): boolean {
 /** `extraArgs` come after the defaults, so they override them (`--appendonly yes`, `--dir ...`). */
 export async function startRedis(port?: number, extraArgs: readonly string[] = []): Promise<ServerHandle> {
   const p = port ?? (await freePort());
-  return startServer('redis', 'redis-server', ['--port', String(p), '--save', '', '--appendonly', 'no', ...extraArgs], p);
+  return startServer('redis', 'redis-server', ['--port', String(p), '--save', '', '--appendonly', 'no', ...ownDir(extraArgs), ...extraArgs], p);
+}
+
+/** `--dir` of a fresh temporary directory unless `args` name one: no server reads files left in the repository. */
+function ownDir(args: readonly string[]): string[] {
+  if (args.includes('--dir')) return [];
+  const dir = mkdtempSync(join(tmpdir(), 'respai-bench-'));
+  tempDirs.add(dir);
+  return ['--dir', dir];
 }
 
 export function respaiAvailable(): boolean {
   return existsSync(respaiCli);
 }
 
-export async function startRespai(port?: number, extraArgs: readonly string[] = []): Promise<ServerHandle> {
-  if (!respaiAvailable()) throw new Error(`${respaiCli} not found: run \`npm run build\` first`);
+/** Starts respai (`cli`: another build's apps/server/dist/cli.js, for A/B runs). */
+export async function startRespai(port?: number, extraArgs: readonly string[] = [], cli = respaiCli): Promise<ServerHandle> {
+  if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first`);
   const p = port ?? (await freePort());
   return startServer(
     'respai',
     process.execPath,
-    [respaiCli, '--port', String(p), '--loglevel', 'warning', ...extraArgs],
+    [cli, '--port', String(p), '--loglevel', 'warning', ...ownDir(extraArgs), ...extraArgs],
     p,
   );
 }

@@ -39,14 +39,24 @@ async function main(): Promise<void> {
     throw e;
   }
   const server = await startServer(loaded);
-  server.onClosed(() => setImmediate(() => process.exit(0)));
+  let dying = false;
+  server.onClosed(() => setImmediate(() => process.exit(dying ? 1 : 0)));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     // A failed save keeps the server running (logged), as in Redis; a second signal ends it.
     process.once(sig, () => void server.shutdown(`received ${sig}`).catch(() => undefined));
   }
+  // Nothing a client sends may get here (tests drive every error path and check the log): an
+  // uncaught exception is a bug, and the state it leaves is unknown. Log it, save what the
+  // persistence settings say to save (the AOF flushed), and exit non-zero, as a server should.
   process.on('uncaughtException', (err) => {
-    // Nothing a client sends should get here; log it loudly but keep serving everyone else.
-    server.log.fatal({ err }, 'uncaught exception');
+    server.log.fatal({ err }, 'uncaught exception: shutting down');
+    if (dying) return;
+    dying = true;
+    void server
+      .shutdown('uncaught exception')
+      .catch(() => undefined)
+      .finally(() => process.exit(1));
+    setTimeout(() => process.exit(1), 10_000).unref();
   });
 }
 

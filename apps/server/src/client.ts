@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { E, RespaiError, errorText } from '@respai/core';
+import { E, RespaiError, errorText, type RunOwner } from '@respai/core';
 import { RespDecoder } from './resp/decoder.js';
 import { ReplyWriter } from './resp/encoder.js';
 import { ErrorReply, QUEUED, type Reply } from './resp/reply.js';
@@ -7,6 +7,9 @@ import type { Command, ExecContext } from './commands/types.js';
 import type { ServerState } from './state.js';
 
 let nextId = 1;
+
+/** Input a connection buffers while its command completes asynchronously, before it stops reading. */
+const PAUSE_WHILE_BUSY_BYTES = 1 << 20;
 
 /** A queued MULTI command: parsed at EXEC time, like Redis (only arity is checked when queued). */
 interface Queued {
@@ -17,8 +20,9 @@ interface Queued {
 /**
  * One connection: decodes commands, runs them strictly in order, and writes replies.
  * Replies produced while handling one socket read are flushed with a single corked write.
- * While an asynchronous command (a model run) is in flight, reading pauses, so a pipelining
- * client waits its turn and every other client is still served.
+ * While an asynchronous command (a model run) is in flight, the connection's next commands wait
+ * (read but not run; past PAUSE_WHILE_BUSY_BYTES it stops reading), so a pipelining client waits
+ * its turn and every other client is still served.
  */
 export class Client {
   readonly id = nextId++;
@@ -37,9 +41,8 @@ export class Client {
   /** CLIENT REPLY SKIP: how many replies are still to drop (its own, then the next command's). */
   replySkip = 0;
   closed = false;
-  private readonly gone = new AbortController();
-  /** Aborted when the connection closes: queued runs of this client are dropped. */
-  readonly signal: AbortSignal = this.gone.signal;
+  /** The engine's handle on this connection's run in flight: cancelled when the connection closes. */
+  readonly runOwner: RunOwner = { cancel: undefined };
   readonly addr: string;
   readonly laddr: string;
   private readonly decoder: RespDecoder;
@@ -63,7 +66,7 @@ export class Client {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
-      if (!this.busy && !this.closed) socket.resume();
+      if (!this.busy && !this.closed) this.resumeReading();
     });
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
@@ -90,7 +93,15 @@ export class Client {
       this.replySkip--;
       return;
     }
-    if (!this.replyOff) this.writer.write(r);
+    if (this.replyOff) return;
+    try {
+      this.writer.write(r);
+    } catch (e) {
+      // A bug (a command produced something that is not a reply): the client still gets an
+      // answer in its place, so its pipeline stays in step, and the connection keeps going.
+      this.server.log.error({ err: e, command: this.lastCommand }, 'reply could not be encoded');
+      this.writer.write(new ErrorReply(E.internalReply));
+    }
   }
 
   /** Bytes read but not yet parsed into commands (CLIENT LIST qbuf). */
@@ -102,7 +113,27 @@ export class Client {
     this.server.stats.netInputBytes += chunk.length;
     this.lastInteraction = Date.now();
     this.decoder.push(chunk);
+    // While a command completes asynchronously, what arrives waits in the decoder; past a bound
+    // the socket stops being read (pausing on every async command would cost two syscalls each).
+    if (this.busy) {
+      if (this.decoder.buffered > PAUSE_WHILE_BUSY_BYTES) this.pauseReading();
+      return;
+    }
     this.processInput();
+  }
+
+  private paused = false;
+
+  private pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
   }
 
   private processInput(): void {
@@ -174,7 +205,6 @@ export class Client {
     }
     if (result instanceof Promise) {
       this.busy = true;
-      this.socket.pause();
       result.then(
         (r) => this.finishAsync(r),
         (e: unknown) => this.finishAsync(this.errorReply(e, command)),
@@ -188,23 +218,39 @@ export class Client {
     this.busy = false;
     if (this.closed) return; // the client went away mid-run: the result is dropped
     this.send(r);
-    this.socket.resume();
+    this.resumeReading();
     this.processInput();
   }
 
-  /** Runs a command synchronously for EXEC; async commands are refused there. */
-  runForExec(command: Command, args: Buffer[]): Reply {
+  /**
+   * One queued command of EXEC: its synchronous run, or (for two-phase commands) a promise of it
+   * once its prepare is done. Run commands are refused with RedisAI's text, as the original does.
+   */
+  execStep(command: Command, args: Buffer[]): (() => Reply) | Promise<() => Reply> {
+    const failed = (e: unknown) => {
+      const r = this.errorReply(e, command);
+      return () => r;
+    };
+    if (command.flags.includes('airun')) return () => new ErrorReply(E.runInMulti);
+    let request: unknown;
     try {
-      if (command.flags.includes('airun')) return new ErrorReply(E.runInMulti);
-      const r = command.execute(this.ctx, command.parse(args, this.parseContext()));
-      if (r instanceof Promise) {
-        r.catch(() => undefined);
-        return new ErrorReply(E.runInMulti);
-      }
-      return r;
+      request = command.parse(args, this.parseContext());
     } catch (e) {
-      return this.errorReply(e, command);
+      return failed(e);
     }
+    const guarded = (run: () => Reply) => () => {
+      try {
+        return run();
+      } catch (e) {
+        return this.errorReply(e, command);
+      }
+    };
+    if (command.prepare !== undefined) return command.prepare(this.ctx, request).then(guarded, failed);
+    return guarded(() => {
+      const r = command.execute(this.ctx, request);
+      if (r instanceof Promise) throw new Error(`${command.name} answered asynchronously inside EXEC: it needs a prepare`);
+      return r;
+    });
   }
 
   private parseContext() {
@@ -259,7 +305,7 @@ export class Client {
       this.server.stats.netOutputBytes += bytes;
       // A client that does not read its replies stops being read from, so it cannot make the
       // server buffer replies without bound.
-      if (!ok && !this.busy) this.socket.pause();
+      if (!ok && !this.busy) this.pauseReading();
     }
     if (this.closeAfterFlush && this.held === undefined) {
       this.socket.end();
@@ -270,7 +316,7 @@ export class Client {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.gone.abort();
+    this.runOwner.cancel?.();
     if (!this.socket.destroyed && !this.closeAfterFlush) this.socket.destroy();
     this.onClose(this);
   }

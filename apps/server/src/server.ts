@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { BACKEND_NAMES, DurableKeyspace, Engine, MemoryKeyspace, RespaiError, errorText, type BackendName, type Keyspace, type Persistence } from '@respai/core';
+import { BACKEND_NAMES, DurableKeyspace, E, Engine, MemoryKeyspace, RespaiError, errorText, type BackendName, type Keyspace, type Persistence } from '@respai/core';
 import { Client } from './client.js';
 import { commandTable } from './commands/index.js';
 import type { Command, ExecContext } from './commands/types.js';
@@ -95,6 +95,9 @@ export class RespaiServer implements ServerState {
           resolve();
         });
       });
+      // Once listening, errors (EMFILE on accept, a peer reset) are logged: they must never
+      // become an uncaught exception.
+      server.on('error', (e) => this.log.warn({ err: e.message, host }, 'listening socket error'));
       const addr = server.address();
       if (addr !== null && typeof addr === 'object') port = addr.port;
       this.servers.push(server);
@@ -119,7 +122,9 @@ export class RespaiServer implements ServerState {
     this.stats.totalConnections++;
     if (this.clients.size >= this.options.maxclients) {
       this.stats.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
+      // The refused peer may reset before the reply is written: its error must go somewhere.
+      socket.on('error', () => undefined);
+      socket.end(`-${E.maxClients}\r\n`);
       return;
     }
     const client = new Client(socket, this, (c) => this.clients.delete(c.id));
@@ -149,7 +154,7 @@ export class RespaiServer implements ServerState {
         this.persistence.shutdown(options.save);
       } catch (e) {
         this.log.warn({ reason, err: (e as Error).message }, 'Errors trying to shut down the server, check the logs');
-        return Promise.reject(new RespaiError('ERR Errors trying to SHUTDOWN. Check logs.'));
+        return Promise.reject(new RespaiError(E.shutdownFailed));
       }
     }
     this.stopping ??= (async () => {

@@ -18,38 +18,21 @@ import {
   type LoadedModel,
 } from '@respai/core';
 import { createOnnxBackend, type OnnxBackend } from './index.js';
-import { ensureBuilt, packageDir, repoRoot } from './testing/build.js';
+import { ensureBuilt, itShared, packageDir as pkgDir, repoRoot, sharedPath, testBackends } from '@respai/core/testing';
 import { OnnxType, binaryModel, encodeModel, identityModel, matmulChainModel, type OnnxElemType } from './testing/onnx-writer.js';
 
-const shared = resolve(repoRoot, '../shared/models');
-const hasShared = existsSync(join(shared, 'linear_iris.onnx'));
-
+const packageDir = pkgDir('backend-onnx');
+const sharedModels = sharedPath('models');
 const log = { debug: vi.fn(), info: vi.fn(), warn: vi.fn() };
-const settings = (over: Partial<BackendSettings> = {}): BackendSettings => ({
-  intraOpParallelism: 1,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 0,
-  backendMemoryLimitMb: 0,
-  threadsPerQueue: 2,
-  log,
-  ...over,
-});
-
-const backends: OnnxBackend[] = [];
-function newBackend(over: Partial<BackendSettings> = {}): OnnxBackend {
-  const b = createOnnxBackend();
-  b.init(settings(over));
-  backends.push(b);
-  return b;
-}
+const { newBackend, settings, disposeAll } = testBackends(createOnnxBackend, { log });
 
 let backend: OnnxBackend;
 beforeAll(() => {
-  ensureBuilt();
+  ensureBuilt(packageDir);
   backend = newBackend();
 }, 120_000);
 afterAll(async () => {
-  await Promise.all(backends.map((b) => b.dispose()));
+  await disposeAll();
 });
 
 const load = (blob: Buffer, b: OnnxBackend = backend): Promise<LoadedModel> =>
@@ -214,8 +197,8 @@ describe('the ONNX backend', () => {
     await m.dispose();
   });
 
-  it.skipIf(!hasShared)('runs linear_iris.onnx (LinearRegressor made by skl2onnx)', async () => {
-    const m = await load(readFileSync(join(shared, 'linear_iris.onnx')));
+  itShared('runs linear_iris.onnx (LinearRegressor made by skl2onnx)', ['models/linear_iris.onnx'], async () => {
+    const m = await load(readFileSync(join(sharedModels, 'linear_iris.onnx')));
     expect(m.inputs).toEqual([{ name: 'float_input', dtype: 'FLOAT', shape: [1, 4] }]);
     expect(m.outputs).toEqual([{ name: 'variable', dtype: 'FLOAT', shape: [1, 1] }]);
     const [y] = await m.run([tensor('FLOAT', [1, 4], [5.1, 3.5, 1.4, 0.2])], { slot: 0 });
@@ -223,10 +206,10 @@ describe('the ONNX backend', () => {
     await m.dispose();
   });
 
-  it.skipIf(!hasShared)('runs mnist.onnx on one.raw: the digit is 1', async () => {
-    const m = await load(readFileSync(join(shared, 'mnist.onnx')));
+  itShared('runs mnist.onnx on one.raw: the digit is 1', ['models/mnist.onnx', 'models/one.raw'], async () => {
+    const m = await load(readFileSync(join(sharedModels, 'mnist.onnx')));
     expect(m.inputs.map((i) => i.name)).toEqual(['Input3']);
-    const [scores] = await m.run([Tensor.fromBlob('FLOAT', [1, 1, 28, 28], readFileSync(join(shared, 'one.raw')))], { slot: 1 });
+    const [scores] = await m.run([Tensor.fromBlob('FLOAT', [1, 1, 28, 28], readFileSync(join(sharedModels, 'one.raw')))], { slot: 1 });
     expect(scores!.shape).toEqual([1, 10]);
     const v = scores!.values() as number[];
     expect(v.indexOf(Math.max(...v))).toBe(1);
@@ -248,9 +231,9 @@ describe('the ONNX backend', () => {
     expect(await loadError(bad)).toMatch(/^ERR .*NoSuchOp/);
   });
 
-  it.skipIf(!hasShared)('refuses a TF graph as RedisAI did: "No graph was found in the protobuf."', async () => {
-    expect(await loadError(readFileSync(join(shared, 'graph.pb')))).toBe('ERR No graph was found in the protobuf.');
-    const iris = readFileSync(join(shared, 'linear_iris.onnx'));
+  itShared('refuses a TF graph as RedisAI did: "No graph was found in the protobuf."', ['models/graph.pb', 'models/linear_iris.onnx'], async () => {
+    expect(await loadError(readFileSync(join(sharedModels, 'graph.pb')))).toBe('ERR No graph was found in the protobuf.');
+    const iris = readFileSync(join(sharedModels, 'linear_iris.onnx'));
     expect(await loadError(iris.subarray(0, iris.length >> 1))).toBe('ERR Failed to load model because protobuf parsing failed.');
   });
 
@@ -307,11 +290,11 @@ describe('the ONNX backend', () => {
     await m.dispose();
   }, 30_000);
 
-  it('frees the model in every worker on dispose', async () => {
+  it('a disposed model answers so on every slot', async () => {
     const m = await load(identityModel(OnnxType.FLOAT));
     await m.run([ones(1, 2)], { slot: 1 });
     await m.dispose();
-    for (const slot of [0, 1]) await expect(m.run([ones(1, 2)], { slot })).rejects.toThrow(/is not loaded in this worker/);
+    for (const slot of [0, 1]) await expect(m.run([ones(1, 2)], { slot })).rejects.toThrow('ERR the ONNX model was disposed');
   });
 
   it('keeps the event loop free while a model computes', async () => {
@@ -365,7 +348,7 @@ describe('BACKEND_MEMORY_LIMIT', () => {
     log.warn.mockClear();
     const small = newBackend({ backendMemoryLimitMb: 1, threadsPerQueue: 1 });
     expect(log.warn).toHaveBeenCalledWith(
-      'ONNX: BACKEND_MEMORY_LIMIT is only checked against model sizes; onnxruntime-node cannot cap the memory its sessions allocate',
+      'ONNX: BACKEND_MEMORY_LIMIT is only checked against model sizes; the runtime cannot cap the memory it allocates',
       { backendMemoryLimitMb: 1 },
     );
     // 600 x 600 float32 weights: 1.4 MB.

@@ -1,35 +1,25 @@
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import {
-  BACKEND_API_VERSION,
-  DEFAULT_BACKEND_SETTINGS,
   E,
-  RespaiError,
   Tensor,
-  WorkerCallError,
+  WorkerBackend,
+  WorkerModel,
   WorkerModels,
+  builtModuleUrl,
   fail,
-  type Backend,
+  ownBuffer,
+  workerRuntimeError,
   type BackendSettings,
-  type Device,
   type LoadedModel,
   type ModelLoadRequest,
-  type RunContext,
   type TensorSpec,
-  type WorkerModelRef,
+  type WorkerModelCodec,
 } from '@respai/core';
 import { ONNX_ERR } from './messages.js';
 import { TO_ORT, dtypeOfOrt, type WireModelInfo, type WireTensor, type WireValueInfo, type WorkerSettings } from './protocol.js';
 
 /** The onnxruntime-node version this backend runs (AI.INFO, INFO). */
 export const ORT_VERSION: string = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
-
-/** The built worker beside this module; from TypeScript sources (unit tests), the build's. */
-function defaultWorkerUrl(): URL {
-  const here = new URL('./worker.js', import.meta.url);
-  return existsSync(fileURLToPath(here)) ? here : new URL('../dist/worker.js', import.meta.url);
-}
 
 export interface OnnxBackendOptions {
   /** The worker module (default: `worker.js` of this package's build). */
@@ -41,50 +31,25 @@ export interface OnnxBackendOptions {
  * per device, each holding a session of every model stored on that device, so engine slot k of a
  * device runs on its worker k without waiting for the others (`WorkerModels` of @respai/core).
  */
-export class OnnxBackend implements Backend {
-  readonly apiVersion = BACKEND_API_VERSION;
+export class OnnxBackend extends WorkerBackend {
   readonly name = 'ONNX' as const;
   readonly version = ORT_VERSION;
-  /** Replaced by `init`; models keep the one that loaded them. */
-  private models: WorkerModels;
 
   constructor(private readonly options: OnnxBackendOptions = {}) {
-    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
-  }
-
-  init(settings: BackendSettings): void {
-    this.models = this.workerModels(settings);
-    if (settings.backendMemoryLimitMb > 0) {
-      settings.log.warn(
-        'ONNX: BACKEND_MEMORY_LIMIT is only checked against model sizes; onnxruntime-node cannot cap the memory its sessions allocate',
-        { backendMemoryLimitMb: settings.backendMemoryLimitMb },
-      );
-    }
-  }
-
-  supportsDevice(device: Device): boolean {
-    return device.type === 'CPU';
+    super();
   }
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
     if (!this.supportsDevice(request.device)) fail(E.noGpu('ONNX'));
     const { ref, value } = await this.models.load(request.device.name, request.blob, describe);
-    return new OnnxModel(this.models, ref, value);
+    return new WorkerModel(this.models, ref, value.inputs, value.outputs, codec(value));
   }
 
-  /**
-   * Terminates every worker, each once its current call returned. Models loaded before are gone;
-   * a later load starts new workers.
-   */
-  dispose(): Promise<void> {
-    return this.models.dispose();
-  }
-
-  private workerModels(s: BackendSettings): WorkerModels {
+  protected workerModels(s: BackendSettings): WorkerModels {
     const workerData: WorkerSettings = { intraOpNumThreads: s.intraOpParallelism, interOpNumThreads: s.interOpParallelism };
     return new WorkerModels({
       backend: 'ONNX',
-      url: this.options.workerUrl ?? defaultWorkerUrl(),
+      url: this.options.workerUrl ?? builtModuleUrl(import.meta.url, 'worker.js'),
       workerData,
       settings: s,
       runtimeError: ortError,
@@ -93,59 +58,32 @@ export class OnnxBackend implements Backend {
   }
 }
 
-/** A stored model's handle: its specs, and runs that go to the slot's worker. */
-class OnnxModel implements LoadedModel {
-  readonly inputs: readonly TensorSpec[];
-  readonly outputs: readonly TensorSpec[];
-  private disposed = false;
-
-  constructor(
-    private readonly models: WorkerModels,
-    private readonly ref: WorkerModelRef,
-    spec: { inputs: TensorSpec[]; outputs: TensorSpec[] },
-  ) {
-    this.inputs = spec.inputs;
-    this.outputs = spec.outputs;
-  }
-
-  async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
-    if (inputs.length !== this.inputs.length) fail(ONNX_ERR.inputCount(this.inputs.length, inputs.length));
-    const wire = inputs.map((t, i): WireTensor => {
-      const spec = this.inputs[i];
-      if (spec?.dtype !== undefined && spec.dtype !== t.dtype) fail(ONNX_ERR.inputDtype(spec.name, spec.dtype, t.dtype));
-      // A copy of its own per run: the stored tensor stays intact and the copy moves to the worker.
-      const data = new ArrayBuffer(t.data.length);
-      new Uint8Array(data).set(t.data);
-      return { type: TO_ORT[t.dtype], dims: [...t.shape], data };
-    });
-    const out = await this.models.run<WireTensor[]>(
-      this.ref,
-      [wire],
-      wire.map((t) => t.data),
-      ctx.slot,
-    );
-    return out.map((o, i) => {
-      const name = this.outputs[i]?.name ?? String(i);
-      const dtype = dtypeOfOrt(o.type);
-      if (dtype === undefined) fail(ONNX_ERR.unsupportedType('output', name, o.type));
-      if (o.dims.some((d) => d === 0)) fail(ONNX_ERR.emptyOutput(name, o.dims));
-      return Tensor.fromBlob(dtype, o.dims, Buffer.from(o.data));
-    });
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.models.unload(this.ref);
-  }
+/** Inputs to the worker (dtypes checked, bytes copied and moved), outputs back as tensors. */
+function codec(spec: { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }): WorkerModelCodec<WireTensor[], WireTensor[]> {
+  return {
+    encode(inputs) {
+      if (inputs.length !== spec.inputs.length) fail(ONNX_ERR.inputCount(spec.inputs.length, inputs.length));
+      const wire = inputs.map((t, i): WireTensor => {
+        const s = spec.inputs[i];
+        if (s?.dtype !== undefined && s.dtype !== t.dtype) fail(ONNX_ERR.inputDtype(s.name, s.dtype, t.dtype));
+        return { type: TO_ORT[t.dtype], dims: [...t.shape], data: ownBuffer(t) };
+      });
+      return { wire, transfer: wire.map((t) => t.data) };
+    },
+    decode(out) {
+      return out.map((o, i) => {
+        const name = spec.outputs[i]?.name ?? String(i);
+        const dtype = dtypeOfOrt(o.type);
+        if (dtype === undefined) fail(ONNX_ERR.unsupportedType('output', name, o.type));
+        if (o.dims.some((d) => d === 0)) fail(ONNX_ERR.emptyOutput(name, o.dims));
+        return Tensor.fromBlob(dtype, o.dims, Buffer.from(o.data));
+      });
+    },
+  };
 }
 
 /** onnxruntime's error as the client's reply. */
-function ortError(e: unknown): Error {
-  if (RespaiError.isInstance(e)) return e;
-  if (e instanceof WorkerCallError || e instanceof Error) return new RespaiError(ONNX_ERR.ort(e.message), { cause: e });
-  return new RespaiError(ONNX_ERR.ort(String(e)));
-}
+const ortError = workerRuntimeError(ONNX_ERR.ort);
 
 /** The specs respai reports, refusing what it could never feed or return. */
 function describe(info: WireModelInfo): { inputs: TensorSpec[]; outputs: TensorSpec[] } {

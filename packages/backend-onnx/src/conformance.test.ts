@@ -1,21 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { backendConformance, floats, tensor, type ModelFixture } from '@respai/core/testing';
+import { readFileSync } from 'node:fs';
+import { addFixture, backendConformance, ensureBuilt, floats, ifShared, packageDir, sharedPath, tensor, type ModelFixture } from '@respai/core/testing';
 import { createOnnxBackend } from './index.js';
-import { ensureBuilt, repoRoot } from './testing/build.js';
 import { OnnxType, binaryModel, identityModel } from './testing/onnx-writer.js';
 
 // The suite every respai backend passes, on models this package writes (and the shared ones when present).
-const add: ModelFixture = {
-  name: 'Add (FLOAT, dynamic batch)',
-  blob: binaryModel('Add', OnnxType.FLOAT, ['N', 2], ['N', 2], ['N', 2]),
-  inputs: [floats([2, 2], [1, 2, 3, 4]), floats([2, 2], [0.5, 0.25, -3, 1e-3])],
-  expected: [floats([2, 2], [1.5, 2.25, 0, 4.001])],
-  inputNames: ['a', 'b'],
-  outputNames: ['c'],
-  inputDtypes: ['FLOAT', 'FLOAT'],
-  outputDtypes: ['FLOAT'],
-};
+const add = addFixture('Add (FLOAT, dynamic batch)', binaryModel('Add', OnnxType.FLOAT, ['N', 2], ['N', 2], ['N', 2]));
 const mul: ModelFixture = {
   name: 'Mul (INT64)',
   blob: binaryModel('Mul', OnnxType.INT64, [3], [3], [3]),
@@ -31,31 +20,26 @@ const strings: ModelFixture = {
   inputNames: ['x'],
   outputNames: ['y'],
 };
-const shared = resolve(repoRoot, '../shared/models');
-const iris: ModelFixture[] = existsSync(join(shared, 'linear_iris.onnx'))
-  ? [
-      {
-        name: 'linear_iris.onnx',
-        blob: readFileSync(join(shared, 'linear_iris.onnx')),
-        inputs: [floats([1, 4], [5.1, 3.5, 1.4, 0.2])],
-        expected: [floats([1, 1], [-0.090524077415466309])],
-        inputNames: ['float_input'],
-        outputNames: ['variable'],
-        tolerance: { atol: 1e-6 },
-      },
-    ]
-  : [];
+const iris: ModelFixture[] = ifShared('ONNX conformance: linear_iris.onnx', ['models/linear_iris.onnx'], () => ({
+  name: 'linear_iris.onnx',
+  blob: readFileSync(sharedPath('models/linear_iris.onnx')),
+  inputs: [floats([1, 4], [5.1, 3.5, 1.4, 0.2])],
+  expected: [floats([1, 1], [-0.090524077415466309])],
+  inputNames: ['float_input'],
+  outputNames: ['variable'],
+  tolerance: { atol: 1e-6 },
+}));
 
 backendConformance({
   title: 'ONNX backend conformance',
   backend: () => {
-    ensureBuilt();
+    ensureBuilt(packageDir('backend-onnx'));
     return createOnnxBackend();
   },
   settings: { threadsPerQueue: 2, intraOpParallelism: 1 },
   fixtures: {
     valid: [add, mul, strings, ...iris],
-    garbage: existsSync(join(shared, 'graph.pb')) ? [readFileSync(join(shared, 'graph.pb'))] : [],
+    garbage: ifShared('ONNX conformance: graph.pb (a TF GraphDef) as garbage', ['models/graph.pb'], () => readFileSync(sharedPath('models/graph.pb'))),
   },
   timeoutMs: 20_000,
 });

@@ -1,13 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { BACKEND_API_VERSION, E, errorText, Tensor, type Backend, type BackendSettings, type Device, type ModelLoadRequest } from '@respai/core';
-import { floats, memoryLogger, tensor } from '@respai/core/testing';
+import { ensureBuilt, floats, itShared, memoryLogger, packageDir, sharedPath, tensor } from '@respai/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import defaultBackend, { createTfBackend } from './index.js';
 import { attr, GraphDefWriter } from './testing/graphdef-writer.js';
 import { mlpModel, mulModel, whileModel } from './testing/models.js';
 import { randoms } from './testing/reference.js';
 
-const SHARED = '/work/shared/models';
 const CPU: Device = { type: 'CPU', index: undefined, name: 'CPU' };
 const settings = (over: Partial<BackendSettings> = {}): BackendSettings => ({
   intraOpParallelism: 0,
@@ -33,6 +32,7 @@ async function reply(p: Promise<unknown>): Promise<string> {
 let tf: Backend;
 // Starting a worker imports tfjs (seconds on a busy machine): start both before the timed tests.
 beforeAll(async () => {
+  ensureBuilt(packageDir('backend-tf'));
   tf = createTfBackend();
   tf.init!(settings());
   const warm = await tf.loadModel(request(mulModel(), ['a', 'b'], ['mul']));
@@ -57,8 +57,8 @@ describe('the backend object', () => {
 });
 
 describe('models in worker threads', () => {
-  it.runIf(existsSync(`${SHARED}/graph.pb`))('runs the real graph.pb: a*b', async () => {
-    const m = await tf.loadModel(request(readFileSync(`${SHARED}/graph.pb`), ['a', 'b'], ['mul']));
+  itShared('runs the real graph.pb: a*b', ['models/graph.pb'], async () => {
+    const m = await tf.loadModel(request(readFileSync(sharedPath('models/graph.pb')), ['a', 'b'], ['mul']));
     expect(m.inputs).toEqual([
       { name: 'a', dtype: 'FLOAT' },
       { name: 'b', dtype: 'FLOAT' },
@@ -132,8 +132,8 @@ describe('load errors keep their exact texts across the thread hop', () => {
     );
   });
 
-  it.runIf(existsSync(`${SHARED}/mnist.onnx`))('an ONNX model says what was expected', async () => {
-    expect(await reply(tf.loadModel(request(readFileSync(`${SHARED}/mnist.onnx`), ['Input3'], ['Plus214_Output_0'])))).toBe(
+  itShared('an ONNX model says what was expected', ['models/mnist.onnx'], async () => {
+    expect(await reply(tf.loadModel(request(readFileSync(sharedPath('models/mnist.onnx')), ['Input3'], ['Plus214_Output_0'])))).toBe(
       'ERR Invalid GraphDef: this is an ONNX model (use the ONNX backend); the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)',
     );
   });
@@ -156,7 +156,7 @@ describe('MODEL_EXECUTION_TIMEOUT', () => {
       // Loop iterations cost ~0.02-1 ms each in tfjs: 100k take seconds on any machine, so the
       // limit is what answers. The retired worker finishes the loop before dispose can stop it
       // (workers are only terminated when idle), so more iterations only make the test slower.
-      expect(await reply(run(100_000))).toBe('ERR TF run exceeded MODEL_EXECUTION_TIMEOUT (500 ms); its worker was replaced');
+      expect(await reply(run(100_000))).toBe('ERR TF model run exceeded MODEL_EXECUTION_TIMEOUT (500 ms)');
       expect((await run(4))[0]!.values()).toEqual([16]);
       await m.dispose();
     } finally {

@@ -1,11 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Tensor } from '@respai/core';
-import { backendConformance, floats, type ModelFixture } from '@respai/core/testing';
+import { backendConformance, ensureBuilt, floats, ifShared, packageDir, sharedPath, type ModelFixture } from '@respai/core/testing';
 import { createTfBackend } from './index.js';
 import { mlpModel, mulModel } from './testing/models.js';
 import { randoms } from './testing/reference.js';
 
-const graphPb = '/work/shared/models/graph.pb';
 const x = floats([2, 2], [2, 3, 2, 3]);
 const mul = (name: string, blob: Buffer): ModelFixture => ({
   name,
@@ -24,14 +23,17 @@ const image = randoms(784, 11);
 const probs = mlp.reference(image, [1, 28, 28]);
 
 backendConformance({
-  backend: () => createTfBackend(),
+  backend: () => {
+    ensureBuilt(packageDir('backend-tf'));
+    return createTfBackend();
+  },
   // Two workers per device: each starts its own tfjs (seconds on a busy machine).
   settings: { threadsPerQueue: 2 },
   timeoutMs: 30_000,
   fixtures: {
     valid: [
       mul('a*b written by GraphDefWriter', mulModel()),
-      ...(existsSync(graphPb) ? [mul('graph.pb', readFileSync(graphPb))] : []),
+      ...ifShared('TF conformance: graph.pb', ['models/graph.pb'], () => mul('graph.pb', readFileSync(sharedPath('models/graph.pb')))),
       {
         name: 'MLP',
         blob: mlp.blob,

@@ -1,12 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { RespaiError, errorText } from '@respai/core';
 import { describe, expect, it } from 'vitest';
+import { itShared, sharedPath } from '@respai/core/testing';
 import { prepareGraph, sniff } from './graph.js';
 import { attr, GraphDefWriter } from './testing/graphdef-writer.js';
 import { convnetModel, mlpModel, mulModel } from './testing/models.js';
 
 const F = attr.type('FLOAT');
-const SHARED = '/work/shared/models';
 
 /** The reply text a load error becomes. */
 function loadError(blob: Uint8Array, inputs: string[], outputs: string[]): string {
@@ -196,8 +196,8 @@ describe('what is not a frozen GraphDef is refused with what was expected', () =
     expect(loadError(blob.subarray(0, blob.length >> 1), ['input'], ['output'])).toMatch(expected);
   });
 
-  it.runIf(existsSync(`${SHARED}/mnist.onnx`))('the real mnist.onnx', () => {
-    expect(loadError(readFileSync(`${SHARED}/mnist.onnx`), ['Input3'], ['x'])).toContain('this is an ONNX model (use the ONNX backend)');
+  itShared('the real mnist.onnx', ['models/mnist.onnx'], () => {
+    expect(loadError(readFileSync(sharedPath('models/mnist.onnx')), ['Input3'], ['x'])).toContain('this is an ONNX model (use the ONNX backend)');
   });
 
   it('sniff accepts the graphs this package writes', () => {

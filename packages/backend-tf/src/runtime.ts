@@ -38,11 +38,6 @@ export interface RuntimeInfo {
   readonly wasmThreads: boolean;
 }
 
-/** Thrown by `run` for a model id this thread does not hold (a replaced worker): load, then retry. */
-export class ModelNotLoaded extends Error {
-  override readonly name = 'TfModelNotLoaded';
-}
-
 let ready: Promise<RuntimeInfo> | undefined;
 let preferred: ComputeBackend = 'wasm';
 
@@ -124,7 +119,7 @@ export function unloadModel(id: number): Promise<void> {
 export function runModel(id: number, inputs: readonly WireTensor[]): Promise<WireTensor[]> {
   return serial(async () => {
     const m = models.get(id);
-    if (m === undefined) throw new ModelNotLoaded(`TF model ${id} is not loaded in this thread`);
+    if (m === undefined) throw new Error(`TF model ${id} is not loaded in this thread`);
     await use(m.info.backend);
     const specs = m.info.inputs;
     if (inputs.length !== specs.length) {

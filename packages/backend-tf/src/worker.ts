@@ -14,9 +14,9 @@ init.catch(() => undefined);
 
 serveWorker({
   info: () => init,
-  load: async (id: number, blob: SharedArrayBuffer | ArrayBuffer, inputs: string[], outputs: string[]) => {
+  load: async (id: number, blob: Uint8Array, inputs: string[], outputs: string[]) => {
     await init;
-    return loadModel(id, new Uint8Array(blob), inputs, outputs);
+    return loadModel(id, blob, inputs, outputs);
   },
   run: async (id: number, inputs: WireTensor[]) => {
     await init;

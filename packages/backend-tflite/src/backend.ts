@@ -1,33 +1,25 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  BACKEND_API_VERSION,
-  DEFAULT_BACKEND_SETTINGS,
   E,
   RespaiError,
   Tensor,
-  WorkerCallError,
+  WorkerBackend,
+  WorkerModel,
   WorkerModels,
+  builtModuleUrl,
   fail,
-  type Backend,
+  ownBuffer,
+  workerRuntimeError,
   type BackendSettings,
-  type Device,
   type LoadedModel,
   type ModelLoadRequest,
-  type RunContext,
   type TensorSpec,
-  type WorkerModelRef,
+  type WorkerModelCodec,
 } from '@respai/core';
 import { TFLITE_ERR } from './messages.js';
 import { nativeAddon } from './native.js';
 import { dtypeOf, typeName, type WireInput, type WireModelInfo, type WireOutput, type WireTensorInfo, type WorkerSettings } from './protocol.js';
-
-/** A built module beside this one; from TypeScript sources (unit tests), the build's. */
-function builtUrl(name: string): URL {
-  const here = new URL(`./${name}`, import.meta.url);
-  return existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}`, import.meta.url);
-}
 
 const PROBE_TIMEOUT_MS = 60_000;
 
@@ -37,7 +29,7 @@ const PROBE_TIMEOUT_MS = 60_000;
  */
 function probe(blob: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(builtUrl('probe.js'))], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [fileURLToPath(builtModuleUrl(import.meta.url, 'probe.js'))], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     let timedOut = false;
@@ -81,14 +73,11 @@ interface InputSpec extends TensorSpec {
  * respai's own small addon, one interpreter per model per worker thread, THREADS_PER_QUEUE workers
  * per device. INTRA_OP_PARALLELISM sets the interpreter's thread count.
  */
-export class TfliteBackend implements Backend {
-  readonly apiVersion = BACKEND_API_VERSION;
+export class TfliteBackend extends WorkerBackend {
   readonly name = 'TFLITE' as const;
-  /** Replaced by `init`; models keep the one that loaded them. */
-  private models: WorkerModels;
 
   constructor(private readonly options: TfliteBackendOptions = {}) {
-    this.models = this.workerModels(DEFAULT_BACKEND_SETTINGS);
+    super();
   }
 
   /** TFLite's version (AI.INFO, INFO); the addon loads on first read. */
@@ -96,18 +85,9 @@ export class TfliteBackend implements Backend {
     return nativeAddon().version;
   }
 
-  init(settings: BackendSettings): void {
-    this.models = this.workerModels(settings);
+  override init(settings: BackendSettings): void {
+    super.init(settings);
     nativeAddon();
-    if (settings.backendMemoryLimitMb > 0) {
-      settings.log.warn('TFLITE: BACKEND_MEMORY_LIMIT is only checked against model sizes; TFLite cannot cap its arenas', {
-        backendMemoryLimitMb: settings.backendMemoryLimitMb,
-      });
-    }
-  }
-
-  supportsDevice(device: Device): boolean {
-    return device.type === 'CPU';
   }
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
@@ -117,18 +97,14 @@ export class TfliteBackend implements Backend {
     if (blob.length < 8 || blob.toString('latin1', 4, 8) !== 'TFL3') fail(TFLITE_ERR.notTflite);
     await probe(blob);
     const { ref, value } = await this.models.load(request.device.name, blob, (info: WireModelInfo) => describe(info, request.batchSize));
-    return new TfliteModel(this.models, ref, value.inputs, value.outputs);
+    return new WorkerModel(this.models, ref, value.inputs, value.outputs, codec(value.inputs, value.outputs));
   }
 
-  dispose(): Promise<void> {
-    return this.models.dispose();
-  }
-
-  private workerModels(s: BackendSettings): WorkerModels {
+  protected workerModels(s: BackendSettings): WorkerModels {
     const workerData: WorkerSettings = { numThreads: s.intraOpParallelism };
     return new WorkerModels({
       backend: 'TFLITE',
-      url: this.options.workerUrl ?? builtUrl('worker.js'),
+      url: this.options.workerUrl ?? builtModuleUrl(import.meta.url, 'worker.js'),
       workerData,
       settings: s,
       runtimeError,
@@ -136,47 +112,28 @@ export class TfliteBackend implements Backend {
   }
 }
 
-/** A stored model's handle: its specs, and runs that go to the slot's worker. */
-class TfliteModel implements LoadedModel {
-  private disposed = false;
-
-  constructor(
-    private readonly models: WorkerModels,
-    private readonly ref: WorkerModelRef,
-    readonly inputs: readonly InputSpec[],
-    readonly outputs: readonly TensorSpec[],
-  ) {}
-
-  async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
-    if (inputs.length !== this.inputs.length) fail(TFLITE_ERR.inputCount(this.inputs.length, inputs.length));
-    const wire = inputs.map((t, i): WireInput => {
-      const spec = this.inputs[i]!;
-      if (spec.dtype !== t.dtype) fail(TFLITE_ERR.inputDtype(spec.name, spec.dtype, t.dtype, spec.scale, spec.zeroPoint));
-      // A copy of its own per run: the stored tensor stays intact and the copy moves to the worker.
-      const data = new ArrayBuffer(t.data.length);
-      new Uint8Array(data).set(t.data);
-      return { dims: feedDims(spec, t.shape), data };
-    });
-    const out = await this.models.run<WireOutput[]>(
-      this.ref,
-      [wire],
-      wire.map((i) => i.data),
-      ctx.slot,
-    );
-    return out.map((o, i) => {
-      const name = this.outputs[i]?.name ?? o.name;
-      const dtype = dtypeOf(o.type);
-      if (dtype === undefined) fail(TFLITE_ERR.unsupportedType('output', name, typeName(o.type)));
-      if (o.dims.some((d) => d === 0)) fail(TFLITE_ERR.emptyOutput(name, o.dims));
-      return Tensor.fromBlob(dtype, o.dims, Buffer.from(o.data));
-    });
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.models.unload(this.ref);
-  }
+/** Inputs to the worker at the dims the interpreter needs (bytes copied and moved), outputs back as tensors. */
+function codec(inputs: readonly InputSpec[], outputs: readonly TensorSpec[]): WorkerModelCodec<WireInput[], WireOutput[]> {
+  return {
+    encode(tensors) {
+      if (tensors.length !== inputs.length) fail(TFLITE_ERR.inputCount(inputs.length, tensors.length));
+      const wire = tensors.map((t, i): WireInput => {
+        const spec = inputs[i]!;
+        if (spec.dtype !== t.dtype) fail(TFLITE_ERR.inputDtype(spec.name, spec.dtype, t.dtype, spec.scale, spec.zeroPoint));
+        return { dims: feedDims(spec, t.shape), data: ownBuffer(t) };
+      });
+      return { wire, transfer: wire.map((i) => i.data) };
+    },
+    decode(out) {
+      return out.map((o, i) => {
+        const name = outputs[i]?.name ?? o.name;
+        const dtype = dtypeOf(o.type);
+        if (dtype === undefined) fail(TFLITE_ERR.unsupportedType('output', name, typeName(o.type)));
+        if (o.dims.some((d) => d === 0)) fail(TFLITE_ERR.emptyOutput(name, o.dims));
+        return Tensor.fromBlob(dtype, o.dims, Buffer.from(o.data));
+      });
+    },
+  };
 }
 
 const count = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -199,11 +156,7 @@ export function feedDims(spec: InputSpec, shape: readonly number[]): readonly nu
 }
 
 /** TFLite's error (from the worker) as the client's reply. */
-function runtimeError(e: unknown): Error {
-  if (RespaiError.isInstance(e)) return e;
-  const message = e instanceof WorkerCallError || e instanceof Error ? e.message : String(e);
-  return new RespaiError(TFLITE_ERR.runtime(message), { cause: e });
-}
+const runtimeError = workerRuntimeError(TFLITE_ERR.runtime);
 
 /**
  * The specs respai reports, refusing what it could never feed or return. With BATCHSIZE, dim 0 is

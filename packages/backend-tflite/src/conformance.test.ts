@@ -1,21 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { backendConformance, floats, tensor, type ModelFixture } from '@respai/core/testing';
+import { readFileSync } from 'node:fs';
+import { addFixture, backendConformance, floats, ifShared, sharedPath, tensor, type ModelFixture } from '@respai/core/testing';
 import { createTfliteBackend } from './index.js';
-import { ensureBuilt, sharedModels } from './testing/build.js';
+import { ensureTfliteBuilt } from './testing/build.js';
 import { TensorType, binaryModel, denseClassifier } from './testing/tflite-writer.js';
 
 // The suite every respai backend passes, on models this package writes (mnist_model_quant.tflite, whose exact scores are unknown, is in backend.test.ts).
-const add: ModelFixture = {
-  name: 'ADD (FLOAT32)',
-  blob: binaryModel('ADD', TensorType.FLOAT32, [2, 2]),
-  inputs: [floats([2, 2], [1, 2, 3, 4]), floats([2, 2], [0.5, 0.25, -3, 1e-3])],
-  expected: [floats([2, 2], [1.5, 2.25, 0, 4.001])],
-  inputNames: ['a', 'b'],
-  outputNames: ['c'],
-  inputDtypes: ['FLOAT', 'FLOAT'],
-  outputDtypes: ['FLOAT'],
-};
+const add = addFixture('ADD (FLOAT32)', binaryModel('ADD', TensorType.FLOAT32, [2, 2]));
 const mul: ModelFixture = {
   name: 'MUL (INT32)',
   blob: binaryModel('MUL', TensorType.INT32, [3]),
@@ -51,14 +41,14 @@ const dense: ModelFixture = {
 backendConformance({
   title: 'TFLITE backend conformance',
   backend: () => {
-    ensureBuilt();
+    ensureTfliteBuilt();
     return createTfliteBackend();
   },
   settings: { threadsPerQueue: 2, intraOpParallelism: 1 },
   fixtures: {
     valid: [add, mul, quantized, dense],
     garbage: [
-      ...(existsSync(join(sharedModels, 'graph.pb')) ? [readFileSync(join(sharedModels, 'graph.pb'))] : []),
+      ...ifShared('TFLITE conformance: graph.pb (a TF GraphDef) as garbage', ['models/graph.pb'], () => readFileSync(sharedPath('models/graph.pb'))),
       // The right identifier in front of bytes that are no flatbuffer.
       Buffer.concat([Buffer.from([16, 0, 0, 0]), Buffer.from('TFL3'), Buffer.alloc(64, 0xab)]),
     ],

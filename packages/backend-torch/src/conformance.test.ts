@@ -1,6 +1,7 @@
-import { backendConformance, type ModelFixture } from '@respai/core/testing';
+import { Tensor } from '@respai/core';
+import { backendConformance, ifShared, type ModelFixture } from '@respai/core/testing';
 import { TorchBackend } from './index.js';
-import { floats, ptMinimal, zip } from './test-helpers.js';
+import { PT_MINIMAL, floats, ptMinimal, zip } from './test-helpers.js';
 import { torchModelBlob } from './testing.js';
 
 const a = floats([2, 2], [2, 3, 2, 3]);
@@ -12,8 +13,8 @@ const fixtures: ModelFixture[] = [
     expected: [floats([2, 2], [4, 6, 4, 6])],
     inputNames: ['a', 'b'],
     outputNames: [''],
-    // TorchScript graphs are untyped: an INT8 input promotes and runs.
-    rejectsWrongDtype: false,
+    // TorchScript graphs are untyped: INT8 zeros + FLOAT promote to FLOAT.
+    wrongDtypeRunsTo: [floats([2, 2], [2, 3, 2, 3])],
   },
   {
     name: 'two outputs (built here)',
@@ -22,20 +23,20 @@ const fixtures: ModelFixture[] = [
     expected: [floats([2, 2], [4, 6, 4, 6]), floats([], [10])],
     inputNames: ['x'],
     outputNames: ['', ''],
-    rejectsWrongDtype: false,
+    wrongDtypeRunsTo: [Tensor.zeros('INT8', [2, 2]), Tensor.fromValues('INT64', [], [Buffer.from('0')])],
   },
 ];
-if (ptMinimal !== undefined) {
-  fixtures.push({
+fixtures.push(
+  ...ifShared('TORCH conformance: pt-minimal.pt', PT_MINIMAL, () => ({
     name: 'pt-minimal.pt',
-    blob: ptMinimal,
+    blob: ptMinimal(),
     inputs: [a, a],
     expected: [floats([2, 2], [4, 6, 4, 6])],
     inputNames: ['a', 'b'],
     outputNames: [''],
-    rejectsWrongDtype: false,
-  });
-}
+    wrongDtypeRunsTo: [floats([2, 2], [2, 3, 2, 3])],
+  })),
+);
 
 backendConformance({
   backend: () => new TorchBackend(),

@@ -4,7 +4,8 @@ import { BACKEND_API_VERSION, Tensor, checkBackend, type DType, type LoadedModel
 import { memoryLogger } from '@respai/core/testing';
 import backend, { TORCH_VERSION, TorchBackend } from './index.js';
 import { addon } from './native.js';
-import { CPU, GPU, floats, patchZipEntry, ptMinimal, settings, values, zip } from './test-helpers.js';
+import { itShared } from '@respai/core/testing';
+import { CPU, GPU, PT_MINIMAL, floats, patchZipEntry, ptMinimal, settings, values, zip } from './test-helpers.js';
 import { torchModelBlob } from './testing.js';
 
 const b = new TorchBackend();
@@ -56,8 +57,8 @@ describe('the backend object', () => {
 });
 
 describe('models', () => {
-  it.skipIf(ptMinimal === undefined)('pt-minimal.pt: inputs a, b, one unnamed output, 2x2 + 2x2', async () => {
-    const m = await load(ptMinimal!);
+  itShared('pt-minimal.pt: inputs a, b, one unnamed output, 2x2 + 2x2', PT_MINIMAL, async () => {
+    const m = await load(ptMinimal());
     expect(m.inputs.map((s) => s.name)).toEqual(['a', 'b']);
     expect(m.outputs.map((s) => s.name)).toEqual(['']);
     const a = floats([2, 2], [2, 3, 2, 3]);

@@ -1,5 +1,6 @@
 // Shared by this package's tests (excluded from the build).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { sharedPath } from '@respai/core/testing';
 import { crc32 } from 'node:zlib';
 import { Tensor, type BackendSettings, type Device, type ScriptHost, type ScriptReply } from '@respai/core';
 
@@ -15,9 +16,9 @@ export const settings: BackendSettings = {
   log: { debug() {}, info() {}, warn() {} },
 };
 
-const PT_MINIMAL = new URL('../../../../shared/models/pt-minimal.pt', import.meta.url);
-/** RedisAI's own test model, when the shared models folder is there. */
-export const ptMinimal: Buffer | undefined = existsSync(PT_MINIMAL) ? readFileSync(PT_MINIMAL) : undefined;
+/** RedisAI's own test model (../shared/models/pt-minimal.pt), read when a test needs it. */
+export const ptMinimal = (): Buffer => readFileSync(sharedPath('models/pt-minimal.pt'));
+export const PT_MINIMAL = ['models/pt-minimal.pt'];
 
 export const floats = (shape: number[], values: number[]): Tensor =>
   Tensor.fromBlob('FLOAT', shape, Buffer.from(new Float32Array(values).buffer));

@@ -34,7 +34,8 @@ export const E = {
   configSetInvalid: (name: string, why: string) =>
     `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`,
   protocol: (what: string) => `ERR Protocol error: ${what}`,
-  shutdownNotAllowed: 'ERR Errors trying to SHUTDOWN. Check logs.',
+  shutdownFailed: 'ERR Errors trying to SHUTDOWN. Check logs.',
+  notInMulti: 'ERR Command not allowed inside a transaction',
   loading: 'LOADING Redis is loading the dataset in memory',
 
   // ---- RedisAI: tensors ------------------------------------------------------------------------
@@ -61,6 +62,8 @@ export const E = {
   unsupportedBackend: 'ERR unsupported backend',
   invalidDevice: 'ERR Invalid DEVICE',
   noGpu: (backend: string) => `ERR GPU requested but ${backend} has no GPU support here`,
+  /** A command produced a value the RESP encoder cannot send (a bug, logged). */
+  internalReply: 'ERR internal error: the reply could not be encoded (see the server log)',
   runInMulti: 'ERR Cannot run RedisAI command within a transaction or a LUA script',
   runInfoMissing: 'ERR cannot find run info for key',
   loadBackend: 'ERR error loading backend',

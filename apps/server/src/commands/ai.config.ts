@@ -1,7 +1,7 @@
 import { BACKEND_NAMES, E, fail, type BackendName } from '@respai/core';
-import { OK } from '../resp/reply.js';
+import { OK, type Reply } from '../resp/reply.js';
 import { is, parseInt64 } from './args.js';
-import { defineCommand } from './types.js';
+import { defineCommand, type ExecContext } from './types.js';
 
 type Request =
   | { op: 'backendspath'; path: string }
@@ -42,24 +42,34 @@ export const aiConfig = defineCommand<Request>({
     }
     fail(E.unsupportedSubcommand);
   },
-  async execute(ctx, req) {
-    const { engine, options } = ctx.server;
-    switch (req.op) {
-      case 'loadbackend':
-        await engine.loadBackend(req.backend, req.path);
-        return OK;
-      case 'backendspath':
-        options.backendspath = req.path;
-        ctx.server.onOptionChanged('backendspath');
-        return OK;
-      case 'chunksize':
-        options['model-chunk-size'] = req.size;
-        ctx.server.onOptionChanged('model-chunk-size');
-        return OK;
-      case 'get':
-        if (req.name === 'BACKENDSPATH') return engine.config.backendsPath;
-        if (req.name === 'MODEL_CHUNK_SIZE') return engine.config.modelChunkSize;
-        return null;
+  execute(ctx, req) {
+    if (req.op === 'loadbackend') return ctx.server.engine.loadBackend(req.backend, req.path).then(() => OK);
+    return configure(ctx, req);
+  },
+  // In a transaction the backend loads before EXEC's commands run: a backend is no key.
+  async prepare(ctx, req) {
+    if (req.op === 'loadbackend') {
+      await ctx.server.engine.loadBackend(req.backend, req.path);
+      return () => OK;
     }
+    return () => configure(ctx, req);
   },
 });
+
+function configure(ctx: ExecContext, req: Exclude<Request, { op: 'loadbackend' }>): Reply {
+  const { engine, options } = ctx.server;
+  switch (req.op) {
+    case 'backendspath':
+      options.backendspath = req.path;
+      ctx.server.onOptionChanged('backendspath');
+      return OK;
+    case 'chunksize':
+      options['model-chunk-size'] = req.size;
+      ctx.server.onOptionChanged('model-chunk-size');
+      return OK;
+    case 'get':
+      if (req.name === 'BACKENDSPATH') return engine.config.backendsPath;
+      if (req.name === 'MODEL_CHUNK_SIZE') return engine.config.modelChunkSize;
+      return null;
+  }
+}

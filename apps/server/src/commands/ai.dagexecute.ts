@@ -28,7 +28,7 @@ async function runDag(ctx: ExecContext, cmd: DagCommand, args: readonly Buffer[]
       if (ctx.keyspace.getTyped(key, 'tensor') === undefined) fail(E.tensorEmpty);
     },
   });
-  return dagReply(await engine.runDag({ ...request, signal: ctx.client.signal }));
+  return dagReply(await engine.runDag({ ...request, owner: ctx.client.runOwner }));
 }
 
 function dagCommand(cmd: DagCommand, summary: string): Command<readonly Buffer[]> {

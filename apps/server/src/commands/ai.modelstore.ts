@@ -1,9 +1,8 @@
 import { keyOf } from '@respai/core';
-import { OK } from '../resp/reply.js';
 import { parseModelStore } from './model-args.js';
-import { defineCommand } from './types.js';
+import { defineTwoPhase, okWhenCommitted } from './types.js';
 
-export const aiModelstore = defineCommand({
+export const aiModelstore = defineTwoPhase({
   name: 'ai.modelstore',
   arity: -6,
   flags: ['write'],
@@ -12,8 +11,5 @@ export const aiModelstore = defineCommand({
   group: 'ai',
   keys: { first: 1, last: 1, step: 1 },
   parse: (args) => ({ key: keyOf(args[0]!), spec: parseModelStore(args.slice(1)) }),
-  async execute(ctx, { key, spec }) {
-    await ctx.server.engine.storeModel(key, spec);
-    return OK;
-  },
+  prepare: async (ctx, { key, spec }) => okWhenCommitted(await ctx.server.engine.prepareStoreModel(key, spec)),
 });

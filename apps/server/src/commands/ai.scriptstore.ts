@@ -1,9 +1,8 @@
 import { keyOf } from '@respai/core';
-import { OK } from '../resp/reply.js';
 import { parseScriptStore } from './script-store-args.js';
-import { defineCommand } from './types.js';
+import { defineTwoPhase, okWhenCommitted } from './types.js';
 
-export const aiScriptstore = defineCommand({
+export const aiScriptstore = defineTwoPhase({
   name: 'ai.scriptstore',
   arity: -6,
   flags: ['write'],
@@ -11,8 +10,5 @@ export const aiScriptstore = defineCommand({
   group: 'ai',
   keys: { first: 1, last: 1, step: 1 },
   parse: (args) => ({ key: keyOf(args[0]!), spec: parseScriptStore(args.slice(1), false) }),
-  async execute(ctx, { key, spec }) {
-    await ctx.server.engine.storeScript(key, spec);
-    return OK;
-  },
+  prepare: async (ctx, { key, spec }) => okWhenCommitted(await ctx.server.engine.prepareStoreScript(key, spec)),
 });

@@ -17,7 +17,7 @@ export interface DagLookups {
 }
 
 export interface ParsedDag {
-  request: Omit<DagRequest, 'signal'>;
+  request: Omit<DagRequest, 'signal' | 'owner'>;
 }
 
 const key = (b: Buffer) => b.toString('latin1');

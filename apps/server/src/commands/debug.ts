@@ -70,8 +70,10 @@ const u32be = (n: number) => {
   b.writeUInt32BE(n);
   return b;
 };
-/** Redis's object type numbers (OBJ_STRING 0, OBJ_MODULE 5). */
+/** Redis's object type numbers. */
 const OBJ_STRING = 0;
+const OBJ_LIST = 1;
+const OBJ_HASH = 4;
 const OBJ_MODULE = 5;
 
 /**
@@ -83,6 +85,18 @@ function objectDigest(digest: Buffer, v: Value, hasExpiry: boolean, modelChunkSi
   if (v.type === 'string') {
     mixDigest(digest, u32be(OBJ_STRING));
     mixDigest(digest, v.value);
+  } else if (v.type === 'list') {
+    mixDigest(digest, u32be(OBJ_LIST));
+    for (const e of v.value) mixDigest(digest, e);
+  } else if (v.type === 'hash') {
+    // Field/value pairs are xored together: their order does not matter.
+    mixDigest(digest, u32be(OBJ_HASH));
+    for (const [f, x] of v.value) {
+      const e = Buffer.alloc(20);
+      mixDigest(e, Buffer.from(f, 'latin1'));
+      mixDigest(e, x);
+      xorDigest(digest, e);
+    }
   } else {
     mixDigest(digest, u32be(OBJ_MODULE));
     const p = createDump(v, { modelChunkSize, compress: false });

@@ -1,5 +1,4 @@
 import { E, fail } from '@respai/core';
-import type { Reply } from '../resp/reply.js';
 import { defineCommand } from './types.js';
 
 export const exec = defineCommand({
@@ -18,9 +17,10 @@ export const exec = defineCommand({
       c.multiDirty = false;
       fail(E.execAbort);
     }
-    // Every queued command runs synchronously here, so no other client sees a partial state.
-    const replies: Reply[] = [];
-    for (const q of queued) replies.push(c.runForExec(q.command, q.args));
-    return replies;
+    // Asynchronous halves first (loading models); then every command in one synchronous step,
+    // so no other client sees a partial state.
+    const steps = queued.map((q) => c.execStep(q.command, q.args));
+    if (steps.every((s) => typeof s === 'function')) return steps.map((s) => s());
+    return Promise.all(steps).then((ready) => ready.map((s) => s()));
   },
 });

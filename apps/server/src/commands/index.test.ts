@@ -54,3 +54,16 @@ describe('commandTable', () => {
     }
   });
 });
+
+// EXEC runs queued commands in one synchronous step: a command that answers asynchronously would
+// run there and then be refused (the bug this guards against: AI.MODELSTORE stored its model
+// inside EXEC and replied an error). Such a command needs a prepare, or a flag keeping it out.
+describe('commands and transactions', () => {
+  it('every asynchronous command has a prepare, or is refused (airun) or never queued (nomulti)', () => {
+    const offenders = [...new Set(commandTable.values())]
+      .filter((c) => c.execute.constructor.name === 'AsyncFunction' || /\.then\(/.test(c.execute.toString()))
+      .filter((c) => c.prepare === undefined && !c.flags.includes('airun') && !c.flags.includes('nomulti'))
+      .map((c) => c.name);
+    expect(offenders).toEqual([]);
+  });
+});

@@ -62,6 +62,28 @@ import { time } from './time.js';
 import { pttl, ttl } from './ttl.js';
 import { type } from './type.js';
 import { unlink } from './unlink.js';
+import { lpush, lpushx, rpush, rpushx } from './lpush.js';
+import { lpop, rpop } from './lpop.js';
+import { llen } from './llen.js';
+import { lrange } from './lrange.js';
+import { lindex } from './lindex.js';
+import { lset } from './lset.js';
+import { lrem } from './lrem.js';
+import { ltrim } from './ltrim.js';
+import { lpos } from './lpos.js';
+import { hset, hmset } from './hset.js';
+import { hsetnx } from './hsetnx.js';
+import { hget } from './hget.js';
+import { hmget } from './hmget.js';
+import { hgetall, hkeys, hvals } from './hgetall.js';
+import { hdel } from './hdel.js';
+import { hexists } from './hexists.js';
+import { hlen } from './hlen.js';
+import { hstrlen } from './hstrlen.js';
+import { hincrby } from './hincrby.js';
+import { hscan } from './hscan.js';
+import { evalCommand, evalRo, evalsha, evalshaRo } from './eval.js';
+import { script } from './script.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own request type
 const all: Command<any>[] = [
@@ -75,8 +97,14 @@ const all: Command<any>[] = [
   keys, scan, type, exists, del, unlink, rename, expire, pexpire, ttl, pttl, persist,
   // strings
   get, set, mget, mset, incr, incrby, decr, decrby,
+  // lists
+  lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, lrem, ltrim, lpos,
+  // hashes
+  hset, hmset, hsetnx, hget, hmget, hgetall, hkeys, hvals, hdel, hexists, hlen, hstrlen, hincrby, hscan,
   // transactions
   multi, exec, discard,
+  // scripting
+  evalCommand, evalsha, evalRo, evalshaRo, script,
   // RedisAI
   aiTensorset, aiTensorget,
   aiModelstore, aiModelset, aiModelget, aiModeldel, aiModelexecute, aiModelrun, aiModelscan,

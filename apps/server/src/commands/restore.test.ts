@@ -182,13 +182,27 @@ describe('RESTORE and DUMP', () => {
     expect(ctx.keyspace.getTyped('late', 'string')!.toString()).toBe('first');
   });
 
-  it('lists, hashes and other types respai does not hold are refused with a clear text', async () => {
+  it('lists and hashes restore; types respai does not hold are refused with a clear text', async () => {
     const ctx = await fakeCtx();
-    const { RdbWriter, writeList } = await import('@respai/core');
-    const w = new RdbWriter();
-    writeList(w, [Buffer.from('a')]);
-    const body = Buffer.concat([w.toBuffer(), Buffer.from([10, 0])]);
-    const p = Buffer.concat([body, crc64Bytes(crc64Update(crc64Start(), body))]);
-    expect(await errorOf(() => run(ctx, 'l', '0', p))).toBe('ERR Bad data format: the payload holds a list, which respai does not hold');
+    const { RdbWriter, writeList, writeHash } = await import('@respai/core');
+    const seal = (w: InstanceType<typeof RdbWriter>) => {
+      const body = Buffer.concat([w.toBuffer(), Buffer.from([10, 0])]);
+      return Buffer.concat([body, crc64Bytes(crc64Update(crc64Start(), body))]);
+    };
+    const l = new RdbWriter();
+    writeList(l, [Buffer.from('a'), Buffer.from('12')]);
+    expect(await run(ctx, 'l', '0', seal(l))).toBe(OK);
+    expect(ctx.keyspace.getTyped('l', 'list')!.toArray().map(String)).toEqual(['a', '12']);
+    const h = new RdbWriter();
+    writeHash(h, [[Buffer.from('f'), Buffer.from('v')]]);
+    expect(await run(ctx, 'h', '0', seal(h))).toBe(OK);
+    expect(String(ctx.keyspace.getTyped('h', 'hash')!.get('f'))).toBe('v');
+    expect(dumpOf(ctx, 'l')!.equals(seal(((w) => (writeList(w, [Buffer.from('a'), Buffer.from('12')]), w))(new RdbWriter())))).toBe(true);
+    const set = new RdbWriter();
+    set.u8(2).len(1).string(Buffer.from('x'));
+    expect(await errorOf(() => run(ctx, 's', '0', seal(set)))).toBe('ERR Bad data format: the payload holds a set, which respai does not hold');
+    const empty = new RdbWriter();
+    writeList(empty, []);
+    expect(await errorOf(() => run(ctx, 'e', '0', seal(empty)))).toBe('ERR Bad data format');
   });
 });

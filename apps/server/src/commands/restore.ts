@@ -1,4 +1,4 @@
-import { DumpVersionError, E, RdbError, fail, keyOf, readDump, releaseValue, type Key, type Keyspace, type Value } from '@respai/core';
+import { DumpVersionError, E, RdbError, fail, keyOf, rdbToStored, readDump, releaseValue, type Key, type Keyspace, type Value } from '@respai/core';
 import { OK, type Reply } from '../resp/reply.js';
 import { is, parseInt64 } from './args.js';
 import { defineCommand } from './types.js';
@@ -117,9 +117,12 @@ export const restore = defineCommand<RestoreRequest>({
       case 'script':
         return engine.createScript(v.value).then((s) => store(ks, req, { type: 'script', value: s }));
       case 'list':
-      case 'hash':
-        fail(RESTORE_ERRORS.unsupported(v.kind));
-      // eslint-disable-next-line no-fallthrough
+      case 'hash': {
+        // Redis refuses an empty one (an "empty key") as bad data.
+        const stored = rdbToStored(v);
+        if (stored === undefined) fail(RESTORE_ERRORS.format);
+        return store(ks, req, stored as Value);
+      }
       default:
         fail(RESTORE_ERRORS.unsupported(v.type === 'set' || v.type === 'zset' || v.type === 'stream' ? v.type : `value of the module type ${v.type}`));
     }

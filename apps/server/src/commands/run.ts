@@ -28,7 +28,7 @@ export async function runSingle(ctx: ExecContext, op: DagOp, outputs: readonly s
     persist: [...new Set(outputs)],
     ops: [op],
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    signal: ctx.client.signal,
+    owner: ctx.client.runOwner,
     caller: ctx,
   });
   return singleReply(result);

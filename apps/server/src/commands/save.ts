@@ -1,4 +1,4 @@
-import { fail } from '@respai/core';
+import { E, fail } from '@respai/core';
 import { OK } from '../resp/reply.js';
 import { persistenceOf } from './persistence-of.js';
 import { defineCommand } from './types.js';
@@ -13,7 +13,7 @@ export const save = defineCommand({
   execute(ctx) {
     if (ctx.client.multi !== undefined) {
       ctx.client.multiDirty = true;
-      fail('ERR Command not allowed inside a transaction');
+      fail(E.notInMulti);
     }
     persistenceOf(ctx).save();
     return OK;

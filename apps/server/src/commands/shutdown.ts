@@ -25,7 +25,7 @@ export const shutdown = defineCommand({
     // Flagged nomulti so it is not queued; Redis refuses it inside MULTI and aborts the transaction.
     if (ctx.client.multi !== undefined) {
       ctx.client.multiDirty = true;
-      fail('ERR Command not allowed inside a transaction');
+      fail(E.notInMulti);
     }
     if (abort) fail('ERR No shutdown in progress.');
     const reason = `SHUTDOWN from client id=${ctx.client.id} addr=${ctx.client.addr}`;

@@ -1,5 +1,5 @@
 import type { Keyspace } from '@respai/core';
-import type { Reply } from '../resp/reply.js';
+import { OK, type Reply } from '../resp/reply.js';
 import type { Client } from '../client.js';
 import type { ServerState } from '../state.js';
 
@@ -40,7 +40,33 @@ export interface Command<A = unknown> {
   readonly group: string;
   parse(args: readonly Buffer[], ctx: ParseContext): A;
   execute(ctx: ExecContext, request: A): Reply | Promise<Reply>;
+  /**
+   * Commands whose work is asynchronous (loading a model, a script, a backend) split it in two:
+   * this part, which changes no key, and the synchronous commit it resolves to (which makes the
+   * change and gives the reply). EXEC runs the prepare of every queued command first, then every
+   * command in order in one synchronous step, so a transaction holding an AI.MODELSTORE stays
+   * atomic. Every other command answers synchronously unless it is flagged `airun` or `nomulti`.
+   */
+  prepare?(ctx: ExecContext, request: A): Promise<() => Reply>;
 }
 
 /** Identity helper so each command file infers its request type. */
 export const defineCommand = <A>(c: Command<A>): Command<A> => c;
+
+/** A two-phase command: `execute` is its prepare followed at once by its commit. */
+export const defineTwoPhase = <A>(
+  c: Omit<Command<A>, 'execute' | 'prepare'> & { prepare(ctx: ExecContext, request: A): Promise<() => Reply> },
+): Command<A> => ({
+  ...c,
+  async execute(ctx, request) {
+    return (await c.prepare(ctx, request))();
+  },
+});
+
+/** A change prepared elsewhere (the engine's prepared stores) whose commit replies OK. */
+export const okWhenCommitted =
+  (commit: () => void): (() => Reply) =>
+  () => {
+    commit();
+    return OK;
+  };

@@ -77,6 +77,33 @@ export interface RunContext {
    * their own threads map slot -> thread, so two slots of one queue never share a thread.
    */
   readonly slot: number;
+  /** Present when the backend queues runs itself ({@link Backend.runsPerSlot} > 1). */
+  readonly queued?: QueuedRun;
+}
+
+/**
+ * A run given to a backend that queues a slot's runs itself ({@link Backend.runsPerSlot} > 1), so
+ * that its thread starts the next run the moment one ends. Such a run may wait in the backend
+ * before it starts. The backend starts a slot's runs one at a time, in the order it got them, and:
+ * - never starts a run once `deadline` has passed: it rejects it with `new RunNotStarted('timeout')`;
+ * - sets `withdraw` when it takes the run: the engine calls it to take back a run whose client went
+ *   away or whose DAG ended; it returns true when the run will never start (the backend then
+ *   rejects it with `new RunNotStarted('withdrawn')`), false when it has started;
+ * - sets `computeUs` to the run's own time before settling it (AI.INFO's duration excludes the wait).
+ */
+export interface QueuedRun {
+  /** ms since the epoch (Date.now()); Infinity for none. */
+  readonly deadline: number;
+  withdraw: (() => boolean) | undefined;
+  computeUs: number | undefined;
+}
+
+/** How a backend rejects a queued run it did not start (see {@link QueuedRun}). */
+export class RunNotStarted extends Error {
+  override readonly name = 'RunNotStarted';
+  constructor(readonly reason: 'timeout' | 'withdrawn') {
+    super(reason === 'timeout' ? 'the run was still queued at its deadline' : 'the run was withdrawn before it started');
+  }
 }
 
 /** A model loaded by a backend. Immutable once loaded; `run` may be called concurrently. */
@@ -147,6 +174,11 @@ export interface Backend {
   readonly name: BackendName;
   /** The runtime's version, reported by AI.INFO and INFO (e.g. onnxruntime's). */
   readonly version: string;
+  /**
+   * How many runs of one engine slot the backend takes at once, queueing them on the slot's thread
+   * (default 1: the engine hands a slot its next run when the last one settled). See {@link QueuedRun}.
+   */
+  readonly runsPerSlot?: number;
   /** Called once before the first load, with the server's settings. */
   init?(settings: BackendSettings): Promise<void> | void;
   /**

@@ -1,7 +1,10 @@
-import { RespaiError, fail } from '../errors.js';
-import type { BackendSettings } from './spi.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
-import { DeviceWorkers, WorkerGoneError, WorkerRpc, WorkerTimeoutError } from './workers.js';
+import { RespaiError, fail } from '../errors.js';
+import type { Tensor } from '../tensor/index.js';
+import { BACKEND_API_VERSION, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type RunContext, type TensorSpec } from './spi.js';
+import { DeviceWorkers, WorkerCallError, WorkerGoneError, WorkerRpc, WorkerTimeoutError, type DirectCall } from './workers.js';
 
 /** Settings before `init` (runtime defaults, one slot per queue, no logging). */
 export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
@@ -33,6 +36,11 @@ export interface WorkerModelsOptions {
   readonly runtimeError: (e: unknown) => Error;
   /** What the workers hold, for the memory-limit text (default `models`; ONNX: `sessions`). */
   readonly holders?: string;
+  /**
+   * Runs first on every new worker, before it reloads its models or takes a call (so a runtime's
+   * slow start never counts against a run's MODEL_EXECUTION_TIMEOUT); e.g. to log what started.
+   */
+  readonly startup?: (call: DirectCall) => Promise<void>;
 }
 
 /**
@@ -43,8 +51,8 @@ export interface WorkerModelsOptions {
  */
 export class WorkerModels {
   private workers: DeviceWorkers | undefined;
-  /** Models by device, then id: what a new worker of that device must load. */
-  private readonly stored = new Map<string, Map<number, Buffer>>();
+  /** Models by device, then id: what a new worker of that device must load (bytes, extra arguments). */
+  private readonly stored = new Map<string, Map<number, StoredModel>>();
   private nextId = 1;
   private heldBytes = 0;
   /** Bumped by dispose: models of an earlier generation lost their workers. */
@@ -56,11 +64,17 @@ export class WorkerModels {
     return `ERR the ${this.options.backend} backend was shut down`;
   }
 
+  /** The backend's name (`ONNX`, `TF`, `TFLITE`). */
+  get backend(): string {
+    return this.options.backend;
+  }
+
   /**
-   * Loads `blob` on every worker of `device`. The first worker's answer (the model's description)
-   * goes through `validate`; when that throws, the model is unloaded and nothing else loads it.
+   * Loads `blob` on every worker of `device` (the worker's `load(id, bytes, ...extra)`). The first
+   * worker's answer (the model's description) goes through `validate`; when that throws, the model
+   * is unloaded and nothing else loads it.
    */
-  async load<I, T>(device: string, blob: Buffer, validate: (info: I) => T): Promise<{ ref: WorkerModelRef; value: T }> {
+  async load<I, T>(device: string, blob: Buffer, validate: (info: I) => T, extra: readonly unknown[] = []): Promise<{ ref: WorkerModelRef; value: T }> {
     const { backend, settings } = this.options;
     const pool = this.pool();
     const generation = this.generation;
@@ -71,32 +85,37 @@ export class WorkerModels {
         `ERR BACKEND_MEMORY_LIMIT (${limitMb} MB) exceeded: ${backend} ${this.options.holders ?? 'models'} would hold at least ${Math.ceil((this.heldBytes + cost) / 2 ** 20)} MB (model bytes x THREADS_PER_QUEUE)`,
       );
     }
-    const id = this.nextId++;
-    const workers = pool.of(device);
-    // Validate once, on the first worker; the runtime's verdict is the same on the others.
-    const info = await this.loadInto<I>(workers[0]!, id, blob, 1);
-    let value: T;
-    try {
-      value = validate(info);
-    } catch (e) {
-      await workers[0]!.call('unload', [id], { spawn: false }).catch(() => undefined);
-      throw e;
-    }
-    if (generation !== this.generation) fail(this.disposedError);
-    const models = this.stored.get(device) ?? new Map<number, Buffer>();
-    this.stored.set(device, models);
-    models.set(id, blob);
+    // Reserved before the first await: concurrent loads must not all pass the check together.
     this.heldBytes += cost;
+    const id = this.nextId++;
     const ref: WorkerModelRef = { device, id, cost, generation };
+    const model: StoredModel = { blob, extra };
+    let stored = false;
     try {
+      const workers = pool.of(device);
+      // Validate once, on the first worker; the runtime's verdict is the same on the others.
+      const info = await this.loadInto<I>(workers[0]!, id, model, 1);
+      let value: T;
+      try {
+        value = validate(info);
+      } catch (e) {
+        await workers[0]!.call('unload', [id], { spawn: false }).catch(() => undefined);
+        throw e;
+      }
+      if (generation !== this.generation) fail(this.disposedError);
+      const models = this.stored.get(device) ?? new Map<number, StoredModel>();
+      this.stored.set(device, models);
+      models.set(id, model);
+      stored = true;
       // Workers that die meanwhile reload it from `stored` when they come back.
-      await Promise.all(workers.slice(1).map((w) => this.loadInto(w, id, blob, 0).catch(ignoreGone)));
+      await Promise.all(workers.slice(1).map((w) => this.loadInto(w, id, model, 0).catch(ignoreGone)));
+      if (generation !== this.generation) fail(this.disposedError);
+      return { ref, value };
     } catch (e) {
-      await this.unload(ref);
+      if (stored) await this.unload(ref);
+      else if (generation === this.generation) this.heldBytes -= cost;
       throw e;
     }
-    if (generation !== this.generation) fail(this.disposedError);
-    return { ref, value };
   }
 
   /** Calls `run(id, ...args)` on the worker of `slot`, under MODEL_EXECUTION_TIMEOUT. */
@@ -153,10 +172,11 @@ export class WorkerModels {
           workerData,
           name: `respai-${name} ${device}#${index}`,
           onSpawn: async (call) => {
+            await this.options.startup?.(call);
             // A new worker (first start, or after a crash or a timeout) loads every model of its device.
-            for (const [id, blob] of [...(this.stored.get(device) ?? [])]) {
+            for (const [id, { blob, extra }] of [...(this.stored.get(device) ?? [])]) {
               const bytes = new Uint8Array(blob);
-              await call('load', [id, bytes], [bytes.buffer]).catch((e: unknown) => {
+              await call('load', [id, bytes, ...extra], [bytes.buffer]).catch((e: unknown) => {
                 s.log.warn(`${backend}: a new worker could not reload a model`, { device, index, reason: (e as Error).message });
               });
             }
@@ -168,12 +188,12 @@ export class WorkerModels {
   }
 
   /** Loads model `id` into one worker; retries `retries` times when the worker dies meanwhile. */
-  private async loadInto<I>(w: WorkerRpc, id: number, blob: Buffer, retries: number): Promise<I> {
+  private async loadInto<I>(w: WorkerRpc, id: number, { blob, extra }: StoredModel, retries: number): Promise<I> {
     for (let attempt = 0; ; attempt++) {
       // Each worker gets a copy of its own, moved rather than cloned again.
       const bytes = new Uint8Array(blob);
       try {
-        return await w.call<I>('load', [id, bytes], { transfer: [bytes.buffer] });
+        return await w.call<I>('load', [id, bytes, ...extra], { transfer: [bytes.buffer] });
       } catch (e) {
         if (e instanceof WorkerGoneError && attempt < retries) continue;
         throw e instanceof WorkerGoneError ? e : this.options.runtimeError(e);
@@ -182,6 +202,124 @@ export class WorkerModels {
   }
 }
 
+interface StoredModel {
+  readonly blob: Buffer;
+  /** More arguments of the worker's `load` (TF: the INPUTS and OUTPUTS names). */
+  readonly extra: readonly unknown[];
+}
+
 function ignoreGone(e: unknown): void {
   if (!(e instanceof WorkerGoneError)) throw e;
+}
+
+/** How a worker-thread backend's model crosses to its worker and back. */
+export interface WorkerModelCodec<W, O> {
+  /**
+   * The worker's `run(id, wire)` argument for these inputs, and the buffers to move there (each a
+   * copy of its own: stored tensors stay intact). Throws the backend's error for inputs the model
+   * cannot take, before anything crosses.
+   */
+  encode(inputs: readonly Tensor[]): { wire: W; transfer: readonly TransferListItem[] };
+  /** The worker's answer as output tensors (or the backend's error for outputs respai cannot hold). */
+  decode(out: O): Tensor[];
+}
+
+/**
+ * A model held by {@link WorkerModels}: its specs, runs that go to the worker of the run's slot,
+ * and an unload when disposed. The backends that run models in worker threads (ONNX, TF, TFLITE)
+ * differ only in their codec.
+ */
+export class WorkerModel<W, O> implements LoadedModel {
+  private disposed = false;
+
+  constructor(
+    private readonly models: WorkerModels,
+    private readonly ref: WorkerModelRef,
+    readonly inputs: readonly TensorSpec[],
+    readonly outputs: readonly TensorSpec[],
+    private readonly codec: WorkerModelCodec<W, O>,
+  ) {}
+
+  async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
+    if (this.disposed) fail(`ERR the ${this.models.backend} model was disposed`);
+    const { wire, transfer } = this.codec.encode(inputs);
+    return this.codec.decode(await this.models.run<O>(this.ref, [wire], transfer, ctx.slot));
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.models.unload(this.ref);
+  }
+}
+
+/** The bytes of `t` in an ArrayBuffer of their own, to move to a worker. */
+export function ownBuffer(t: Tensor): ArrayBuffer {
+  const data = new ArrayBuffer(t.data.length);
+  new Uint8Array(data).set(t.data);
+  return data;
+}
+
+/**
+ * A runtime's error from a worker as the client's reply: a RespaiError keeps its text, anything
+ * else becomes `format(message)` (the backend's cleaning of its runtime's message).
+ */
+export function workerRuntimeError(format: (message: string) => string): (e: unknown) => Error {
+  return (e) => {
+    if (RespaiError.isInstance(e)) return e;
+    const message = e instanceof WorkerCallError || e instanceof Error ? e.message : String(e);
+    return new RespaiError(format(message), { cause: e });
+  };
+}
+
+/**
+ * A module of a package's build beside the calling module (`import.meta.url`): `worker.js` next to
+ * `backend.js`. From TypeScript sources (tests) it is the package's built one, as worker threads
+ * cannot run TypeScript (tests build first: `ensureBuilt` of @respai/core/testing).
+ */
+export function builtModuleUrl(from: string, name: string): URL {
+  const here = new URL(`./${name}`, from);
+  return existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}`, from);
+}
+
+/**
+ * What the backends running models in worker threads (ONNX, TF, TFLITE) share: their models live in
+ * a {@link WorkerModels} made from the settings `init` gives (a fresh one per init; models keep the
+ * one that loaded them, so a handle from before a `dispose` gets the shut-down error), CPU devices
+ * only, and a dispose that ends the workers. A subclass says how to start its workers and how to
+ * load a model.
+ */
+export abstract class WorkerBackend implements Backend {
+  readonly apiVersion = BACKEND_API_VERSION;
+  abstract readonly name: BackendName;
+  abstract readonly version: string;
+  private current: WorkerModels | undefined;
+
+  /** The WorkerModels of the latest `init` (runtime defaults before any). */
+  protected get models(): WorkerModels {
+    return (this.current ??= this.workerModels(DEFAULT_BACKEND_SETTINGS));
+  }
+
+  init(settings: BackendSettings): void {
+    this.current = this.workerModels(settings);
+    if (settings.backendMemoryLimitMb > 0) {
+      settings.log.warn(`${this.name}: BACKEND_MEMORY_LIMIT is only checked against model sizes; the runtime cannot cap the memory it allocates`, {
+        backendMemoryLimitMb: settings.backendMemoryLimitMb,
+      });
+    }
+  }
+
+  supportsDevice(device: Device): boolean {
+    return device.type === 'CPU';
+  }
+
+  abstract loadModel(request: ModelLoadRequest): Promise<LoadedModel>;
+
+  /** Terminates every worker, each once its current call returned; a later load starts new ones. */
+  dispose(): Promise<void> {
+    return this.models.dispose();
+  }
+
+  /** The WorkerModels for these settings (its worker module, worker data and error mapping). */
+  protected abstract workerModels(settings: BackendSettings): WorkerModels;
 }

@@ -32,6 +32,11 @@ export type DagOp =
 /** One INPUTS value, or one LIST_INPUTS list (also the deprecated `$` variadic tail). */
 export type ScriptInput = { readonly value: string } | { readonly list: readonly string[] };
 
+/** Who runs DAGs, one at a time (a connection): see {@link DagRequest.owner}. */
+export interface RunOwner {
+  cancel: (() => void) | undefined;
+}
+
 export interface DagRequest {
   /** Keys read from the keyspace into the DAG before any op runs. */
   readonly load: readonly string[];
@@ -42,6 +47,11 @@ export interface DagRequest {
   readonly timeoutMs?: number;
   /** Aborted when the client goes away: queued work is dropped, the result discarded. */
   readonly signal?: AbortSignal;
+  /**
+   * The cheaper way to the same (a server's connection): while the DAG runs, the engine sets
+   * `owner.cancel`; the owner calls it when it goes away.
+   */
+  readonly owner?: RunOwner;
   /**
    * One-op commands (MODELEXECUTE, SCRIPTEXECUTE): an input name not set in the DAG is read from
    * the keyspace (`ERR tensor key is empty or in a different shard` when missing).

@@ -522,3 +522,91 @@ describe('Engine.close', () => {
     expect(outcome).toBe('settled');
   });
 });
+
+describe('Engine.runDag with a backend that queues runs per slot', () => {
+  it('TIMEOUT: a run still waiting in the backend at the deadline is withdrawn; TIMEDOUT, it never runs', async () => {
+    const t = await setup({ backends: [{ runsPerSlot: 3 }] });
+    await t.store('m', { op: 'identity' });
+    const release = mock(t, 'm').hold();
+    t.setTensor('a', floats([1], [1]));
+    const first = modelExecute(t, 'm', ['a'], ['s']);
+    const late = modelExecute(t, 'm', ['a'], ['out'], { timeoutMs: 10 });
+    await waitFor(() => t.backend.queuedNow.get('CPU#0') === 2);
+    expect(await late).toEqual({ timedOut: true });
+    release();
+    results(await first);
+    await waitFor(() => t.backend.notStarted.length === 1);
+    expect(t.backend.notStarted).toEqual(['withdrawn']);
+    expect(mock(t, 'm').runs).toBe(1);
+    expect(t.keyspace.has('out')).toBe(false);
+  });
+
+  it('a run that started before the deadline completes and is written', async () => {
+    const t = await setup({ backends: [{ runsPerSlot: 3 }] });
+    await t.store('slow', { op: 'sleep', ms: 30 });
+    t.setTensor('a', floats([1], [1]));
+    expect(await modelExecute(t, 'slow', ['a'], ['out'], { timeoutMs: 5 })).toEqual({ timedOut: false, results: [{ ok: true }] });
+    expect(values(t, 'out')).toEqual([1]);
+  });
+
+  it("the owner's cancel (client gone) withdraws the DAG's waiting runs: they never run, nothing is written", async () => {
+    const t = await setup({ backends: [{ runsPerSlot: 3 }] });
+    await t.store('m', { op: 'identity' });
+    const release = mock(t, 'm').hold();
+    t.setTensor('a', floats([1], [1]));
+    const first = modelExecute(t, 'm', ['a'], ['s']);
+    const owner: { cancel: (() => void) | undefined } = { cancel: undefined };
+    const second = modelExecute(t, 'm', ['a'], ['out'], { owner });
+    await waitFor(() => t.backend.queuedNow.get('CPU#0') === 2);
+    expect(owner.cancel).toBeTypeOf('function');
+    owner.cancel!();
+    expect(await second).toEqual({ timedOut: true });
+    expect(owner.cancel).toBeUndefined();
+    release();
+    results(await first);
+    await waitFor(() => t.backend.notStarted.length === 1);
+    expect(mock(t, 'm').runs).toBe(1);
+    expect(t.keyspace.has('out')).toBe(false);
+  });
+
+  it('a DAG whose first op fails withdraws its later ops waiting in the backend', async () => {
+    const t = await setup({ backends: [{ runsPerSlot: 3 }] });
+    await t.store('bad', { op: 'fail', message: 'boom' });
+    await t.store('m', { op: 'identity' });
+    t.setTensor('a', floats([1], [1]));
+    const r = await run(t, {
+      load: ['a'],
+      persist: ['y'],
+      ops: [
+        { op: 'modelexecute', key: 'bad', inputs: ['a'], outputs: ['x'] },
+        { op: 'modelexecute', key: 'm', inputs: ['x'], outputs: ['y'] },
+      ],
+    });
+    expect(results(r)[0]).toMatchObject({ ok: false });
+    expect(results(r)[1]).toEqual({ ok: 'NA' });
+    expect(mock(t, 'm').runs).toBe(0);
+    expect(t.keyspace.has('y')).toBe(false);
+  });
+});
+
+describe('Engine.runDag when writing the PERSIST keys throws (a bug, or a failing store)', () => {
+  it('the DAG rejects with that error instead of staying pending, and frees its models', async () => {
+    class Failing extends MemoryKeyspace {
+      override set(...args: Parameters<MemoryKeyspace['set']>): void {
+        if (args[0] === 'boom') throw new Error('disk on fire');
+        super.set(...args);
+      }
+    }
+    const t = await setup({ keyspace: new Failing() });
+    await t.store('m', { op: 'identity' });
+    t.setTensor('a', floats([1], [1]));
+    await expect(modelExecute(t, 'm', ['a'], ['boom'])).rejects.toThrow('disk on fire');
+    // The engine still serves.
+    results(await modelExecute(t, 'm', ['a'], ['fine']));
+    expect(values(t, 'fine')).toEqual([1]);
+    const h = mock(t, 'm');
+    t.keyspace.delete('m');
+    await settle();
+    expect(h.disposeCalls).toBe(1);
+  });
+});

@@ -12,12 +12,12 @@ import type {
   ScriptParamType,
   ScriptReply,
 } from '../backend/spi.js';
-import type { Key, Keyspace } from '../keyspace/keyspace.js';
+import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
 import type { Tensor } from '../tensor/index.js';
 import type { DagOp, DagRequest, DagResult, OpResult, ScriptInput } from './dag.js';
 import { Model, type ModelMeta } from './model.js';
 import { Script } from './script.js';
-import { Cancelled, RunQueue, TimedOut, type Job } from './queue.js';
+import { Cancelled, RunQueue, TimedOut, withdrawJob, type Job, type Lane, type ModelJob, type TaskJob } from './queue.js';
 
 /** The engine's settings (RedisAI's module configuration). */
 export interface EngineConfig {
@@ -53,6 +53,12 @@ export interface EngineOptions {
    */
   scriptCommands?: (args: readonly (string | Buffer)[], keys: readonly string[], caller: unknown) => Promise<ScriptReply>;
 }
+
+/**
+ * Stores a loaded model or script (see {@link Engine.prepareStoreModel}); called exactly once.
+ * WRONGTYPE if the key now holds another type (the value is then freed).
+ */
+export type PreparedStore = () => void;
 
 /** AI.SCRIPTSTORE's request after parsing. */
 export interface ScriptSpec {
@@ -156,14 +162,21 @@ export class Engine {
       inputs: named ? spec.inputs : handle.inputs.map((s) => s.name),
       outputs: named ? spec.outputs : handle.outputs.map((s) => s.name),
     };
-    return new Model(meta, spec.blob, handle);
+    return new Model(meta, spec.blob, handle, this.lane(backend));
   }
 
   /** AI.MODELSTORE: WRONGTYPE unless the key is empty or a model; replaces atomically when loaded. */
   async storeModel(key: Key, spec: ModelSpec): Promise<void> {
+    (await this.prepareStoreModel(key, spec))();
+  }
+
+  /**
+   * AI.MODELSTORE in two halves: loads the model (nothing visible changes), then the returned
+   * commit stores it in one synchronous step (checking the key's type again: it may have changed).
+   */
+  async prepareStoreModel(key: Key, spec: ModelSpec): Promise<PreparedStore> {
     this.keyspace.getTyped(key, 'model');
-    const model = await this.createModel(spec);
-    this.keyspace.set(key, { type: 'model', value: model });
+    return this.preparedStore(key, 'model', await this.createModel(spec));
   }
 
   /** The model at `key` or `ERR model key is empty` (WRONGTYPE for another type). */
@@ -175,8 +188,13 @@ export class Engine {
 
   /** AI.SCRIPTSTORE / AI.SCRIPTSET: compiles through TORCH; WRONGTYPE unless empty or a script. */
   async storeScript(key: Key, spec: ScriptSpec): Promise<void> {
+    (await this.prepareStoreScript(key, spec))();
+  }
+
+  /** AI.SCRIPTSTORE in two halves, as {@link prepareStoreModel}. */
+  async prepareStoreScript(key: Key, spec: ScriptSpec): Promise<PreparedStore> {
     this.keyspace.getTyped(key, 'script');
-    this.keyspace.set(key, { type: 'script', value: await this.createScript(spec) });
+    return this.preparedStore(key, 'script', await this.createScript(spec));
   }
 
   /** Compiles a script through TORCH (checking its entry points), without storing it. */
@@ -190,7 +208,19 @@ export class Engine {
       await handle.dispose();
       fail(`ERR Function ${missing[0]} does not exist in the given script.`);
     }
-    return new Script(spec, spec.source, handle);
+    return new Script(spec, spec.source, handle, this.lane(backend));
+  }
+
+  private preparedStore<T extends 'model' | 'script'>(key: Key, type: T, value: T extends 'model' ? Model : Script): PreparedStore {
+    return () => {
+      try {
+        this.keyspace.getTyped(key, type);
+      } catch (e) {
+        value.release();
+        throw e;
+      }
+      this.keyspace.set(key, { type, value } as Value);
+    };
   }
 
   /** The script at `key` or `ERR script key is empty` (WRONGTYPE for another type). */
@@ -198,6 +228,18 @@ export class Engine {
     const s = this.keyspace.getTyped(key, 'script');
     if (s === undefined) fail(E.scriptEmpty);
     return s;
+  }
+
+  private readonly lanes = new Map<string, Lane>();
+
+  /** The run queue's view of a backend: its name and how many runs of a slot it queues itself. */
+  private lane(b: Backend): Lane {
+    let l = this.lanes.get(b.name);
+    if (l === undefined || l.runsPerSlot !== Math.max(1, b.runsPerSlot ?? 1)) {
+      l = { name: b.name, runsPerSlot: Math.max(1, b.runsPerSlot ?? 1) };
+      this.lanes.set(b.name, l);
+    }
+    return l;
   }
 
   private queue(device: string): RunQueue {
@@ -298,132 +340,67 @@ export class Engine {
     return { ops: planned, persist: req.persist.map((k) => [k, names.get(k)!] as const) };
   }
 
-  private execute(req: DagRequest, { ops: planned, persist }: Plan): Promise<DagResult> {
-    return new Promise<DagResult>((resolveDag) => {
-      const results: OpResult[] = planned.map(() => ({ ok: 'NA' }));
-      const jobs = new Set<Job>();
-      let failed = false;
-      let finished = false;
-      let started = 0;
-      let remaining = planned.length;
-      const deadline = req.timeoutMs !== undefined && req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Infinity;
-      let timer: NodeJS.Timeout | undefined;
-
-      const finish = (r: DagResult) => {
-        if (finished) return;
-        finished = true;
-        if (timer !== undefined) clearTimeout(timer);
-        req.signal?.removeEventListener('abort', onAbort);
-        for (const j of jobs) j.cancelled = true;
-        for (const p of planned) (p.model ?? p.script)?.release();
-        resolveDag(r);
-      };
-      const complete = () => {
-        if (--remaining > 0 || finished) return;
-        if (!failed) {
-          // All or nothing, in one synchronous step: no client sees some keys written and not others.
-          for (const [key, c] of persist) this.keyspace.set(key, { type: 'tensor', value: c.value! });
-        }
-        finish({ timedOut: false, results });
-      };
-      const onAbort = () => finish({ timedOut: true });
-      if (req.signal?.aborted) return onAbort();
-      req.signal?.addEventListener('abort', onAbort, { once: true });
-      if (deadline !== Infinity) {
-        timer = setTimeout(() => {
-          // Ops that have not started by the deadline never will: the DAG times out.
-          if (started < planned.length) finish({ timedOut: true });
-        }, deadline - Date.now());
-        timer.unref();
-      }
-
-      planned.forEach((p, i) => {
-        void Promise.all(p.inputs.map((c) => c.ready)).then(async (inputs) => {
-          if (finished) return;
-          if (failed || inputs.some((t) => t === undefined)) {
-            started++; // never queued: it must not make the DAG time out
-            p.outputs.forEach((c) => c.set(undefined));
-            complete();
-            return;
-          }
-          try {
-            const out = await this.runOp(p, inputs as Tensor[], deadline, jobs, () => started++, req.caller);
-            out.forEach((t, n) => p.outputs[n]!.set(t));
-            results[i] = p.op.op === 'tensorget' ? { ok: true, tensor: inputs[0]!, format: p.op.format } : { ok: true };
-          } catch (e) {
-            if (e instanceof TimedOut) return finish({ timedOut: true });
-            // Cancelled by close(): settle the DAG (finish ignores repeats after a client abort).
-            if (e instanceof Cancelled) return finish({ timedOut: true });
-            failed = true;
-            results[i] = { ok: false, error: e as Error };
-            p.outputs.forEach((c) => c.set(undefined));
-          }
-          complete();
-        });
-      });
-      if (planned.length === 0) finish({ timedOut: false, results });
-    });
+  private execute(req: DagRequest, plan: Plan): Promise<DagResult> {
+    return new Promise<DagResult>((resolve, reject) => new DagRun(this, req, plan, resolve, reject).start());
   }
 
-  private runOp(
-    p: PlannedOp,
-    inputs: Tensor[],
-    deadline: number,
-    jobs: Set<Job>,
-    onStart: () => void,
-    caller: unknown,
-  ): Promise<Tensor[]> {
-    const op = p.op;
-    if (op.op === 'tensorset') {
-      onStart();
-      return Promise.resolve([op.tensor]);
-    }
-    if (op.op === 'scriptexecute' && p.script !== undefined && p.bind !== undefined) {
-      return this.runScript(caller, p.script, op, p.bind(inputs), deadline, jobs, onStart);
-    }
-    if (op.op === 'tensorget' || p.model === undefined) {
-      onStart();
-      return Promise.resolve([]);
-    }
-    const model = p.model;
-    return new Promise<Tensor[]>((resolve, reject) => {
-      const job: Job = {
-        kind: 'model',
-        model,
-        inputs,
-        enqueuedAt: Date.now(),
-        deadline,
-        cancelled: false,
-        onStart,
-        resolve: (t) => {
-          jobs.delete(job);
-          if (t.length !== model.meta.outputs.length) {
-            reject(new RespaiError(`ERR model returned ${t.length} outputs, expected ${model.meta.outputs.length}`));
-          } else resolve(t);
-        },
-        reject: (e) => {
-          jobs.delete(job);
-          reject(e);
-        },
-      };
-      jobs.add(job);
-      this.queue(model.meta.device.name).push(job);
-    });
+  /** Queues a model run of a DAG op. */
+  enqueueModel(model: Model, inputs: Tensor[], deadline: number, settle: (out: Tensor[] | undefined, error: unknown) => void): Job {
+    const job: ModelJob = {
+      kind: 'model',
+      model,
+      inputs,
+      lane: model.lane,
+      enqueuedAt: Date.now(),
+      deadline,
+      cancelled: false,
+      resolve: (t) => {
+        if (t.length !== model.meta.outputs.length) {
+          settle(undefined, new RespaiError(`ERR model returned ${t.length} outputs, expected ${model.meta.outputs.length}`));
+        } else settle(t, undefined);
+      },
+      reject: (e) => settle(undefined, e),
+    };
+    this.queue(model.meta.device.name).push(job);
+    return job;
   }
 
-  private runScript(
+  /** Queues a script function run of a DAG op. */
+  enqueueScript(
     caller: unknown,
     script: Script,
     op: Extract<DagOp, { op: 'scriptexecute' }>,
     args: ScriptArg[],
     deadline: number,
-    jobs: Set<Job>,
-    onStart: () => void,
-  ): Promise<Tensor[]> {
-    const host: ScriptHost = {
+    settle: (out: Tensor[] | undefined, error: unknown) => void,
+  ): Job {
+    const host = this.scriptHost(op.keys, caller);
+    const job: TaskJob = {
+      kind: 'task',
+      lane: script.lane,
+      enqueuedAt: Date.now(),
+      deadline,
+      cancelled: false,
+      stats: script.stats,
+      run: async (slot, queued) => {
+        const out = await script.handle.run(op.fn, args, op.keys, host, queued === undefined ? { slot } : { slot, queued });
+        if (out.length < op.outputs.length) {
+          fail(`ERR function ${op.fn} returned ${out.length} tensors, ${op.outputs.length} OUTPUTS given`);
+        }
+        return out.length === op.outputs.length ? out : out.slice(0, op.outputs.length);
+      },
+      resolve: (t) => settle(t, undefined),
+      reject: (e) => settle(undefined, e),
+    };
+    this.queue(script.meta.device.name).push(job);
+    return job;
+  }
+
+  private scriptHost(keys: readonly string[], caller: unknown): ScriptHost {
+    return {
       execute: (cmd) => {
         if (this.scriptCommands === undefined) return Promise.reject(new Error('redis.execute is not available here'));
-        return this.scriptCommands(cmd, op.keys, caller);
+        return this.scriptCommands(cmd, keys, caller);
       },
       modelExecute: async (key, inputs, nOutputs) => {
         const m = this.model(key);
@@ -434,42 +411,6 @@ export class Engine {
         return out;
       },
     };
-    return new Promise<Tensor[]>((resolve, reject) => {
-      const stats = script.stats;
-      const job: Job = {
-        kind: 'task',
-        enqueuedAt: Date.now(),
-        deadline,
-        cancelled: false,
-        onStart,
-        run: async (slot) => {
-          const t0 = process.hrtime.bigint();
-          stats.calls++;
-          try {
-            const out = await script.handle.run(op.fn, args, op.keys, host, { slot });
-            if (out.length < op.outputs.length) {
-              fail(`ERR function ${op.fn} returned ${out.length} tensors, ${op.outputs.length} OUTPUTS given`);
-            }
-            return out.slice(0, op.outputs.length);
-          } catch (e) {
-            stats.errors++;
-            throw RespaiError.isInstance(e) ? e : new RespaiError(`ERR ${(e as Error).message ?? String(e)}`);
-          } finally {
-            stats.durationUs += Number((process.hrtime.bigint() - t0) / 1000n);
-          }
-        },
-        resolve: (t) => {
-          jobs.delete(job);
-          resolve(t);
-        },
-        reject: (e) => {
-          jobs.delete(job);
-          reject(e);
-        },
-      };
-      jobs.add(job);
-      this.queue(script.meta.device.name).push(job);
-    });
   }
 
   /** Stops every queue (shutdown) and frees the backends. */
@@ -479,22 +420,20 @@ export class Engine {
   }
 }
 
-/** A DAG-local tensor version: set once by the op producing it (undefined if that op failed). */
+/**
+ * A DAG-local tensor version: set once by the op producing it (null when that op failed or never
+ * ran). Ops waiting for it are told by index, not through promises: a one-op command pays nothing.
+ */
 class Cell {
-  value: Tensor | undefined;
-  readonly ready: Promise<Tensor | undefined>;
-  private resolveReady!: (t: Tensor | undefined) => void;
-  constructor() {
-    this.ready = new Promise((r) => (this.resolveReady = r));
-  }
+  /** undefined: not produced yet; null: its op failed. */
+  value: Tensor | null | undefined;
+  /** Indices of the ops that wait for this cell. */
+  waiters: number[] | undefined;
+
   static of(t: Tensor): Cell {
     const c = new Cell();
-    c.set(t);
+    c.value = t;
     return c;
-  }
-  set(t: Tensor | undefined): void {
-    this.value = t;
-    this.resolveReady(t);
   }
 }
 
@@ -594,3 +533,150 @@ interface Plan {
   ops: PlannedOp[];
   persist: (readonly [string, Cell])[];
 }
+
+/**
+ * One DAG in flight: starts each op when its inputs are ready (ops on different devices run in
+ * parallel), writes the PERSIST keys in one synchronous step once every op succeeded, and ends
+ * early when its client goes away or its TIMEOUT passes with an op not started.
+ */
+class DagRun {
+  private readonly results: OpResult[];
+  private readonly jobs: (Job | undefined)[];
+  /** Per op: inputs not produced yet, then -1 once started, -2 once done. */
+  private readonly pending: number[];
+  private remaining: number;
+  private failed = false;
+  private finished = false;
+  private readonly deadline: number;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onAbort = () => this.finish({ timedOut: true });
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly req: DagRequest,
+    private readonly plan: Plan,
+    private readonly resolve: (r: DagResult) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {
+    const n = plan.ops.length;
+    this.results = new Array<OpResult>(n);
+    this.jobs = new Array<Job | undefined>(n);
+    this.pending = new Array<number>(n);
+    this.remaining = n;
+    this.deadline = req.timeoutMs !== undefined && req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Infinity;
+  }
+
+  start(): void {
+    const { req, plan } = this;
+    if (plan.ops.length === 0) return this.finish({ timedOut: false, results: [] });
+    if (req.signal?.aborted === true) return this.onAbort();
+    req.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (req.owner !== undefined) req.owner.cancel = this.onAbort;
+    if (this.deadline !== Infinity) {
+      this.timer = setTimeout(() => this.onDeadline(), this.deadline - Date.now());
+      this.timer.unref();
+    }
+    plan.ops.forEach((p, i) => {
+      this.results[i] = NA;
+      let waiting = 0;
+      for (const c of p.inputs) {
+        if (c.value !== undefined) continue;
+        waiting++;
+        (c.waiters ??= []).push(i);
+      }
+      this.pending[i] = waiting;
+    });
+    for (let i = 0; i < plan.ops.length && !this.finished; i++) if (this.pending[i] === 0) this.startOp(i);
+  }
+
+  /** Ops that have not started by the deadline never will: the DAG times out. */
+  private onDeadline(): void {
+    this.timer = undefined;
+    let notStarted = false;
+    this.plan.ops.forEach((_, i) => {
+      if (this.pending[i]! >= 0) notStarted = true;
+      else if (this.pending[i] === -1) {
+        const job = this.jobs[i];
+        if (job !== undefined && withdrawJob(job)) notStarted = true;
+      }
+    });
+    if (notStarted) this.finish({ timedOut: true });
+  }
+
+  private startOp(i: number): void {
+    this.pending[i] = -1;
+    const p = this.plan.ops[i]!;
+    const inputs = p.inputs.map((c) => c.value);
+    if (this.failed || inputs.some((t) => t === null)) return this.opDone(i, undefined, undefined);
+    const tensors = inputs as Tensor[];
+    const op = p.op;
+    switch (op.op) {
+      case 'tensorset':
+        return this.opDone(i, [op.tensor], undefined);
+      case 'tensorget':
+        this.results[i] = { ok: true, tensor: tensors[0]!, format: op.format };
+        return this.opDone(i, [], undefined);
+      case 'modelexecute':
+        this.jobs[i] = this.engine.enqueueModel(p.model!, tensors, this.deadline, (out, e) => this.opDone(i, out, e));
+        return;
+      case 'scriptexecute':
+        this.jobs[i] = this.engine.enqueueScript(this.req.caller, p.script!, op, p.bind!(tensors), this.deadline, (out, e) =>
+          this.opDone(i, out, e),
+        );
+        return;
+    }
+  }
+
+  /** An op ended: with outputs, with an error, or (neither) not run because an input is missing. */
+  private opDone(i: number, out: Tensor[] | undefined, error: unknown): void {
+    if (this.finished || this.pending[i] === -2) return;
+    this.pending[i] = -2;
+    const p = this.plan.ops[i]!;
+    if (error instanceof TimedOut || error instanceof Cancelled) return this.finish({ timedOut: true });
+    if (out === undefined) {
+      if (error !== undefined) {
+        this.failed = true;
+        this.results[i] = { ok: false, error: error as Error };
+      }
+    } else if (this.results[i] === NA) this.results[i] = OK_RESULT;
+    p.outputs.forEach((c, n) => {
+      c.value = out?.[n] ?? null;
+      for (const w of c.waiters ?? []) if (--this.pending[w]! === 0 && !this.finished) this.startOp(w);
+    });
+    if (--this.remaining === 0) this.complete();
+  }
+
+  private complete(): void {
+    if (this.finished) return;
+    try {
+      if (!this.failed) {
+        // All or nothing, in one synchronous step: no client sees some keys written and not others.
+        const ks = this.engine.keyspace;
+        for (const [key, c] of this.plan.persist) ks.set(key, { type: 'tensor', value: c.value! });
+      }
+    } catch (e) {
+      this.finish(undefined);
+      this.reject(e);
+      return;
+    }
+    this.finish({ timedOut: false, results: this.results });
+  }
+
+  /** Ends the DAG once: drops what has not started, frees its models, answers (unless `r` is undefined). */
+  private finish(r: DagResult | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.req.signal?.removeEventListener('abort', this.onAbort);
+    if (this.req.owner !== undefined && this.req.owner.cancel === this.onAbort) this.req.owner.cancel = undefined;
+    for (let i = 0; i < this.jobs.length; i++) {
+      const job = this.jobs[i];
+      if (job !== undefined && this.pending[i] !== -2) withdrawJob(job);
+    }
+    for (const p of this.plan.ops) (p.model ?? p.script)?.release();
+    if (r !== undefined) this.resolve(r);
+  }
+}
+
+const NA: OpResult = { ok: 'NA' };
+const OK_RESULT: OpResult = { ok: true };

@@ -1,5 +1,6 @@
 import type { BackendName, Device, LoadedModel } from '../backend/spi.js';
 import type { Releasable } from '../keyspace/keyspace.js';
+import type { Lane } from './queue.js';
 import { RunStats } from './stats.js';
 
 /** What AI.MODELSTORE was given, besides the blob: all AI.MODELGET META reports. */
@@ -33,6 +34,8 @@ export class Model implements Releasable {
     readonly meta: ModelMeta,
     readonly blob: Buffer,
     readonly handle: LoadedModel,
+    /** The backend's thread lane (its runs per slot), for the run queue. */
+    readonly lane: Lane = { name: meta.backend, runsPerSlot: 1 },
   ) {
     this.mergeable = meta.batchSize > 0 && handle.inputs.every((s) => s.shape === undefined || (s.shape.length > 0 && !isFixed(s.shape[0]!)));
   }

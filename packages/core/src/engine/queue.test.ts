@@ -3,7 +3,7 @@ import { E, RespaiError } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
 import { CPU, createMockBackend, floats, mockModelBlob, plainValues, tensor, type MockBackend, type MockModel, type MockModelDef } from '../testing/index.js';
 import { Model, type ModelMeta } from './model.js';
-import { Cancelled, RunQueue, TimedOut, type ModelJob, type TaskJob } from './queue.js';
+import { Cancelled, RunQueue, TimedOut, withdrawJob, type ModelJob, type TaskJob } from './queue.js';
 
 // RunQueue on its own: real timers, short sleeps, assertions on order and counts, not on speed.
 
@@ -24,6 +24,7 @@ async function model(backend: MockBackend, def: MockModelDef, meta: Partial<Mode
     },
     blob,
     handle,
+    { name: backend.name, runsPerSlot: backend.runsPerSlot ?? 1 },
   );
   return m as Model & { handle: MockModel };
 }
@@ -32,26 +33,30 @@ interface Submitted {
   job: ModelJob;
   /** Settles with the outputs or the error; never rejects. */
   done: Promise<{ ok: true; out: Tensor[] } | { ok: false; error: unknown }>;
-  started: boolean;
+  /** Handed to the backend. */
+  readonly started: boolean;
 }
 
 function submit(q: RunQueue, m: Model, inputs: Tensor[], over: Partial<Pick<ModelJob, 'deadline' | 'enqueuedAt'>> = {}): Submitted {
   let settle!: (r: Awaited<Submitted['done']>) => void;
   const done = new Promise<Awaited<Submitted['done']>>((r) => (settle = r));
+  const job: ModelJob = {
+    kind: 'model',
+    model: m,
+    inputs,
+    lane: m.lane,
+    enqueuedAt: over.enqueuedAt ?? Date.now(),
+    deadline: over.deadline ?? Infinity,
+    cancelled: false,
+    resolve: (out) => settle({ ok: true, out }),
+    reject: (error) => settle({ ok: false, error }),
+  };
   const s: Submitted = {
-    job: {
-      kind: 'model',
-      model: m,
-      inputs,
-      enqueuedAt: over.enqueuedAt ?? Date.now(),
-      deadline: over.deadline ?? Infinity,
-      cancelled: false,
-      onStart: () => (s.started = true),
-      resolve: (out) => settle({ ok: true, out }),
-      reject: (error) => settle({ ok: false, error }),
-    },
+    job,
     done,
-    started: false,
+    get started() {
+      return job.dispatched !== undefined;
+    },
   };
   q.push(s.job);
   return s;
@@ -136,6 +141,7 @@ describe('RunQueue: order and slots', () => {
     const task = new Promise<Tensor[]>((resolve, reject) => {
       const t: TaskJob = {
         kind: 'task',
+        lane: m.lane,
         enqueuedAt: Date.now(),
         deadline: Infinity,
         cancelled: false,
@@ -406,5 +412,95 @@ describe('RunQueue: AI.INFO stats', () => {
     handle.run = () => Promise.reject(custom);
     expect(await failure(submit(q, m, [row(1)]))).toBe(custom);
     handle.run = orig;
+  });
+});
+
+describe('RunQueue: backends that queue runs per slot (runsPerSlot > 1)', () => {
+  it('a slot gets up to runsPerSlot runs at once; they start in order, one at a time', async () => {
+    const b = createMockBackend({ runsPerSlot: 3 });
+    const m = await model(b, { op: 'sleep', ms: 3 });
+    const q = new RunQueue('CPU', 1);
+    const jobs = Array.from({ length: 8 }, (_, i) => submit(q, m, [row(i)]));
+    expect(b.queuedNow.get('CPU#0')).toBe(3);
+    expect(q.length).toBe(5);
+    const outs = await Promise.all(jobs.map(ok));
+    expect(outs.map((o) => plainValues(o[0]!)[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(b.runLog.map((r) => plainValues(r.inputs[0]!)[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(b.maxQueued).toBe(3);
+    expect(b.slotConflicts).toBe(0);
+    expect(b.maxRunning).toBe(1);
+  });
+
+  it('a run still in the backend at its deadline never starts: TimedOut', async () => {
+    const b = createMockBackend({ runsPerSlot: 3 });
+    const m = await model(b, { op: 'identity' });
+    const release = m.handle.hold();
+    const q = new RunQueue('CPU', 1);
+    const first = submit(q, m, [row(1)]);
+    const late = submit(q, m, [row(2)], { deadline: Date.now() + 20 });
+    expect(late.started).toBe(true); // handed to the backend's own queue at once
+    await sleep(40);
+    release();
+    expect(plainValues((await ok(first))[0]!)[0]).toBe(1);
+    expect(await failure(late)).toBeInstanceOf(TimedOut);
+    expect(b.notStarted).toEqual(['timeout']);
+    expect(b.runs).toBe(1);
+  });
+
+  it('withdrawJob takes back a run that has not started; one that started runs on', async () => {
+    const b = createMockBackend({ runsPerSlot: 3 });
+    const m = await model(b, { op: 'identity' });
+    const release = m.handle.hold();
+    const q = new RunQueue('CPU', 1);
+    const running = submit(q, m, [row(1)]);
+    const waiting = submit(q, m, [row(2)]);
+    const queued = submit(q, m, [row(3)]);
+    const notDispatched = submit(q, m, [row(4)]);
+    await sleep(5);
+    expect(withdrawJob(running.job)).toBe(false);
+    expect(withdrawJob(waiting.job)).toBe(true);
+    expect(withdrawJob(waiting.job)).toBe(false); // once
+    expect(withdrawJob(notDispatched.job)).toBe(true);
+    release();
+    await ok(running);
+    expect(await failure(waiting)).toBeInstanceOf(Cancelled);
+    expect(await failure(notDispatched)).toBeInstanceOf(Cancelled);
+    await ok(queued);
+    expect(b.runLog.map((r) => plainValues(r.inputs[0]!)[0])).toEqual([1, 3]);
+    expect(b.notStarted).toEqual(['withdrawn']);
+  });
+
+  it('batches go to idle slots only, so requests keep merging while one computes', async () => {
+    const b = createMockBackend({ runsPerSlot: 4 });
+    const m = await model(b, { op: 'sleep', ms: 20, inputs: ['x'], outputs: ['y'] }, { batchSize: 8 });
+    const q = new RunQueue('CPU', 1);
+    const first = submit(q, m, [row(1)]);
+    await sleep(5); // the first batch (of one) is computing
+    const later = [2, 3, 4].map((i) => submit(q, m, [row(i)]));
+    expect(later.every((s) => !s.started)).toBe(true);
+    await Promise.all([first, ...later].map(ok));
+    expect(m.handle.batches).toEqual([1, 3]);
+    expect(b.maxQueued).toBe(1);
+  });
+
+  it("a slot holds one backend's work at a time: two backends never compute together on one slot", async () => {
+    const onnx = createMockBackend({ name: 'ONNX', runsPerSlot: 3 });
+    const torch = createMockBackend({ name: 'TORCH', runsPerSlot: 3 });
+    const a = await model(onnx, { op: 'sleep', ms: 4 });
+    const c = await model(torch, { op: 'sleep', ms: 4 });
+    const q = new RunQueue('CPU', 1);
+    const jobs = Array.from({ length: 8 }, (_, i) => submit(q, i % 2 === 0 ? a : c, [row(i)]));
+    await Promise.all(jobs.map(ok));
+    const spans = [...onnx.runLog, ...torch.runLog].map((r) => [r.startedAt, r.endedAt!] as const).sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+  });
+
+  it('counts the run time the backend reports (computeUs), not the wait in its queue', async () => {
+    const b = createMockBackend({ runsPerSlot: 4, computeUs: 1234 });
+    const m = await model(b, { op: 'sleep', ms: 10 });
+    const q = new RunQueue('CPU', 1);
+    await Promise.all([1, 2, 3, 4].map((i) => ok(submit(q, m, [row(i)]))));
+    expect(m.stats.calls).toBe(4);
+    expect(m.stats.durationUs).toBe(4 * 1234);
   });
 });

@@ -1,5 +1,6 @@
 import type { Device, LoadedScript } from '../backend/spi.js';
 import type { Releasable } from '../keyspace/keyspace.js';
+import type { Lane } from './queue.js';
 import { RunStats } from './stats.js';
 
 export interface ScriptMeta {
@@ -18,6 +19,8 @@ export class Script implements Releasable {
     readonly meta: ScriptMeta,
     readonly source: string,
     readonly handle: LoadedScript,
+    /** TORCH's thread lane, for the run queue. */
+    readonly lane: Lane = { name: 'TORCH', runsPerSlot: 1 },
   ) {}
 
   retain(): this {

@@ -1,2 +1,4 @@
 export * from './keyspace.js';
 export * from './memory.js';
+export * from './collections.js';
+export * from './list.js';

@@ -1,6 +1,8 @@
 import type { Tensor } from '../tensor/index.js';
 import type { Model } from '../engine/model.js';
 import type { Script } from '../engine/script.js';
+import type { Change, ChangeResult, HashValue } from './collections.js';
+import type { ListValue } from './list.js';
 
 /**
  * The value types a key can hold, by type tag. Later kinds (models, scripts) are added here, and
@@ -11,6 +13,8 @@ export interface TypedValues {
   tensor: Tensor;
   model: Model;
   script: Script;
+  list: ListValue;
+  hash: HashValue;
 }
 export type ValueType = keyof TypedValues;
 export type Value = { [K in ValueType]: { readonly type: K; readonly value: TypedValues[K] } }[ValueType];
@@ -21,6 +25,8 @@ export const TYPE_NAMES: { readonly [K in ValueType]: string } = {
   tensor: 'AI_TENSOR',
   model: 'AI__MODEL',
   script: 'AI_SCRIPT',
+  list: 'list',
+  hash: 'hash',
 };
 
 /**
@@ -67,6 +73,12 @@ export interface Keyspace {
   /** The value at `key` if it has type `type`; undefined when missing; WRONGTYPE error otherwise. */
   getTyped<T extends ValueType>(key: Key, type: T): TypedValues[T] | undefined;
   set(key: Key, value: Value, options?: SetOptions): void;
+  /**
+   * Changes the list or hash at `key` in place, keeping its TTL: WRONGTYPE when the key holds
+   * another type; a missing key is created by a push or HSET (without a TTL) and left missing by
+   * anything else; a list or hash left empty is deleted, as in Redis.
+   */
+  apply(key: Key, change: Change): ChangeResult;
   /** True when the key existed. */
   delete(key: Key): boolean;
   has(key: Key): boolean;

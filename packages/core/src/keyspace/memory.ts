@@ -1,4 +1,5 @@
 import { E, fail } from '../errors.js';
+import { applyChange, changeCreates, changeTarget, collectionSize, emptyFor, type Change, type ChangeResult } from './collections.js';
 import { releaseValue, type Key, type Keyspace, type ScanPage, type SetOptions, type TypedValues, type Value, type ValueType } from './keyspace.js';
 
 interface Entry {
@@ -98,6 +99,21 @@ export class MemoryKeyspace implements Keyspace {
     }
     if (expireAt !== 0) this.volatile.add(key);
     else this.volatile.delete(key);
+  }
+
+  apply(key: Key, change: Change): ChangeResult {
+    const e = this.live(key);
+    const type = changeTarget(change);
+    if (e !== undefined && e.value.type !== type) fail(E.wrongType);
+    if (e === undefined && !changeCreates(change)) return { n: 0, changed: false };
+    const target = e === undefined ? emptyFor(change) : (e.value.value as TypedValues['list' | 'hash']);
+    const r = applyChange(target, change);
+    if (collectionSize(target) === 0) {
+      if (e !== undefined) this.remove(key, e);
+    } else if (e === undefined) {
+      this.set(key, { type, value: target } as Value);
+    }
+    return r;
   }
 
   delete(key: Key): boolean {

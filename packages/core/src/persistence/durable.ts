@@ -1,3 +1,4 @@
+import type { Change, ChangeResult } from '../keyspace/collections.js';
 import type { Key, Keyspace, ScanPage, SetOptions, TypedValues, Value, ValueType } from '../keyspace/keyspace.js';
 import type { Mutation } from './format.js';
 
@@ -53,6 +54,12 @@ export class DurableKeyspace implements Keyspace {
     this.inner.set(key, value, options);
     const l = this.listener;
     if (l !== undefined) l.mutated({ op: 'set', key, value, expireAt: this.inner.expiryOf(key) ?? 0 });
+  }
+
+  apply(key: Key, change: Change): ChangeResult {
+    const r = this.inner.apply(key, change);
+    if (r.changed) this.listener?.mutated({ op: 'change', key, change });
+    return r;
   }
 
   delete(key: Key): boolean {

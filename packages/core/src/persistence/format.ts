@@ -1,7 +1,9 @@
 import { parseDevice } from '../backend/device.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/spi.js';
 import type { ModelSpec, ScriptSpec } from '../engine/engine.js';
+import type { Change } from '../keyspace/collections.js';
 import { keyToBuffer, type Key, type Value } from '../keyspace/keyspace.js';
+import { ListValue } from '../keyspace/list.js';
 import { DTYPE_NAMES, Tensor, type DType } from '../tensor/index.js';
 import { crc32 } from './crc32.js';
 
@@ -18,7 +20,8 @@ import { crc32 } from './crc32.js';
  * every record's CRC) and nothing after it; an append-only file has no end.
  */
 export const MAGIC = Buffer.from('RESPAI', 'latin1');
-export const FORMAT_VERSION = 1;
+/** 2 added lists, hashes and CHANGE records; version 1 files are read as they are. */
+export const FORMAT_VERSION = 2;
 export const HEADER_SIZE = 28;
 /** Bytes a frame adds around its body: length, length CRC, body CRC. */
 export const FRAME_OVERHEAD = 16;
@@ -27,8 +30,10 @@ export const FRAME_HEAD = 12;
 export type FileKind = 'snapshot' | 'aof';
 const KIND_BYTE: Record<FileKind, number> = { snapshot: 0x53, aof: 0x41 };
 
-export const REC = { SET: 0x01, DEL: 0x02, EXPIRE: 0x03, RENAME: 0x04, CLEAR: 0x05, END: 0xff } as const;
-export const VAL = { STRING: 0x01, TENSOR: 0x02, MODEL: 0x03, SCRIPT: 0x04 } as const;
+export const REC = { SET: 0x01, DEL: 0x02, EXPIRE: 0x03, RENAME: 0x04, CLEAR: 0x05, CHANGE: 0x06, END: 0xff } as const;
+export const VAL = { STRING: 0x01, TENSOR: 0x02, MODEL: 0x03, SCRIPT: 0x04, LIST: 0x05, HASH: 0x06 } as const;
+/** The kind byte of a CHANGE record (an in-place change of a list or hash). */
+export const CHANGE = { LPUSH: 1, RPUSH: 2, LPOP: 3, RPOP: 4, LSET: 5, LREM: 6, LTRIM: 7, HSET: 8, HDEL: 9 } as const;
 
 /** A mutation of the keyspace as a record: what DurableKeyspace reports and the AOF stores. */
 export type Mutation =
@@ -36,7 +41,8 @@ export type Mutation =
   | { readonly op: 'del'; readonly key: Key }
   | { readonly op: 'expire'; readonly key: Key; readonly expireAt: number }
   | { readonly op: 'rename'; readonly from: Key; readonly to: Key }
-  | { readonly op: 'clear' };
+  | { readonly op: 'clear' }
+  | { readonly op: 'change'; readonly key: Key; readonly change: Change };
 
 /**
  * A value as read back from a file: strings and tensors are ready to use; models and scripts are
@@ -46,7 +52,9 @@ export type StoredValue =
   | { readonly type: 'string'; readonly value: Buffer }
   | { readonly type: 'tensor'; readonly value: Tensor }
   | { readonly type: 'model'; readonly value: ModelSpec }
-  | { readonly type: 'script'; readonly value: ScriptSpec };
+  | { readonly type: 'script'; readonly value: ScriptSpec }
+  | { readonly type: 'list'; readonly value: ListValue }
+  | { readonly type: 'hash'; readonly value: Map<string, Buffer> };
 
 export type FileRecord =
   | { readonly op: 'set'; readonly key: Key; readonly value: StoredValue; readonly expireAt: number }
@@ -54,6 +62,7 @@ export type FileRecord =
   | { readonly op: 'expire'; readonly key: Key; readonly expireAt: number }
   | { readonly op: 'rename'; readonly from: Key; readonly to: Key }
   | { readonly op: 'clear' }
+  | { readonly op: 'change'; readonly key: Key; readonly change: Change }
   | { readonly op: 'end'; readonly count: number; readonly checksum: number };
 
 /** A framed record ready to write: `parts` written back to back are the record's bytes. */
@@ -234,6 +243,65 @@ function writeValue(w: BodyWriter, v: Value, chunkSize: number): void {
       w.blob(Buffer.from(source, 'utf8'));
       return;
     }
+    case 'list':
+      w.u8(VAL.LIST);
+      w.u64(v.value.length);
+      for (const it of v.value) w.blob(it);
+      return;
+    case 'hash':
+      w.u8(VAL.HASH);
+      w.u64(v.value.size);
+      for (const [f, x] of v.value) {
+        w.bytes(keyToBuffer(f));
+        w.blob(x);
+      }
+      return;
+  }
+}
+
+function writeChange(w: BodyWriter, c: Change): void {
+  switch (c.kind) {
+    case 'lpush':
+    case 'rpush':
+      w.u8(c.kind === 'lpush' ? CHANGE.LPUSH : CHANGE.RPUSH);
+      w.u64(c.items.length);
+      for (const it of c.items) w.blob(it);
+      return;
+    case 'lpop':
+    case 'rpop':
+      w.u8(c.kind === 'lpop' ? CHANGE.LPOP : CHANGE.RPOP);
+      w.u64(c.count);
+      return;
+    case 'lset':
+      w.u8(CHANGE.LSET);
+      w.u64(c.index);
+      w.blob(c.item);
+      return;
+    case 'lrem':
+      // The sign of the count (its direction) in a byte of its own, then its magnitude.
+      w.u8(CHANGE.LREM);
+      w.u8(c.count < 0 ? 1 : 0);
+      w.u64(Math.abs(c.count));
+      w.blob(c.item);
+      return;
+    case 'ltrim':
+      w.u8(CHANGE.LTRIM);
+      w.u64(c.head);
+      w.u64(c.tail);
+      return;
+    case 'hset':
+      w.u8(CHANGE.HSET);
+      w.u64(c.fields.length);
+      for (let i = 0; i < c.fields.length; i++) {
+        w.bytes(keyToBuffer(c.fields[i]!));
+        w.blob(c.values[i]!);
+      }
+      return;
+    case 'hdel':
+      w.u8(CHANGE.HDEL);
+      w.u64(c.fields.length);
+      for (const f of c.fields) w.bytes(keyToBuffer(f));
+      return;
   }
 }
 
@@ -263,6 +331,11 @@ export function encodeMutation(m: Mutation, modelChunkSize: number): Frame {
       break;
     case 'clear':
       w.u8(REC.CLEAR);
+      break;
+    case 'change':
+      w.u8(REC.CHANGE);
+      w.bytes(keyToBuffer(m.key));
+      writeChange(w, m.change);
       break;
   }
   return frame(w.finish());
@@ -395,8 +468,70 @@ function readValue(r: BodyReader): StoredValue {
       const source = r.blob().toString('utf8');
       return { type: 'script', value: { device, tag, entryPoints, source } };
     }
+    case VAL.LIST: {
+      const n = r.u64();
+      const l = new ListValue();
+      for (let i = 0; i < n; i++) l.pushTail(detach(r.blob()));
+      return { type: 'list', value: l };
+    }
+    case VAL.HASH: {
+      const n = r.u64();
+      const h = new Map<string, Buffer>();
+      for (let i = 0; i < n; i++) {
+        const f = keyOfBytes(r.bytes());
+        h.set(f, detach(r.blob()));
+      }
+      return { type: 'hash', value: h };
+    }
     default:
       throw new FormatError(`malformed record: unknown value type 0x${type.toString(16)}`);
+  }
+}
+
+function readChange(r: BodyReader): Change {
+  const kind = r.u8();
+  switch (kind) {
+    case CHANGE.LPUSH:
+    case CHANGE.RPUSH: {
+      const n = r.u64();
+      const items: Buffer[] = [];
+      for (let i = 0; i < n; i++) items.push(detach(r.blob()));
+      return { kind: kind === CHANGE.LPUSH ? 'lpush' : 'rpush', items };
+    }
+    case CHANGE.LPOP:
+    case CHANGE.RPOP:
+      return { kind: kind === CHANGE.LPOP ? 'lpop' : 'rpop', count: r.u64() };
+    case CHANGE.LSET: {
+      const index = r.u64();
+      return { kind: 'lset', index, item: detach(r.blob()) };
+    }
+    case CHANGE.LREM: {
+      const negative = r.u8() === 1;
+      const count = r.u64();
+      return { kind: 'lrem', count: negative ? -count : count, item: detach(r.blob()) };
+    }
+    case CHANGE.LTRIM: {
+      const head = r.u64();
+      return { kind: 'ltrim', head, tail: r.u64() };
+    }
+    case CHANGE.HSET: {
+      const n = r.u64();
+      const fields: string[] = [];
+      const values: Buffer[] = [];
+      for (let i = 0; i < n; i++) {
+        fields.push(keyOfBytes(r.bytes()));
+        values.push(detach(r.blob()));
+      }
+      return { kind: 'hset', fields, values };
+    }
+    case CHANGE.HDEL: {
+      const n = r.u64();
+      const fields: string[] = [];
+      for (let i = 0; i < n; i++) fields.push(keyOfBytes(r.bytes()));
+      return { kind: 'hdel', fields };
+    }
+    default:
+      throw new FormatError(`malformed record: unknown change kind 0x${kind.toString(16)}`);
   }
 }
 
@@ -436,6 +571,11 @@ export function decodeRecord(body: Buffer): FileRecord {
     case REC.CLEAR:
       rec = { op: 'clear' };
       break;
+    case REC.CHANGE: {
+      const key = keyOfBytes(r.bytes());
+      rec = { op: 'change', key, change: readChange(r) };
+      break;
+    }
     case REC.END: {
       const count = r.u64();
       rec = { op: 'end', count, checksum: r.u32() };

@@ -9,6 +9,7 @@ import type { DurableKeyspace, MutationListener } from './durable.js';
 import { AtomicFile, datasync } from './files.js';
 import { MAGIC, encodeMutation, type Mutation, type StoredValue } from './format.js';
 import { RdbFileError, loadRdbFile, looksLikeRdb, type RdbKeyRecord, type RdbWriteOptions } from './rdb/file.js';
+import { rdbToStored } from './rdb/stored.js';
 import { scanFile, type ScanResult } from './reader.js';
 import { findRedisAof, respCommands, type RedisAof } from './redis-aof.js';
 import { Staging, build, materialize, printable, type Built } from './restore.js';
@@ -408,8 +409,14 @@ export class Persistence implements MutationListener {
     const total = statSync(path).size;
     const state: LoadingState = { startedAt: Date.now(), totalBytes: total, loadedBytes: 0, usedMem: 0, lastLog: Date.now() };
     if (this.loading) this.loadingState = state;
+    let empty = 0;
     const onKey = (rec: RdbKeyRecord) => {
       records++;
+      if ((rec.value.kind === 'list' || rec.value.kind === 'hash') && rec.value.value.length === 0) {
+        // Redis skips empty keys (older versions could write them), with a warning.
+        if (empty++ < 10) this.log.warn(`rdbLoadObject skipping empty key: ${printable(rec.key)}`);
+        return;
+      }
       const stored = storedValue(rec);
       if (stored === undefined) {
         const what = rec.db !== 0 ? `database ${rec.db}` : kindName(rec);
@@ -418,7 +425,7 @@ export class Persistence implements MutationListener {
         if (examples.length < 5) examples.push(`'${printable(rec.key)}' (${what})`);
         return;
       }
-      if (direct !== undefined && (stored.type === 'string' || stored.type === 'tensor')) {
+      if (direct !== undefined && stored.type !== 'model' && stored.type !== 'script') {
         if (rec.expireAt !== 0 && rec.expireAt <= now) expired++;
         else direct.set(rec.key, stored as Value, rec.expireAt === 0 ? {} : { expireAt: rec.expireAt });
         return;
@@ -817,16 +824,7 @@ class UnsupportedValue extends Error {
 /** The value as staging holds it, or undefined for what respai does not hold (yet). */
 function storedValue(rec: RdbKeyRecord): StoredValue | undefined {
   if (rec.db !== 0) return undefined;
-  const v = rec.value;
-  switch (v.kind) {
-    case 'string':
-    case 'tensor':
-    case 'model':
-    case 'script':
-      return { type: v.kind, value: v.value } as StoredValue;
-    default:
-      return undefined;
-  }
+  return rdbToStored(rec.value);
 }
 
 /** A value's type as TYPE names it (module types by their type name). */

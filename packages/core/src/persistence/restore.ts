@@ -1,7 +1,8 @@
 import type { Engine } from '../engine/engine.js';
 import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
 import { keyToBuffer, releaseValue } from '../keyspace/keyspace.js';
-import type { FileRecord, StoredValue } from './format.js';
+import { applyChange, changeCreates, changeTarget, collectionSize, emptyFor } from '../keyspace/collections.js';
+import { FormatError, type FileRecord, type StoredValue } from './format.js';
 
 interface Staged {
   value: StoredValue;
@@ -41,6 +42,24 @@ export class Staging {
       case 'clear':
         m.clear();
         return;
+      case 'change': {
+        // The same rules as the live keyspace's apply: create on push / HSET, delete when empty.
+        const e = m.get(rec.key);
+        const type = changeTarget(rec.change);
+        if (e !== undefined && e.value.type !== type) {
+          throw new FormatError(`a change of key '${rec.key}' expects a ${type}, the key holds a ${e.value.type}`);
+        }
+        if (e === undefined && !changeCreates(rec.change)) return;
+        const target = e === undefined ? emptyFor(rec.change) : (e.value.value as ReturnType<typeof emptyFor>);
+        try {
+          applyChange(target, rec.change);
+        } catch (err) {
+          throw new FormatError(`a change of key '${rec.key}' does not apply: ${(err as Error).message}`);
+        }
+        if (collectionSize(target) === 0) m.delete(rec.key);
+        else if (e === undefined) m.set(rec.key, { value: { type, value: target } as StoredValue, expireAt: 0 });
+        return;
+      }
       case 'end':
         return;
     }
@@ -82,7 +101,7 @@ export async function build(staging: Staging, engine: Engine, now = Date.now(), 
   const values: (Value | undefined)[] = new Array(live.length);
   const pending: number[] = [];
   live.forEach(([, e], i) => {
-    if (e.value.type === 'string' || e.value.type === 'tensor') values[i] = e.value as Value;
+    if (e.value.type !== 'model' && e.value.type !== 'script') values[i] = e.value as Value;
     else pending.push(i);
   });
   let models = 0;

@@ -12,16 +12,23 @@ export interface Entry {
 }
 
 /**
- * A point-in-time view of the keyspace: references only, so it is cheap, and consistent because
- * values are immutable (tensors, model blobs, script sources; strings are replaced, not changed).
+ * A point-in-time view of the keyspace: references to immutable values (tensors, model blobs,
+ * script sources; strings are replaced, not changed), so it is cheap and consistent. Lists and
+ * hashes change in place: their containers are copied (the elements, immutable, are shared).
  */
 export function captureEntries(ks: Keyspace): Entry[] {
   const out: Entry[] = [];
   for (const key of ks.keys()) {
     const value = ks.get(key);
-    if (value !== undefined) out.push({ key, value, expireAt: ks.expiryOf(key) ?? 0 });
+    if (value !== undefined) out.push({ key, value: frozen(value), expireAt: ks.expiryOf(key) ?? 0 });
   }
   return out;
+}
+
+function frozen(v: Value): Value {
+  if (v.type === 'list') return { type: 'list', value: v.value.clone() };
+  if (v.type === 'hash') return { type: 'hash', value: new Map(v.value) };
+  return v;
 }
 
 const BATCH_BYTES = 4 << 20;

@@ -1,16 +1,7 @@
-import { backendConformance, createMockBackend, floats, mockModelBlob, tensor, type ModelFixture } from '@respai/core/testing';
+import { addFixture, backendConformance, createMockBackend, floats, mockModelBlob, tensor, type ModelFixture } from '@respai/core/testing';
 
 // The suite against the mock backend: proves the suite runs, and the mock is a conforming backend.
-const add: ModelFixture = {
-  name: 'add (FLOAT)',
-  blob: mockModelBlob({ op: 'add', dtype: 'FLOAT' }),
-  inputs: [floats([2, 2], [1, 2, 3, 4]), floats([2, 2], [0.5, 0.25, -3, 1e-3])],
-  expected: [floats([2, 2], [1.5, 2.25, 0, 4.001])],
-  inputNames: ['a', 'b'],
-  outputNames: ['c'],
-  inputDtypes: ['FLOAT', 'FLOAT'],
-  outputDtypes: ['FLOAT'],
-};
+const add = addFixture('add (FLOAT)', mockModelBlob({ op: 'add', dtype: 'FLOAT' }));
 const mulInt: ModelFixture = {
   name: 'mul (INT64)',
   blob: mockModelBlob({ op: 'mul', dtype: 'INT64', inputs: ['x', 'y'], outputs: ['z'] }),

@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
-import type { BackendLogger, BackendName, Device } from '../backend/spi.js';
+import type { Backend, BackendLogger, BackendName, BackendSettings, Device } from '../backend/spi.js';
+import type { ModelFixture } from './conformance.js';
 import { Engine, type EngineConfig, type ModelSpec } from '../engine/engine.js';
 import type { Keyspace } from '../keyspace/keyspace.js';
 import { MemoryKeyspace } from '../keyspace/memory.js';
@@ -165,4 +166,54 @@ export async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<vo
     if (Date.now() > end) throw new Error(`waitFor: condition still false after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/**
+ * The conformance fixture every backend starts with: `c = a + b` on FLOAT [2, 2], inputs named
+ * a and b, the output c (the model `blob` is the backend's own, written by its package).
+ */
+export function addFixture(name: string, blob: Buffer, extra: Partial<ModelFixture> = {}): ModelFixture {
+  return {
+    name,
+    blob,
+    inputs: [floats([2, 2], [1, 2, 3, 4]), floats([2, 2], [0.5, 0.25, -3, 1e-3])],
+    expected: [floats([2, 2], [1.5, 2.25, 0, 4.001])],
+    inputNames: ['a', 'b'],
+    outputNames: ['c'],
+    inputDtypes: ['FLOAT', 'FLOAT'],
+    outputDtypes: ['FLOAT'],
+    ...extra,
+  };
+}
+
+/**
+ * Backends for a test file: `make()` one, `init` it with test settings (`defaults`, then `over`,
+ * on the runtime defaults with a logger whose calls are recorded), keep it for `disposeAll`.
+ */
+export function testBackends<B extends Backend>(make: () => B, defaults: Partial<BackendSettings> = {}) {
+  const made: B[] = [];
+  const log = memoryLogger();
+  const settings = (over: Partial<BackendSettings> = {}): BackendSettings => ({
+    intraOpParallelism: 1,
+    interOpParallelism: 0,
+    modelExecutionTimeoutMs: 0,
+    backendMemoryLimitMb: 0,
+    threadsPerQueue: 2,
+    log,
+    ...defaults,
+    ...over,
+  });
+  return {
+    log,
+    settings,
+    newBackend(over: Partial<BackendSettings> = {}): B {
+      const b = make();
+      void b.init?.(settings(over));
+      made.push(b);
+      return b;
+    },
+    async disposeAll(): Promise<void> {
+      await Promise.all(made.splice(0).map((b) => b.dispose?.()));
+    },
+  };
 }

@@ -7,3 +7,4 @@ export * from './mock-backend.js';
 export * from './helpers.js';
 export * from './conformance.js';
 export * from './shared-data.js';
+export * from './build.js';

@@ -1,5 +1,6 @@
 import {
   BACKEND_API_VERSION,
+  RunNotStarted,
   type Backend,
   type BackendName,
   type BackendSettings,
@@ -99,6 +100,13 @@ export interface MockBackendOptions {
   initError?: string;
   /** Delay of every `loadModel` (ms, on a timer). */
   loadDelayMs?: number;
+  /**
+   * Runs of one slot taken at once (Backend.runsPerSlot): above 1 the mock queues them per slot,
+   * honouring QueuedRun (deadline, withdraw, computeUs) as a real backend must.
+   */
+  runsPerSlot?: number;
+  /** With runsPerSlot > 1: the compute time every queued run reports (default: measured). */
+  computeUs?: number;
 }
 
 /** One run as the mock saw it. */
@@ -135,12 +143,54 @@ export class MockBackend implements Backend {
   maxRunning = 0;
   /** Runs that started on a (device, slot) another run was still using. */
   slotConflicts = 0;
+  /** Queued runs (runsPerSlot > 1): given and not settled now, per `device#slot`, and the most at once. */
+  readonly queuedNow = new Map<string, number>();
+  maxQueued = 0;
+  /** Queued runs that never started: past their deadline, or withdrawn. */
+  readonly notStarted: RunNotStarted['reason'][] = [];
   private readonly slotsInUse = new Set<string>();
+  /** Per `device#slot`: the end of the chain of queued runs. */
+  private readonly lanes = new Map<string, Promise<unknown>>();
+  readonly runsPerSlot: number | undefined;
 
   constructor(options: MockBackendOptions = {}) {
     this.options = options;
     this.name = options.name ?? 'ONNX';
     this.version = options.version ?? '0.0.0-mock';
+    if (options.runsPerSlot !== undefined) this.runsPerSlot = options.runsPerSlot;
+  }
+
+  /** @internal Runs `fn` after the runs queued before it on the same slot, as a QueuedRun. */
+  queue<T>(key: string, q: NonNullable<RunContext['queued']>, fn: () => Promise<T>): Promise<T> {
+    let state: 'waiting' | 'started' | 'withdrawn' = 'waiting';
+    q.withdraw = () => {
+      if (state !== 'waiting') return false;
+      state = 'withdrawn';
+      return true;
+    };
+    const n = (this.queuedNow.get(key) ?? 0) + 1;
+    this.queuedNow.set(key, n);
+    this.maxQueued = Math.max(this.maxQueued, n);
+    const run = (this.lanes.get(key) ?? Promise.resolve()).then(async () => {
+      if (state === 'withdrawn') throw new RunNotStarted('withdrawn');
+      if (Date.now() >= q.deadline) throw new RunNotStarted('timeout');
+      state = 'started';
+      const t0 = performance.now();
+      try {
+        return await fn();
+      } finally {
+        q.computeUs = this.options.computeUs ?? Math.round((performance.now() - t0) * 1000);
+      }
+    });
+    const settled = run.then(
+      () => undefined,
+      (e: unknown) => {
+        if (e instanceof RunNotStarted) this.notStarted.push(e.reason);
+      },
+    );
+    void settled.then(() => this.queuedNow.set(key, (this.queuedNow.get(key) ?? 1) - 1));
+    this.lanes.set(key, settled);
+    return run;
   }
 
   init(settings: BackendSettings): Promise<void> {
@@ -253,7 +303,12 @@ export class MockModel implements LoadedModel {
     };
   }
 
-  async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
+  run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
+    if (ctx.queued === undefined) return this.runNow(inputs, ctx);
+    return this.backend.queue(`${this.device.name}#${ctx.slot}`, ctx.queued, () => this.runNow(inputs, ctx));
+  }
+
+  private async runNow(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
     const rec = this.backend.enter(this, ctx.slot, inputs);
     this.runs++;
     this.running++;

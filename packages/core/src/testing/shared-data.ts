@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { it } from 'vitest';
+import { describe, it } from 'vitest';
 
 /**
  * Real models and fixtures made by others live in `../shared` beside the repository (never copied
@@ -60,4 +60,22 @@ export function itShared(name: string, files: readonly string[], fn: TestFn, tim
   } else {
     it.skip(`${name} [skipped: ../shared/${missing.join(', ../shared/')} missing]`, fn);
   }
+}
+
+/**
+ * `[make()]` when every file of `files` (relative to ../shared) exists, for lists of fixtures (the
+ * conformance suite's models). Otherwise `[]` and a skipped test saying what is missing, or, under
+ * RESPAI_REQUIRE_SHARED=1, a failing one.
+ */
+export function ifShared<T>(what: string, files: readonly string[], make: () => T): T[] {
+  const missing = missingShared(files);
+  if (missing.length === 0) return [make()];
+  itShared(what, files, () => undefined);
+  return [];
+}
+
+/** `describe(name, fn)` for a suite that needs `files` from ../shared; as {@link itShared} when they are missing. */
+export function describeShared(name: string, files: readonly string[], fn: () => void): void {
+  if (missingShared(files).length === 0) describe(name, fn);
+  else itShared(name, files, () => undefined);
 }

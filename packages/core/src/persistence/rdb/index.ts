@@ -6,3 +6,4 @@ export * from './ai.js';
 export * from './values.js';
 export * from './dump.js';
 export * from './file.js';
+export * from './stored.js';

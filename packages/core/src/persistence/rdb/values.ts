@@ -43,9 +43,9 @@ export function typeName(t: number): string {
 }
 
 /**
- * A value read from RDB: the kinds respai holds, lists and hashes decoded (the keyspace does
- * not hold them yet), and `other` for what is only read past (sets, sorted sets, streams, values
- * of other modules), named as TYPE would name it.
+ * A value read from RDB: the kinds respai holds (lists as their elements, hashes as field/value
+ * pairs), and `other` for what is only read past (sets, sorted sets, streams, values of other
+ * modules), named as TYPE would name it.
  */
 export type RdbValue =
   | { readonly kind: 'string'; readonly value: Buffer }
@@ -199,6 +199,12 @@ export function writeValue(w: RdbWriter, v: Value, o: WriteOptions, key?: Uint8A
       return;
     case 'script':
       writeScript(w, v.value, key);
+      return;
+    case 'list':
+      writeList(w, v.value.toArray(), key);
+      return;
+    case 'hash':
+      writeHash(w, [...v.value].map(([f, x]) => [Buffer.from(f, 'latin1'), x] as const), key);
       return;
   }
 }
