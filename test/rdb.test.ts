@@ -368,9 +368,9 @@ describe('with redis-server 7 (started by the test)', () => {
     expect(await c.sendCommand(['DEBUG', 'DIGEST'])).toBe(digest);
     expect(await c.sendCommand(['LRANGE', 'l:big', '0', '-1'])).toEqual(lists['big']);
     expect(await c.sendCommand(['SAVE'])).toBe('OK');
-    const back = tempDir();
-    copyFileSync(join(mine, 'dump.rdb'), join(back, 'dump.rdb'));
-    const r2 = await redisServer(back);
+    const home = tempDir();
+    copyFileSync(join(mine, 'dump.rdb'), join(home, 'dump.rdb'));
+    const r2 = await redisServer(home);
     expect(await r2.c.sendCommand(['DEBUG', 'DIGEST'])).toBe(digest);
     // respai's DUMPs of them RESTORE into redis-server too.
     for (const k of ['l:small', 'l:huge', 'h:small', 'h:big']) {
