@@ -197,6 +197,17 @@ describe('the original engine\'s data (fixtures)', () => {
     for (const k of manifest().keys) expect(await c.sendCommand(['RESTORE', `${k.key}_copy`, '0', Buffer.from(k.dump_hex, 'hex')])).toBe('OK');
     await checkReadbacks(c, '_copy', Date.now());
     expect(await checkRuns(c, '_copy')).toBe(5);
+    // Inside MULTI too: the model loads when EXEC prepares it, the writes happen together.
+    const iris = manifest().keys.find((k) => k.key === 'pub:model:iris')!;
+    const f32 = manifest().keys.find((k) => k.key === 'pub:tensor:f32')!;
+    expect(await c.sendCommand(['MULTI'])).toBe('OK');
+    expect(await c.sendCommand(['RESTORE', 'tx:model', '0', Buffer.from(iris.dump_hex, 'hex')])).toBe('QUEUED');
+    expect(await c.sendCommand(['RESTORE', 'tx:tensor', '0', Buffer.from(f32.dump_hex, 'hex')])).toBe('QUEUED');
+    expect(await c.sendCommand(['RESTORE', 'tx:tensor', '0', Buffer.from(f32.dump_hex, 'hex')])).toBe('QUEUED');
+    const tx = (await c.sendCommand(['EXEC'])) as unknown[];
+    expect(tx.slice(0, 2)).toEqual(['OK', 'OK']);
+    expect(String((tx[2] as Error).message ?? tx[2])).toBe('BUSYKEY Target key name already exists.');
+    expect(await c.sendCommand(['TYPE', 'tx:model'])).toBe('AI__MODEL');
     // DUMP gives the original's bytes back for tensors and strings.
     for (const k of manifest().keys.filter((x) => x.kind === 'tensor' || x.kind === 'string')) {
       expect(((await c.sendCommand(['DUMP', `${k.key}_copy`], RAW)) as Buffer).toString('hex')).toBe(k.dump_hex);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createDump, fail, keyOf, type Key, type Keyspace, type Value } from '@respai/core';
+import { E, createDump, fail, keyOf, type Key, type Keyspace, type Value } from '@respai/core';
 import { OK, SimpleString } from '../resp/reply.js';
 import { is } from './args.js';
 import { persistenceOf } from './persistence-of.js';
@@ -136,7 +136,7 @@ export function valueDigest(ks: Keyspace, key: Key, modelChunkSize: number): str
 export const debug = defineCommand<DebugRequest>({
   name: 'debug',
   arity: -2,
-  flags: ['admin'],
+  flags: ['admin', 'nomulti'],
   summary: 'A container for debugging commands: RELOAD, DIGEST, DIGEST-VALUE.',
   group: 'server',
   parse: (args) => parseDebug(args),
@@ -150,6 +150,11 @@ export const debug = defineCommand<DebugRequest>({
       case 'digest-value':
         return req.keys.map((k) => new SimpleString(valueDigest(ctx.keyspace, k, chunk)));
       case 'reload': {
+        // Flagged nomulti (never queued): Redis refuses it inside MULTI as SAVE is refused.
+        if (ctx.client.multi !== undefined) {
+          ctx.client.multiDirty = true;
+          fail(E.notInMulti);
+        }
         const p = persistenceOf(ctx);
         const log = ctx.server.log;
         let started: Promise<unknown>;

@@ -1,7 +1,7 @@
 import { DumpVersionError, E, RdbError, fail, keyOf, rdbToStored, readDump, releaseValue, type Key, type Keyspace, type Value } from '@respai/core';
 import { OK, type Reply } from '../resp/reply.js';
 import { is, parseInt64 } from './args.js';
-import { defineCommand } from './types.js';
+import { defineTwoPhase } from './types.js';
 
 export interface RestoreRequest {
   key: Key;
@@ -79,7 +79,7 @@ function store(ks: Keyspace, req: RestoreRequest, value: Value): Reply {
  * backends like AI.MODELSTORE / AI.SCRIPTSTORE: one its backend refuses gets the backend's error,
  * and nothing is written. IDLETIME and FREQ are checked and ignored (respai does not evict).
  */
-export const restore = defineCommand<RestoreRequest>({
+export const restore = defineTwoPhase<RestoreRequest>({
   name: 'restore',
   arity: -4,
   flags: ['write'],
@@ -87,7 +87,9 @@ export const restore = defineCommand<RestoreRequest>({
   group: 'keyspace',
   keys: { first: 1, last: 1, step: 1 },
   parse: (args) => parseRestore(args),
-  execute(ctx, req) {
+  // Everything but the write happens here (models and scripts load through their backends); the
+  // commit checks the key again and writes, so RESTORE inside MULTI stays atomic.
+  async prepare(ctx, req): Promise<() => Reply> {
     const ks = ctx.keyspace;
     if (!req.replace && ks.has(req.key)) fail(RESTORE_ERRORS.busyKey);
     if (req.ttl === undefined) fail(E.notInteger);
@@ -106,22 +108,25 @@ export const restore = defineCommand<RestoreRequest>({
     const engine = ctx.server.engine;
     switch (v.kind) {
       case 'string':
-        return store(ks, req, { type: 'string', value: v.value });
+        return () => store(ks, req, { type: 'string', value: v.value });
       case 'tensor':
-        return store(ks, req, { type: 'tensor', value: v.value });
+        return () => store(ks, req, { type: 'tensor', value: v.value });
       case 'model': {
         // INPUTS/OUTPUTS are the user's only for TF; the other backends name them from the model.
         const spec = v.value.backend === 'TF' ? v.value : { ...v.value, inputs: [], outputs: [] };
-        return engine.createModel(spec).then((m) => store(ks, req, { type: 'model', value: m }));
+        const m = await engine.createModel(spec);
+        return () => store(ks, req, { type: 'model', value: m });
       }
-      case 'script':
-        return engine.createScript(v.value).then((s) => store(ks, req, { type: 'script', value: s }));
+      case 'script': {
+        const s = await engine.createScript(v.value);
+        return () => store(ks, req, { type: 'script', value: s });
+      }
       case 'list':
       case 'hash': {
         // Redis refuses an empty one (an "empty key") as bad data.
         const stored = rdbToStored(v);
         if (stored === undefined) fail(RESTORE_ERRORS.format);
-        return store(ks, req, stored as Value);
+        return () => store(ks, req, stored as Value);
       }
       default:
         fail(RESTORE_ERRORS.unsupported(v.type === 'set' || v.type === 'zset' || v.type === 'stream' ? v.type : `value of the module type ${v.type}`));
