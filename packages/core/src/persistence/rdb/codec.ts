@@ -1,3 +1,4 @@
+import { PartsWriter } from '../parts.js';
 import { LzfError, lzfCompress, lzfDecompress } from './lzf.js';
 
 /**
@@ -154,8 +155,6 @@ export function readTextDouble(inp: RdbInput): number {
   return Number(inp.take(n).toString('latin1'));
 }
 
-/** Strings up to this size are copied into the writer's scratch; larger ones are referenced. */
-const INLINE_MAX = 512;
 
 export interface WriterOptions {
   /** `rdbcompression`: LZF-compress strings longer than 20 bytes when that saves space. */
@@ -163,75 +162,27 @@ export interface WriterOptions {
 }
 
 /**
- * Accumulates RDB bytes as parts: small fields in a scratch buffer, large strings referenced
- * (never copied). `take()` hands over what was written so far, for streaming to a file.
+ * RDB bytes as parts (see PartsWriter: large strings are referenced, never copied); `take()` hands
+ * over what was written so far, for streaming to a file.
  */
-export class RdbWriter {
-  private list: Buffer[] = [];
-  private cur = Buffer.allocUnsafe(4096);
-  private pos = 0;
-  private mark = 0;
-  /** Bytes written in total. */
-  bytes = 0;
-  /** Bytes in parts not yet taken. */
-  pending = 0;
-
-  /** Parts not yet taken. */
-  get parts(): number {
-    return this.list.length;
+export class RdbWriter extends PartsWriter {
+  constructor(readonly options: WriterOptions = { compress: true }) {
+    super(4096);
   }
 
-  constructor(readonly options: WriterOptions = { compress: true }) {}
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.cur.length) return;
-    this.cut();
-    this.cur = Buffer.allocUnsafe(Math.max(4096, n));
-    this.pos = 0;
-    this.mark = 0;
-  }
-  private cut(): void {
-    if (this.pos > this.mark) this.list.push(this.cur.subarray(this.mark, this.pos));
-    this.mark = this.pos;
-  }
-  u8(v: number): this {
-    this.ensure(1);
-    this.cur[this.pos++] = v;
-    this.bytes++;
-    this.pending++;
-    return this;
-  }
-  raw(b: Uint8Array): this {
-    if (b.length <= INLINE_MAX) {
-      this.ensure(b.length);
-      this.cur.set(b, this.pos);
-      this.pos += b.length;
-    } else {
-      this.cut();
-      this.list.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
-    }
-    this.bytes += b.length;
-    this.pending += b.length;
-    return this;
-  }
   /** rdbSaveLen. */
   len(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a length: ${n}`);
     if (n < 1 << 6) return this.u8(n);
     if (n < 1 << 14) return this.u8(((n >> 8) & 0x3f) | (RDB_14BITLEN << 6)).u8(n & 0xff);
-    this.ensure(9);
     if (n <= 0xffffffff) {
-      this.cur[this.pos] = RDB_32BITLEN;
-      this.cur.writeUInt32BE(n, this.pos + 1);
-      this.pos += 5;
-      this.bytes += 5;
-      this.pending += 5;
+      const at = this.reserve(5);
+      this.cur[at] = RDB_32BITLEN;
+      this.cur.writeUInt32BE(n, at + 1);
     } else {
-      this.cur[this.pos] = RDB_64BITLEN;
-      this.cur.writeBigUInt64BE(BigInt(n), this.pos + 1);
-      this.pos += 9;
-      this.bytes += 9;
-      this.pending += 9;
+      const at = this.reserve(9);
+      this.cur[at] = RDB_64BITLEN;
+      this.cur.writeBigUInt64BE(BigInt(n), at + 1);
     }
     return this;
   }
@@ -277,25 +228,6 @@ export class RdbWriter {
     const b = Buffer.allocUnsafe(8);
     b.writeDoubleLE(v, 0);
     return this.raw(b);
-  }
-  /** Everything written since the last take (the parts reference the values' own buffers). */
-  take(): Buffer[] {
-    this.cut();
-    const p = this.list;
-    this.list = [];
-    this.pending = 0;
-    // The scratch's written bytes now belong to the taken parts: continue in a fresh one.
-    if (this.pos > this.cur.length / 2) {
-      this.cur = Buffer.allocUnsafe(4096);
-      this.pos = 0;
-      this.mark = 0;
-    }
-    return p;
-  }
-  /** Everything written, as one buffer. */
-  toBuffer(): Buffer {
-    const p = this.take();
-    return p.length === 1 ? p[0]! : Buffer.concat(p);
   }
 }
 
