@@ -98,3 +98,44 @@ describe('INFO execute', () => {
     expect(renderInfo(server, ['keyspace'])).toBe('# Keyspace\r\ndb0:keys=2,expires=1,avg_ttl=0\r\n');
   });
 });
+
+describe('INFO MODULES: the original engine\'s fields', () => {
+  function server(backends: { name: string; version: string }[], queues: string[]): ServerState {
+    const s = fakeServer();
+    (s as unknown as { engine: unknown }).engine = {
+      registry: { list: () => backends },
+      queueStats: () => queues.map((device) => ({ device, queued: 0, running: 0, batchRuns: 0, batchRequests: 0 })),
+    };
+    (s.options as { 'threads-per-queue': number })['threads-per-queue'] = 2;
+    return s;
+  }
+  /** The fields of one section, in order. */
+  const section = (text: string, title: string) => {
+    const body = text.split(`# ${title}\r\n`)[1]!.split('\r\n\r\n')[0]!;
+    return body.split('\r\n').filter((l) => l !== '').map((l) => l.split(':'));
+  };
+
+  it('ai_backends_info names each loaded backend\'s version as the original, in its order', () => {
+    const text = renderInfo(server([{ name: 'ONNX', version: '1.30.0' }, { name: 'TF', version: '4.22.0' }, { name: 'TORCH', version: '1.13.1' }], []), ['modules']);
+    expect(section(text, 'ai_backends_info')).toEqual([['ai_TensorFlow_version', '4.22.0'], ['ai_Torch_version', '1.13.1'], ['ai_onnxruntime_version', '1.30.0']]);
+  });
+
+  it('ai_cpu has the process, children, main thread and per-queue thread fields (CPU always)', () => {
+    const text = renderInfo(server([], ['GPU:1']), ['modules']);
+    const fields = section(text, 'ai_cpu');
+    expect(fields.map(([k]) => k)).toEqual([
+      'ai_self_used_cpu_sys',
+      'ai_self_used_cpu_user',
+      'ai_children_used_cpu_sys',
+      'ai_children_used_cpu_user',
+      'ai_main_thread_used_cpu_sys',
+      'ai_main_thread_used_cpu_user',
+      'ai_queue_CPU_bthread_n1_used_cpu_total',
+      'ai_queue_CPU_bthread_n2_used_cpu_total',
+      'ai_queue_GPU_1_bthread_n1_used_cpu_total',
+      'ai_queue_GPU_1_bthread_n2_used_cpu_total',
+    ]);
+    for (const [k, v] of fields.slice(0, 6)) expect([k, v]).toEqual([k, expect.stringMatching(/^\d+\.\d{6}$/)]);
+    expect(text).toMatch(/^module:name=ai,ver=10207,api=1,/m);
+  });
+});
