@@ -10,6 +10,7 @@ const alias = {
   '@respai/core/testing': src('./packages/core/src/testing/index.ts'),
   '@respai/core': src('./packages/core/src/index.ts'),
   '@respai/server': src('./apps/server/src/index.ts'),
+  '@respai/client': src('./packages/client/src/index.ts'),
   // The ONNX writer (no imports of its own) for building model fixtures in end-to-end tests.
   '@respai/backend-onnx/testing': src('./packages/backend-onnx/src/testing/onnx-writer.ts'),
   // TorchScript archives saved by the addon, GraphDefs written by the TF writer, TFLite flatbuffers.
@@ -29,6 +30,11 @@ export default defineConfig({
       { resolve: { alias }, test: { name: 'backend-tf', include: ['packages/backend-tf/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-torch', include: ['packages/backend-torch/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-tflite', include: ['packages/backend-tflite/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'client', include: ['packages/client/src/**/*.test.ts'] } },
+      {
+        resolve: { alias },
+        test: { name: 'cli', include: ['apps/cli/src/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
       {
         resolve: { alias },
         test: { name: 'e2e', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },

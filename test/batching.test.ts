@@ -145,6 +145,22 @@ async function aiInfo(key: string): Promise<Record<string, unknown>> {
 }
 
 /**
+ * The batches CPU's queue formed while `run` ran (INFO's ai_queue_CPU_batch_runs and
+ * _batch_requests: runs of BATCHSIZE models and the requests they served). The heavy model has no
+ * BATCHSIZE, so only the requests under test count.
+ */
+async function batches<T>(run: () => Promise<T>): Promise<{ out: T; runs: number; requests: number }> {
+  const read = async () => {
+    const i = await info();
+    return [Number(i['ai_queue_CPU_batch_runs'] ?? 0), Number(i['ai_queue_CPU_batch_requests'] ?? 0)] as const;
+  };
+  const [r0, q0] = await read();
+  const out = await run();
+  const [r1, q1] = await read();
+  return { out, runs: r1 - r0, requests: q1 - q0 };
+}
+
+/**
  * Occupies CPU's slot with the heavy model, sends `requests` (each on its own client), waits until
  * they are all queued behind it, and resolves with their replies. Tries again (up to 3 times) if
  * the heavy run ended before every request was queued, which only a very slow machine would see.
@@ -192,15 +208,14 @@ describe('batches form across clients', () => {
     const rows = [1, 2, 1, 3];
     const xs = rows.map((n, i) => randoms(n * 784, 10 + i));
     for (let i = 0; i < rows.length; i++) await cmd(c0, 'AI.TENSORSET', `x${i}`, 'FLOAT', String(rows[i]), '784', 'BLOB', f32(xs[i]!));
-    const out = await behindHeavy(rows.map((_, i) => execute('mnist', `x${i}`, `y${i}`)));
+    const { out, runs, requests } = await batches(() => behindHeavy(rows.map((_, i) => execute('mnist', `x${i}`, `y${i}`))));
     expect(out).toEqual(['OK', 'OK', 'OK', 'OK']);
+    expect({ runs, requests }).toEqual({ runs: 1, requests: 4 });
     for (let i = 0; i < rows.length; i++) {
       expect(await cmd(c0, 'AI.TENSORGET', `y${i}`, 'META')).toEqual(['dtype', 'FLOAT', 'shape', [rows[i], 10]]);
       expectClose(await floats(`y${i}`), reference(xs[i]!, rows[i]!));
     }
-    const s = await aiInfo('mnist');
-    expect(s).toMatchObject({ calls: 4, samples: 7, errors: 0, runs: 1, batch_sizes: [4, 1] });
-    expect(Number(s['avg_batch_size'])).toBe(4);
+    expect(await aiInfo('mnist')).toMatchObject({ calls: 4, samples: 7, errors: 0 });
     const i = await info();
     expect(i['ai_queue_CPU_batch_runs']).toBe('1');
     expect(i['ai_queue_CPU_batch_requests']).toBe('4');
@@ -210,9 +225,11 @@ describe('batches form across clients', () => {
     expect(await cmd(c0, 'AI.MODELSTORE', 'mnist2', 'ONNX', 'CPU', 'BATCHSIZE', '2', 'BLOB', mnistLike('N'))).toBe('OK');
     const x = randoms(784, 20);
     await cmd(c0, 'AI.TENSORSET', 'one', 'FLOAT', '1', '784', 'BLOB', f32(x));
-    const out = await behindHeavy([0, 1, 2, 3, 4].map((i) => execute('mnist2', 'one', `o${i}`)));
+    const { out, runs, requests } = await batches(() => behindHeavy([0, 1, 2, 3, 4].map((i) => execute('mnist2', 'one', `o${i}`))));
     expect(out).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
-    expect(await aiInfo('mnist2')).toMatchObject({ calls: 5, samples: 5, runs: 3, batch_sizes: [1, 1, 2, 2] });
+    // Three runs of at most 2 for 5 requests: 2 + 2 + 1.
+    expect({ runs, requests }).toEqual({ runs: 3, requests: 5 });
+    expect(await aiInfo('mnist2')).toMatchObject({ calls: 5, samples: 5 });
     for (let i = 0; i < 5; i++) expectClose(await floats(`o${i}`), reference(x, 1));
   });
 
@@ -224,11 +241,15 @@ describe('batches form across clients', () => {
     await cmd(c0, 'AI.TENSORSET', 'ba', 'FLOAT', '1', '2', 'VALUES', '1', '2');
     await cmd(c0, 'AI.TENSORSET', 'bb', 'FLOAT', '1', '2', 'VALUES', '3', '4');
     const run = (model: string, out: string) => (c: Client) => cmd(c, 'AI.MODELEXECUTE', model, 'INPUTS', '2', 'ba', 'bb', 'OUTPUTS', '1', out);
-    const out = await behindHeavy([run('bt', 't0'), run('bf', 'f0'), run('bl', 'l0'), run('bt', 't1'), run('bf', 'f1'), run('bl', 'l1')]);
+    const { out, runs, requests } = await batches(() =>
+      behindHeavy([run('bt', 't0'), run('bf', 'f0'), run('bl', 'l0'), run('bt', 't1'), run('bf', 'f1'), run('bl', 'l1')]),
+    );
     expect(out).toEqual(['OK', 'OK', 'OK', 'OK', 'OK', 'OK']);
+    // Three runs for three models (never merged across models): each model's two requests ran as one.
+    expect({ runs, requests }).toEqual({ runs: 3, requests: 6 });
     for (const k of ['t0', 't1', 'l0', 'l1']) expect([...(await floats(k))]).toEqual([4, 6]);
     for (const k of ['f0', 'f1']) expect([...(await floats(k))]).toEqual([3, 8]);
-    for (const m of ['bt', 'bf', 'bl']) expect(await aiInfo(m)).toMatchObject({ calls: 2, samples: 2, runs: 1, batch_sizes: [2, 1] });
+    for (const m of ['bt', 'bf', 'bl']) expect(await aiInfo(m)).toMatchObject({ calls: 2, samples: 2 });
   });
 
   it('a DAG and plain MODELEXECUTEs batch together', async () => {
@@ -237,9 +258,10 @@ describe('batches form across clients', () => {
     await cmd(c0, 'AI.INFO', 'mnist', 'RESETSTAT');
     const dag = (c: Client) =>
       cmd(c, 'AI.DAGEXECUTE', 'LOAD', '1', 'dx', '|>', 'AI.MODELEXECUTE', 'mnist', 'INPUTS', '1', 'dx', 'OUTPUTS', '1', 'dy', '|>', 'AI.TENSORGET', 'dy', 'META');
-    const out = await behindHeavy([dag, execute('mnist', 'dx', 'p1'), dag]);
+    const { out, runs, requests } = await batches(() => behindHeavy([dag, execute('mnist', 'dx', 'p1'), dag]));
     expect(out).toEqual([['OK', ['dtype', 'FLOAT', 'shape', [1, 10]]], 'OK', ['OK', ['dtype', 'FLOAT', 'shape', [1, 10]]]]);
-    expect(await aiInfo('mnist')).toMatchObject({ calls: 3, runs: 1, batch_sizes: [3, 1] });
+    expect({ runs, requests }).toEqual({ runs: 1, requests: 3 });
+    expect(await aiInfo('mnist')).toMatchObject({ calls: 3 });
   });
 });
 
@@ -248,9 +270,10 @@ describe('what is never merged', () => {
     const blob = readFileSync(join(SHARED_MODELS, 'mnist.onnx'));
     expect(await cmd(c0, 'AI.MODELSTORE', 'fixed', 'ONNX', 'CPU', 'BATCHSIZE', '4', 'BLOB', blob)).toBe('OK');
     await cmd(c0, 'AI.TENSORSET', 'img', 'FLOAT', '1', '1', '28', '28', 'BLOB', readFileSync(join(SHARED_MODELS, 'one.raw')));
-    const out = await behindHeavy([0, 1, 2].map((i) => execute('fixed', 'img', `f${i}`)));
+    const { out, runs, requests } = await batches(() => behindHeavy([0, 1, 2].map((i) => execute('fixed', 'img', `f${i}`))));
     expect(out).toEqual(['OK', 'OK', 'OK']);
-    expect(await aiInfo('fixed')).toMatchObject({ calls: 3, runs: 3, errors: 0, batch_sizes: [1, 3] });
+    expect({ runs, requests }).toEqual({ runs: 3, requests: 3 });
+    expect(await aiInfo('fixed')).toMatchObject({ calls: 3, errors: 0 });
     const scores = await floats('f2');
     expect(scores.indexOf(Math.max(...scores))).toBe(1);
   });
@@ -258,9 +281,10 @@ describe('what is never merged', () => {
   it("the project's own fixed-batch model ([1,784]) with BATCHSIZE 4: never merged", async () => {
     expect(await cmd(c0, 'AI.MODELSTORE', 'fixed1', 'ONNX', 'CPU', 'BATCHSIZE', '4', 'BLOB', mnistLike(1))).toBe('OK');
     await cmd(c0, 'AI.TENSORSET', 'one', 'FLOAT', '1', '784', 'BLOB', f32(randoms(784, 40)));
-    const out = await behindHeavy([0, 1].map((i) => execute('fixed1', 'one', `g${i}`)));
+    const { out, runs, requests } = await batches(() => behindHeavy([0, 1].map((i) => execute('fixed1', 'one', `g${i}`))));
     expect(out).toEqual(['OK', 'OK']);
-    expect(await aiInfo('fixed1')).toMatchObject({ calls: 2, runs: 2, errors: 0 });
+    expect({ runs, requests }).toEqual({ runs: 2, requests: 2 });
+    expect(await aiInfo('fixed1')).toMatchObject({ calls: 2, errors: 0 });
   });
 
   it('inputs that differ after dimension 0 (or in dtype) run apart; those that agree merge', async () => {
@@ -268,10 +292,11 @@ describe('what is never merged', () => {
     await cmd(c0, 'AI.TENSORSET', 'w2', 'FLOAT', '1', '2', 'VALUES', '1', '2');
     await cmd(c0, 'AI.TENSORSET', 'w3', 'FLOAT', '1', '3', 'VALUES', '1', '2', '3');
     await cmd(c0, 'AI.TENSORSET', 'w22', 'FLOAT', '2', '2', 'VALUES', '5', '6', '7', '8');
-    const out = await behindHeavy([execute('id', 'w2', 'v0'), execute('id', 'w3', 'v1'), execute('id', 'w22', 'v2')]);
+    const { out, runs, requests } = await batches(() => behindHeavy([execute('id', 'w2', 'v0'), execute('id', 'w3', 'v1'), execute('id', 'w22', 'v2')]));
     expect(out).toEqual(['OK', 'OK', 'OK']);
     // [1,2] and [2,2] merged; [1,3] alone.
-    expect(await aiInfo('id')).toMatchObject({ calls: 3, runs: 2, samples: 4, batch_sizes: [1, 1, 2, 1] });
+    expect({ runs, requests }).toEqual({ runs: 2, requests: 3 });
+    expect(await aiInfo('id')).toMatchObject({ calls: 3, samples: 4 });
     expect(await cmd(c0, 'AI.TENSORGET', 'v0', 'VALUES')).toEqual(['1', '2']);
     expect(await cmd(c0, 'AI.TENSORGET', 'v1', 'VALUES')).toEqual(['1', '2', '3']);
     expect(await cmd(c0, 'AI.TENSORGET', 'v2', 'VALUES')).toEqual(['5', '6', '7', '8']);
@@ -282,6 +307,7 @@ describe('MINBATCHSIZE, MINBATCHTIMEOUT and TIMEOUT', () => {
   it('MINBATCHSIZE 2 without a timeout: one request waits until a second arrives', async () => {
     expect(await cmd(c0, 'AI.MODELSTORE', 'min2', 'ONNX', 'CPU', 'BATCHSIZE', '4', 'MINBATCHSIZE', '2', 'BLOB', mnistLike('N'))).toBe('OK');
     await cmd(c0, 'AI.TENSORSET', 'one', 'FLOAT', '1', '784', 'BLOB', f32(randoms(784, 50)));
+    const [runs0, requests0] = await info().then((i) => [Number(i['ai_queue_CPU_batch_runs']), Number(i['ai_queue_CPU_batch_requests'])]);
     let firstDone = false;
     const first = execute('min2', 'one', 'm0')(clients[1]!).then((r) => ((firstDone = true), r));
     await waitFor('the request to queue', async () => (await info())['ai_queue_CPU_queued'] === '1');
@@ -291,7 +317,10 @@ describe('MINBATCHSIZE, MINBATCHTIMEOUT and TIMEOUT', () => {
     expect(firstDone).toBe(false);
     const second = await execute('min2', 'one', 'm1')(clients[2]!);
     expect([await first, second]).toEqual(['OK', 'OK']);
-    expect(await aiInfo('min2')).toMatchObject({ calls: 2, runs: 1, batch_sizes: [2, 1] });
+    expect(await aiInfo('min2')).toMatchObject({ calls: 2 });
+    // The 'id' run in between, and min2's two requests in one run.
+    const i = await info();
+    expect([Number(i['ai_queue_CPU_batch_runs']) - runs0!, Number(i['ai_queue_CPU_batch_requests']) - requests0!]).toEqual([2, 3]);
   });
 
   it('MINBATCHTIMEOUT: a lone request runs once it has waited that long', async () => {
@@ -299,17 +328,20 @@ describe('MINBATCHSIZE, MINBATCHTIMEOUT and TIMEOUT', () => {
       await cmd(c0, 'AI.MODELSTORE', 'mint', 'ONNX', 'CPU', 'BATCHSIZE', '4', 'MINBATCHSIZE', '3', 'MINBATCHTIMEOUT', '250', 'BLOB', mnistLike('N')),
     ).toBe('OK');
     const t0 = Date.now();
-    expect(await execute('mint', 'one', 'mt')(clients[1]!)).toBe('OK');
+    const { out, runs } = await batches(() => execute('mint', 'one', 'mt')(clients[1]!));
+    expect(out).toBe('OK');
     // Timers may fire a little early on a loaded machine, never 50 ms early.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
-    expect(await aiInfo('mint')).toMatchObject({ calls: 1, runs: 1 });
+    expect(runs).toBe(1);
+    expect(await aiInfo('mint')).toMatchObject({ calls: 1 });
   });
 
   it('TIMEOUT applies while a request waits for its batch: TIMEDOUT, nothing written, nothing counted', async () => {
-    const t = await execute('min2', 'one', 'never', 'TIMEOUT', '150')(clients[1]!);
+    const { out: t, runs } = await batches(() => execute('min2', 'one', 'never', 'TIMEOUT', '150')(clients[1]!));
     expect(t).toBe('TIMEDOUT');
     expect(await cmd(c0, 'EXISTS', 'never')).toBe(0);
-    expect(await aiInfo('min2')).toMatchObject({ calls: 2, runs: 1 });
+    expect(runs).toBe(0);
+    expect(await aiInfo('min2')).toMatchObject({ calls: 2 });
     expect((await info())['ai_queue_CPU_queued']).toBe('0');
   });
 });
@@ -319,10 +351,11 @@ describe('a model that does not return the batch', () => {
     expect(await cmd(c0, 'AI.MODELSTORE', 'bad', 'ONNX', 'CPU', 'BATCHSIZE', '8', 'BLOB', WRONG_BATCH)).toBe('OK');
     await cmd(c0, 'AI.TENSORSET', 'b1', 'FLOAT', '1', '2', 'VALUES', '1', '2');
     await cmd(c0, 'AI.TENSORSET', 'b2', 'FLOAT', '2', '2', 'VALUES', '3', '4', '5', '6');
-    const out = await behindHeavy([execute('bad', 'b1', 'r1'), execute('bad', 'b2', 'r2')]);
+    const { out, runs, requests } = await batches(() => behindHeavy([execute('bad', 'b1', 'r1'), execute('bad', 'b2', 'r2')]));
     expect(out).toEqual(['error: ERR Model did not generate the expected batch size', 'error: ERR Model did not generate the expected batch size']);
     expect(await cmd(c0, 'EXISTS', 'r1', 'r2')).toBe(0);
-    expect(await aiInfo('bad')).toMatchObject({ calls: 2, errors: 2, runs: 1 });
+    expect({ runs, requests }).toEqual({ runs: 1, requests: 2 });
+    expect(await aiInfo('bad')).toMatchObject({ calls: 2, errors: 2 });
     // Alone, the request is its own batch and nothing needs splitting.
     expect(await cmd(c0, 'AI.MODELEXECUTE', 'bad', 'INPUTS', '1', 'b2', 'OUTPUTS', '1', 'r3')).toBe('OK');
     expect(await cmd(c0, 'AI.TENSORGET', 'r3', 'VALUES')).toEqual(['8', '10']);

@@ -329,8 +329,8 @@ describe("the original engine's DAG error tests (tests_dag_errors.py)", () => {
     ['unknown op', 'AI.DAGEXECUTE ROUTING a{1} |> AI.NOCOMMAND a{1} FLOAT 1 2 VALUES 5 10', 'Unsupported command within DAG'],
     ['nothing at all', 'AI.DAGEXECUTE', "ERR missing arguments for 'AI.DAGEXECUTE' command"],
     ['no ops', 'AI.DAGEXECUTE ROUTING volatile_tensor{1} LOAD 1 volatile_tensor{1}', 'ERR DAG is empty'],
-    ['MODELRUN in DAGEXECUTE', 'AI.DAGEXECUTE LOAD 1 volatile_tensor{1} |> AI.MODELRUN m{1} INPUTS volatile_tensor{1} volatile_tensor{1} OUTPUTS output_tensor{1}', 'ERR Deprecated AI.MODELRUN cannot be used in AI.DAGEXECUTE command'],
-    ['SCRIPTRUN in DAGEXECUTE', 'AI.DAGEXECUTE LOAD 1 volatile_tensor{1} |> AI.SCRIPTRUN script{1} bar INPUTS volatile_tensor{1} volatile_tensor{1} OUTPUTS output_tensor{1}', 'ERR Deprecated AI.SCRIPTRUN cannot be used in AI.DAGEXECUTE command'],
+    ['MODELRUN in DAGEXECUTE', 'AI.DAGEXECUTE LOAD 1 volatile_tensor{1} |> AI.MODELRUN m{1} INPUTS volatile_tensor{1} volatile_tensor{1} OUTPUTS output_tensor{1}', 'Deprecated AI.MODELRUN cannot be used in AI.DAGEXECUTE command'],
+    ['SCRIPTRUN in DAGEXECUTE', 'AI.DAGEXECUTE LOAD 1 volatile_tensor{1} |> AI.SCRIPTRUN script{1} bar INPUTS volatile_tensor{1} volatile_tensor{1} OUTPUTS output_tensor{1}', 'Deprecated AI.SCRIPTRUN cannot be used in AI.DAGEXECUTE command'],
     ['_RO with nothing', 'AI.DAGEXECUTE_RO', "ERR missing arguments for 'AI.DAGEXECUTE_RO' command"],
     ['_RO with PERSIST', 'AI.DAGEXECUTE_RO PERSIST 1 tensor1{1} |> AI.TENSORSET tensor1{1} FLOAT 1 2 VALUES 5 10', 'ERR PERSIST cannot be specified in a read-only DAG'],
     ['_RO with SCRIPTEXECUTE', 'AI.DAGEXECUTE_RO LOAD 1 volatile_tensor{1} |> AI.SCRIPTEXECUTE script{1} bar INPUTS 2 volatile_tensor{1} volatile_tensor{1}', 'ERR AI.SCRIPTEXECUTE command cannot be specified in a read-only DAG'],
@@ -347,6 +347,14 @@ describe("the original engine's DAG error tests (tests_dag_errors.py)", () => {
     ['LOAD twice', 'AI.DAGEXECUTE LOAD 1 a{1} LOAD 1 a{1} |> AI.TENSORGET a{1} META', 'ERR Already encountered LOAD scope in current command'],
     ['a missing model', 'AI.DAGEXECUTE LOAD 1 a{1} |> AI.MODELEXECUTE nomodel{1} INPUTS 1 a{1} OUTPUTS 1 o', 'ERR model key is empty'],
     ['a missing script', 'AI.DAGEXECUTE LOAD 1 a{1} |> AI.SCRIPTEXECUTE noscript{1} bar INPUTS 1 a{1} OUTPUTS 1 o', 'ERR script key is empty'],
+    // tests_deprecated_commands.py's test_dagrun_common_errors: the original's own texts (upper case, some without ERR).
+    ['DAGRUN with nothing', 'AI.DAGRUN', "ERR wrong number of arguments for 'AI.DAGRUN' command"],
+    ['DAGRUN_RO with nothing', 'AI.DAGRUN_RO', "ERR wrong number of arguments for 'AI.DAGRUN_RO' command"],
+    ['MODELEXECUTE in DAGRUN', 'AI.DAGRUN LOAD 1 volatile_tensor{1} |> AI.MODELEXECUTE m{1} INPUTS 2 volatile_tensor{1} volatile_tensor{1} OUTPUTS 1 output_tensor{1}', 'AI.MODELEXECUTE cannot be used in a deprecated AI.DAGRUN command'],
+    ['SCRIPTEXECUTE in DAGRUN', 'AI.DAGRUN LOAD 1 volatile_tensor{1} |> AI.SCRIPTEXECUTE script{1} bar INPUTS 2 volatile_tensor{1} volatile_tensor{1} OUTPUTS 1 output_tensor{1}', 'AI.SCRIPTEXECUTE cannot be used in a deprecated AI.DAGRUN command'],
+    ['MODELEXECUTE too short in a DAG', 'AI.DAGEXECUTE LOAD 1 a{1} |> AI.MODELEXECUTE m{1} INPUTS 1 a{1}', "ERR wrong number of arguments for 'AI.MODELEXECUTE' command"],
+    ['a |> that ends the command', 'AI.DAGEXECUTE LOAD 1 a{1} |> AI.TENSORGET a{1} META |>', 'ERR Invalid DAG command. Unexpected argument:  |>'],
+    ['KEYS twice in a DAG op', 'AI.DAGEXECUTE ROUTING {1} |> AI.SCRIPTEXECUTE script{1} bar KEYS 1 {1} INPUTS 1 a{1} KEYS 1 {1}', 'ERR Already Encountered KEYS scope in AI.SCRIPTEXECUTE command'],
   ];
 
   beforeAll(async () => {

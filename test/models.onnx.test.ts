@@ -11,7 +11,7 @@ import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
-import { OnnxType, binaryModel, encodeModel, identityModel, matmulChainModel } from '@respai/backend-onnx/testing';
+import { OnnxType, binaryModel, encodeModel, identityModel, matmulChainModel, zipMapClassifierModel } from '@respai/backend-onnx/testing';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { itShared, sharedPath } from '@respai/core/testing';
 
@@ -135,10 +135,11 @@ describe('storing and reading models', () => {
       'backend', 'ONNX', 'device', 'CPU', 'tag', 'v:1.0', 'batchsize', 4, 'minbatchsize', 2,
       'inputs', ['a', 'b'], 'outputs', ['c'], 'minbatchtimeout', 150,
     ]);
-    // Backend and device are case-insensitive and come back upper-case; no options: zeros, empty tag.
+    // Backend and device are case-insensitive; the backend comes back upper-case, the device as the
+    // client wrote it (as the original: clients compare it); no options: zeros, empty tag.
     expect(await cmd('AI.MODELSTORE', 'm2', 'onnx', 'cpu:1', 'BLOB', MATMUL)).toBe('OK');
     expect(await cmd('AI.MODELGET', 'm2', 'META')).toEqual([
-      'backend', 'ONNX', 'device', 'CPU:1', 'tag', '', 'batchsize', 0, 'minbatchsize', 0,
+      'backend', 'ONNX', 'device', 'cpu:1', 'tag', '', 'batchsize', 0, 'minbatchsize', 0,
       'inputs', ['a', 'b'], 'outputs', ['c'], 'minbatchtimeout', 0,
     ]);
     // BATCHSIZE alone.
@@ -345,12 +346,59 @@ describe('running models', () => {
   });
 });
 
+// ---- classifiers with a ZipMap (skl2onnx) --------------------------------------------------------
+
+describe('a classifier whose probabilities are a ZipMap (a sequence of maps)', () => {
+  // Class k scores x·coef[k]; labels 7, 3, 5 as the model lists them.
+  const COEF = [
+    [1, 0],
+    [0, 1],
+    [-1, -1],
+  ];
+  const softmax = (xs: number[]) => {
+    const e = xs.map((x) => Math.exp(x - Math.max(...xs)));
+    return e.map((v) => v / e.reduce((a, b) => a + b, 0));
+  };
+
+  it('stores; the label is the label; the probabilities are FLOAT [N, classes] in class-label order; META names both', async () => {
+    expect(await cmd('AI.MODELSTORE', 'clf', 'ONNX', 'CPU', 'BLOB', zipMapClassifierModel({ labels: [7, 3, 5], coefficients: COEF }))).toBe('OK');
+    const meta = (await cmd('AI.MODELGET', 'clf', 'META')) as unknown[];
+    expect(meta.slice(10, 14)).toEqual(['inputs', ['float_input'], 'outputs', ['output_label', 'output_probability']]);
+    const rows = [
+      [3, 1],
+      [0, 2],
+      [-2, -1],
+    ];
+    expect(await cmd('AI.TENSORSET', 'flowers', 'FLOAT', '3', '2', 'VALUES', ...rows.flat().map(String))).toBe('OK');
+    expect(await cmd('AI.MODELEXECUTE', 'clf', 'INPUTS', '1', 'flowers', 'OUTPUTS', '2', 'label', 'probs')).toBe('OK');
+    expect(await cmd('AI.TENSORGET', 'label', 'META', 'VALUES')).toEqual(['dtype', 'INT64', 'shape', [3], 'values', [7, 3, 5]]);
+    expect(((await cmd('AI.TENSORGET', 'probs', 'META')) as unknown[])).toEqual(['dtype', 'FLOAT', 'shape', [3, 3]]);
+    const p = await values('probs');
+    rows.forEach(([a, b], r) => {
+      const s = softmax(COEF.map(([c, d]) => a! * c! + b! * d!));
+      // Columns: label 3 (the model's second class), 5 (third), 7 (first).
+      [1, 2, 0].forEach((k, j) => expect(p[r * 3 + j]).toBeCloseTo(s[k]!, 6));
+    });
+    // MODELGET BLOB returns the model as stored, ZipMap and all.
+    expect(((await raw('AI.MODELGET', 'clf', 'BLOB')) as Buffer).includes('ZipMap')).toBe(true);
+    await expectHealthy();
+  });
+
+  it('string labels: the label is a STRING tensor', async () => {
+    expect(await cmd('AI.MODELSTORE', 'clf-s', 'ONNX', 'CPU', 'BLOB', zipMapClassifierModel({ labels: ['setosa', 'versicolor', 'virginica'], coefficients: COEF }))).toBe('OK');
+    await cmd('AI.TENSORSET', 'one-flower', 'FLOAT', '1', '2', 'VALUES', '0', '2');
+    expect(await cmd('AI.MODELEXECUTE', 'clf-s', 'INPUTS', '1', 'one-flower', 'OUTPUTS', '2', 'slabel', 'sprobs')).toBe('OK');
+    expect(await cmd('AI.TENSORGET', 'slabel', 'VALUES')).toEqual(['versicolor']);
+    expect((await cmd('AI.TENSORGET', 'sprobs', 'META')) as unknown[]).toEqual(['dtype', 'FLOAT', 'shape', [1, 3]]);
+  });
+});
+
 // ---- AI.INFO ------------------------------------------------------------------------------------
 
-/** AI.INFO's reply as an object of its first 9 pairs (respai appends batching fields after them). */
+/** AI.INFO's reply as an object: exactly the original's 9 pairs, in its order (clients compare it whole). */
 async function info(key: string): Promise<Record<string, unknown>> {
   const r = (await cmd('AI.INFO', key)) as unknown[];
-  expect(r.slice(0, 18).filter((_, i) => i % 2 === 0)).toEqual(['key', 'type', 'backend', 'device', 'tag', 'duration', 'samples', 'calls', 'errors']);
+  expect(r.filter((_, i) => i % 2 === 0)).toEqual(['key', 'type', 'backend', 'device', 'tag', 'duration', 'samples', 'calls', 'errors']);
   return Object.fromEntries(Array.from({ length: 9 }, (_, i) => [r[2 * i], r[2 * i + 1]]));
 }
 
@@ -379,6 +427,24 @@ describe('AI.INFO', () => {
 
     expect(await cmd('AI.INFO', 'stats', 'RESETSTAT')).toBe('OK');
     expect(await info('stats')).toMatchObject({ duration: 0, samples: 0, calls: 0, errors: 0 });
+  });
+
+  it('the device as the client wrote it', async () => {
+    expect(await cmd('AI.MODELSTORE', 'lower', 'ONNX', 'cpu', 'BLOB', ADD)).toBe('OK');
+    expect((await info('lower')).device).toBe('cpu');
+  });
+
+  it("junk arguments: the original's arity error past 3, the key checked first, a third argument other than RESETSTAT ignored", async () => {
+    expect(await err('AI.INFO', 'stats', 'RESETSTAT', 'x')).toBe("ERR wrong number of arguments for 'ai.info' command");
+    expect(await err('AI.INFO', 'no-such-model', 'x', 'y', 'z')).toBe("ERR wrong number of arguments for 'ai.info' command");
+    expect(await err('AI.INFO', 'no-such-model', 'junk')).toBe('ERR cannot find run info for key');
+    await cmd('AI.MODELEXECUTE', 'stats', 'INPUTS', '2', 's3', 's3', 'OUTPUTS', '1', 'sout');
+    const before = await info('stats');
+    expect(before.calls).toBe(1);
+    const r = (await cmd('AI.INFO', 'stats', 'junk')) as unknown[];
+    expect(r).toHaveLength(18);
+    expect(r[r.indexOf('calls') + 1]).toBe(1);
+    await expectHealthy();
   });
 
   it('ERR cannot find run info for key: missing keys, tensors, strings', async () => {
@@ -492,7 +558,13 @@ const STORE_ERRORS: [string, Arg[], string][] = [
     'ERR Invalid argument for MINBATCHTIMEOUT',
   ],
   ['INPUTS for ONNX', ['AI.MODELSTORE', GM, 'ONNX', 'CPU', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'c', 'BLOB', ADD], 'ERR INPUTS argument should not be specified for this backend'],
-  ['OUTPUTS for ONNX', ['AI.MODELSTORE', GM, 'ONNX', 'CPU', 'OUTPUTS', '1', 'c', 'BLOB', ADD], 'ERR INPUTS argument should not be specified for this backend'],
+  // The original compares the word after the options with INPUTS (not for this backend), then with BLOB.
+  ['OUTPUTS for ONNX', ['AI.MODELSTORE', GM, 'ONNX', 'CPU', 'OUTPUTS', '1', 'c', 'BLOB', ADD], 'ERR Invalid argument, expected BLOB'],
+  ['device index of 6 digits', ['AI.MODELSTORE', GM, 'ONNX', 'CPU:123456', 'BLOB', ADD], 'ERR Invalid DEVICE'],
+  ['TF input count past the arguments', ['AI.MODELSTORE', GM, 'TF', 'CPU', 'INPUTS', '2', 'a'], 'ERR number of model inputs does not match the number of given arguments'],
+  ['TF output count past the arguments', ['AI.MODELSTORE', GM, 'TF', 'CPU', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1'], 'ERR number of model outputs does not match the number of given arguments'],
+  ['TF input count 0', ['AI.MODELSTORE', GM, 'TF', 'CPU', 'INPUTS', '0', 'OUTPUTS', '1', 'c', 'BLOB', ADD], 'ERR Invalid argument for input_count'],
+  ['TF nothing after the output names', ['AI.MODELSTORE', GM, 'TF', 'CPU', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'mul'], 'ERR Invalid argument, expected BLOB'],
   ['no BLOB', ['AI.MODELSTORE', GM, 'ONNX', 'CPU', 'BATCHSIZE', '2'], 'ERR Insufficient arguments, missing model BLOB'],
   ['NOT_BLOB', ['AI.MODELSTORE', GM, 'ONNX', 'CPU', 'BATCHSIZE', '2', 'NOT_BLOB'], 'ERR Invalid argument, expected BLOB'],
   ['BLOB without data', ['AI.MODELSTORE', GM, 'ONNX', 'CPU', 'BATCHSIZE', '2', 'BLOB'], 'ERR Insufficient arguments, missing model BLOB'],
@@ -505,7 +577,16 @@ const STORE_ERRORS: [string, Arg[], string][] = [
   ['MODELSTORE on a string', ['AI.MODELSTORE', 'a-string', 'ONNX', 'CPU', 'BLOB', ADD], WRONGTYPE],
   ['MODELSTORE on a tensor', ['AI.MODELSTORE', GUARD, 'ONNX', 'CPU', 'BLOB', ADD], WRONGTYPE],
   ['MODELSET with INPUTS for ONNX', ['AI.MODELSET', GM, 'ONNX', 'CPU', 'INPUTS', 'a', 'b', 'OUTPUTS', 'c', 'BLOB', ADD], 'ERR INPUTS argument should not be specified for this backend'],
-  ['MODELSET arity', ['AI.MODELSET', GM, 'ONNX', 'CPU', 'BLOB'], "ERR wrong number of arguments for 'ai.modelset' command"],
+  ['MODELSET arity', ['AI.MODELSET', GM, 'ONNX'], "ERR wrong number of arguments for 'ai.modelset' command"],
+  // tests_deprecated_commands.py's test_modelset_errors: the deprecated form's own checks.
+  ['MODELSET BLOB without data', ['AI.MODELSET', GM, 'ONNX', 'CPU', 'BLOB'], 'ERR Insufficient arguments, missing model BLOB'],
+  ['MODELSET device missing', ['AI.MODELSET', GM, 'ONNX', 'BLOB', ADD], 'ERR Invalid DEVICE'],
+  ['MODELSET no BLOB after the options', ['AI.MODELSET', GM, 'ONNX', 'CPU', 'BATCHSIZE', '2', 'NOT_BLOB'], 'ERR Insufficient arguments, missing model BLOB'],
+  ['MODELSET MINBATCHTIMEOUT without BATCHSIZE', ['AI.MODELSET', GM, 'ONNX', 'CPU', 'MINBATCHTIMEOUT', '5', 'BLOB', ADD], 'ERR MINBATCHTIMEOUT specified without BATCHSIZE'],
+  ['MODELSET TF without names', ['AI.MODELSET', GM, 'TF', 'CPU', 'BLOB', ADD], 'ERR Insufficient arguments, INPUTS and OUTPUTS not specified'],
+  ['MODELSET TF not INPUTS', ['AI.MODELSET', GM, 'TF', 'CPU', 'not_inputs', 'BLOB', ADD], 'ERR INPUTS not specified'],
+  ['MODELSET TF without OUTPUTS', ['AI.MODELSET', GM, 'TF', 'CPU', 'INPUTS', 'a', 'b'], 'ERR OUTPUTS not specified'],
+  ['MODELSET TF without BLOB', ['AI.MODELSET', GM, 'TF', 'CPU', 'INPUTS', 'a', 'b', 'OUTPUTS', 'mul'], 'ERR Insufficient arguments, missing model BLOB'],
   ['MODELGET missing key', ['AI.MODELGET', 'no-such-model'], 'ERR model key is empty'],
   ['MODELGET on a string', ['AI.MODELGET', 'a-string'], WRONGTYPE],
   ['MODELGET on a tensor', ['AI.MODELGET', GUARD, 'META'], WRONGTYPE],
@@ -520,7 +601,9 @@ const STORE_ERRORS: [string, Arg[], string][] = [
 const X = (...rest: Arg[]): Arg[] => ['AI.MODELEXECUTE', 'add', ...rest];
 const IO = ['INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', GUARD];
 const RUN_ERRORS: [string, Arg[], string][] = [
-  ['arity', X('INPUTS', '2', 'a', 'b', 'OUTPUTS'), "ERR wrong number of arguments for 'ai.modelexecute' command"],
+  // The original's own arity text (upper case), before the model is looked up.
+  ['arity', X('INPUTS', '2', 'a', 'b', 'OUTPUTS'), "ERR wrong number of arguments for 'AI.MODELEXECUTE' command"],
+  ['arity of a missing model', ['AI.MODELEXECUTE', 'no-such-model'], "ERR wrong number of arguments for 'AI.MODELEXECUTE' command"],
   ['missing model', ['AI.MODELEXECUTE', 'no-such-model', ...IO], 'ERR model key is empty'],
   ['model key holds a tensor', ['AI.MODELEXECUTE', GUARD, ...IO], WRONGTYPE],
   ['model key holds a string', ['AI.MODELEXECUTE', 'a-string', ...IO], WRONGTYPE],
@@ -558,7 +641,8 @@ const RUN_ERRORS: [string, Arg[], string][] = [
     ['AI.MODELEXECUTE', 'mul', 'INPUTS', '2', 'a', 'f222', 'OUTPUTS', '1', GUARD],
     'ERR Invalid rank for input: b Got: 3 Expected: 2 Please fix either the inputs/outputs or the model.',
   ],
-  ['MODELRUN arity', ['AI.MODELRUN', 'add', 'INPUTS', 'a', 'OUTPUTS'], "ERR wrong number of arguments for 'ai.modelrun' command"],
+  ['MODELRUN arity', ['AI.MODELRUN', 'add', 'INPUTS', 'a', 'OUTPUTS'], "ERR wrong number of arguments for 'AI.MODELRUN' command"],
+  ['MODELRUN without OUTPUTS', ['AI.MODELRUN', 'add', 'TIMEOUT', '1000', 'INPUTS', 'a', 'b'], 'Number of keys given as OUTPUTS here does not match model definition'],
   ['MODELRUN without INPUTS', ['AI.MODELRUN', 'add', 'a', 'b', 'OUTPUTS', GUARD], 'ERR INPUTS not specified'],
   ['MODELRUN 1 input for 2', ['AI.MODELRUN', 'add', 'INPUTS', 'a', 'OUTPUTS', GUARD], 'Number of keys given as INPUTS here does not match model definition'],
   ['MODELRUN 2 outputs for 1', ['AI.MODELRUN', 'add', 'INPUTS', 'a', 'b', 'OUTPUTS', GUARD, 'x'], 'Number of keys given as OUTPUTS here does not match model definition'],

@@ -284,6 +284,9 @@ describe('the RESP protocol', () => {
     ['a negative bulk length', '*1\r\n$-1\r\n', '-ERR Protocol error: invalid bulk length\r\n'],
     ['unbalanced quotes in an inline command', 'set k "a b\r\n', '-ERR Protocol error: unbalanced quotes in request\r\n'],
     ['an error after a good command', 'PING\r\n*abc\r\nPING\r\n', '+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n'],
+    // Redis refuses an inline request past 64 KiB (PROTO_INLINE_MAX_SIZE), with its newline or not.
+    ['a 100 KB inline request', `PING ${'A'.repeat(100_000)}\r\n`, '-ERR Protocol error: too big inline request\r\n'],
+    ['a 100 KB inline request without its newline', `PING ${'A'.repeat(100_000)}`, '-ERR Protocol error: too big inline request\r\n'],
   ];
 
   it.each(PROTOCOL_ERRORS)('%s: the error, then the connection closes', async (_what, bytes, expected) => {

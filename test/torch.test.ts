@@ -151,8 +151,8 @@ describe("scripts: the command reference's examples", () => {
   });
 
   it('AI.SCRIPTGET myscript: device, tag, entry points, source', async () => {
-    expect(await cmd('AI.SCRIPTGET', 'myscript')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'entry_points', [], 'source', SCRIPT]);
-    expect(await cmd('AI.SCRIPTGET', 'myscript', 'META')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'entry_points', []]);
+    expect(await cmd('AI.SCRIPTGET', 'myscript')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'Entry Points', [], 'source', SCRIPT]);
+    expect(await cmd('AI.SCRIPTGET', 'myscript', 'META')).toEqual(['device', 'CPU', 'tag', 'myscript:v0.1', 'Entry Points', []]);
     expect(await cmd('AI.SCRIPTGET', 'myscript', 'SOURCE')).toBe(SCRIPT);
   });
 
@@ -222,17 +222,29 @@ describe('scripts: the rest of the surface', () => {
       '',
     ].join('\n');
     expect(await cmd('AI.SCRIPTSTORE', 'ep{2}', 'CPU', 'TAG', 't', 'ENTRY_POINTS', '1', 'bump', 'SOURCE', src)).toBe('OK');
-    expect(await cmd('AI.SCRIPTGET', 'ep{2}', 'META')).toEqual(['device', 'CPU', 'tag', 't', 'entry_points', ['bump']]);
+    expect(await cmd('AI.SCRIPTGET', 'ep{2}', 'META')).toEqual(['device', 'CPU', 'tag', 't', 'Entry Points', ['bump']]);
     await cmd('AI.TENSORSET', 'a{2}', 'INT32', '2', 'VALUES', '1', '2');
     expect(
       await cmd('AI.SCRIPTEXECUTE', 'ep{2}', 'bump', 'KEYS', '1', 'n{2}', 'INPUTS', '1', 'a{2}', 'ARGS', '1', '5', 'OUTPUTS', '1', 'b{2}'),
     ).toBe('OK');
     expect(await values('b{2}')).toEqual([6, 7]);
     expect(await cmd('GET', 'n{2}')).toBe('5');
+    // Inside a DAG too, with the op's own KEYS (what redisai-py's dag.scriptexecute sends), under ROUTING.
+    expect(
+      await cmd('AI.DAGEXECUTE', 'PERSIST', '1', 'd{2}', 'ROUTING', '{2}', '|>', 'AI.TENSORSET', 'x{2}', 'INT32', '1', 'VALUES', '10',
+        '|>', 'AI.SCRIPTEXECUTE', 'ep{2}', 'bump', 'KEYS', '1', 'n{2}', 'INPUTS', '1', 'x{2}', 'ARGS', '1', '3', 'OUTPUTS', '1', 'd{2}'),
+    ).toEqual(['OK', 'OK']);
+    expect(await values('d{2}')).toEqual([13]);
+    expect(await cmd('GET', 'n{2}')).toBe('8');
     expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'ENTRY_POINTS', '1', 'missing', 'SOURCE', src)).toMatch(/^ERR .*missing/);
     expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'SOURCE', src)).toBe("ERR wrong number of arguments for 'ai.scriptstore' command");
-    expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'TAG', 't', 'SOURCE', src)).toBe('ERR Insufficient arguments, missing script entry points');
-    expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'ENTRY_POINTS', '1', 'bump', 'SRC')).toBe('ERR Insufficient arguments, missing script SOURCE');
+    // Fewer than 8 arguments is the arity error, as the original; the missing ENTRY_POINTS after that.
+    expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'TAG', 't', 'SOURCE', src)).toBe("ERR wrong number of arguments for 'ai.scriptstore' command");
+    expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'TAG', 't', 'NO_ENTRY_POINTS', '1', 'SOURCE', src)).toBe('ERR Insufficient arguments, missing script entry points');
+    expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'ENTRY_POINTS', 'ENTRY_POINTS', 'bump', 'SOURCE', src)).toBe(
+      'ERR Non numeric entry points number provided to AI.SCRIPTSTORE command',
+    );
+    expect(await err('AI.SCRIPTSTORE', 'ep2', 'CPU', 'ENTRY_POINTS', '1', 'bump', 'SRC', 'x')).toBe('ERR Insufficient arguments, missing script SOURCE');
     expect(await cmd('EXISTS', 'ep2')).toBe(0);
   });
 
@@ -254,6 +266,47 @@ describe('scripts: the rest of the surface', () => {
       'ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command',
     );
     expect(await cmd('EXISTS', 'r')).toBe(0);
+  });
+
+  it("AI.SCRIPTEXECUTE's argument errors: the original's texts, in its order (the script key first)", async () => {
+    const se = (...args: string[]) => err('AI.SCRIPTEXECUTE', ...args);
+    expect(await se('myscript')).toBe("ERR wrong number of arguments for 'AI.SCRIPTEXECUTE' command");
+    expect(await se('nosuch', 'addtwo', 'JUNK')).toBe('ERR script key is empty');
+    expect(await se('myscript', 'addtwo', 'KEYS', '1', '{1}', 'ARGS')).toBe('ERR Invalid arguments provided to AI.SCRIPTEXECUTE');
+    expect(await se('myscript', 'addtwo', 'INPUTS', 'OUTPUTS')).toBe('ERR Invalid argument for inputs count in AI.SCRIPTEXECUTE');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '3', 'a')).toBe('ERR number of inputs to AI.SCRIPTEXECUTE command does not match the number of given arguments');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'OUTPUTS', 'x')).toBe('ERR Invalid argument for outputs count in AI.SCRIPTEXECUTE');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'ARGS', 'x')).toBe('ERR Invalid argument for keys count in AI.SCRIPTEXECUTE');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'INPUTS', '1', 'a')).toBe('ERR Already Encountered INPUTS scope in AI.SCRIPTEXECUTE command');
+    expect(await se('myscript', 'addtwo', 'KEYS', '1', 'k', 'KEYS', '1', 'k')).toBe('ERR Already Encountered KEYS scope in AI.SCRIPTEXECUTE command');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'OUTPUTS', '1', 'c', 'TIMEOUT')).toBe('ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'OUTPUTS', '1', 'c', 'TIMEOUT', 'TIMEOUT')).toBe('ERR Invalid value for TIMEOUT');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'OUTPUTS', '1', 'c', 'TIMEOUT', '5', 'x')).toBe('ERR Encountered problem parsing AI.SCRIPTEXECUTE');
+    expect(await se('myscript', 'addtwo', 'INPUTS', '1', 'a', 'BOGUS')).toBe('ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: BOGUS');
+    // The deprecated AI.SCRIPTRUN, walked as the original walks it.
+    const sr = (...args: string[]) => err('AI.SCRIPTRUN', 'myscript', 'addn', ...args);
+    expect(await sr('INPUTS', '$', 'a', '$', 'b')).toBe('ERR Already encountered a variable size list of tensors');
+    expect(await sr('$', 'a')).toBe('ERR Encountered a variable size list of tensors outside of input section');
+    expect(await sr('INPUTS', 'a', 'OUTPUTS', 'b', 'INPUTS')).toBe('ERR Already encountered an INPUTS section in SCRIPTRUN');
+    expect(await sr('OUTPUTS', 'b', 'OUTPUTS')).toBe('ERR Already encountered an OUTPUTS keyword in SCRIPTRUN');
+    expect(await sr('junk')).toBe('ERR Unrecongnized parameter to SCRIPTRUN');
+    expect(await cmd('EXISTS', 'c')).toBe(0);
+  });
+
+  it('errors that quote the client stay bounded: 128 bytes of a 1 MiB argument or identifier', async () => {
+    const huge = 'A'.repeat(1 << 20);
+    expect(await err('AI.SCRIPTEXECUTE', 'myscript', 'addtwo', 'INPUTS', '1', 'a', huge)).toBe(
+      `ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${'A'.repeat(128)}`,
+    );
+    expect(await err('AI.DAGEXECUTE', 'LOAD', '1', 'mytensor1', huge, '|>', 'AI.TENSORGET', 'mytensor1', 'META')).toBe(
+      `ERR Invalid DAG command. Unexpected argument:  ${'A'.repeat(128)}`,
+    );
+    // A script whose 1 MiB identifier the compiler quotes (the name, the source line, the ~~~ marker).
+    const e = await err('AI.SCRIPTSET', 'huge', 'CPU', 'SOURCE', `def f(a):\n    return ${huge}\n`);
+    expect(e.length).toBeLessThan(1024);
+    expect(e).toContain(`undefined value ${'A'.repeat(128)}...`);
+    expect(await cmd('EXISTS', 'huge')).toBe(0);
+    expect(await cmd('PING')).toBe('PONG');
   });
 
   it('redis.execute: undeclared keys and commands that do not belong in a script are refused', async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import * as ab from './scenarios/ab.js';
 import * as batching from './scenarios/batching.js';
+import * as client from './scenarios/client.js';
 import * as dag from './scenarios/dag.js';
 import * as datatypes from './scenarios/datatypes.js';
 import * as durability from './scenarios/durability.js';
@@ -24,6 +25,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   rdb,
   datatypes,
   ab,
+  client,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]

@@ -237,7 +237,7 @@ describe('the ONNX backend', () => {
     expect(await loadError(iris.subarray(0, iris.length >> 1))).toBe('ERR Failed to load model because protobuf parsing failed.');
   });
 
-  it('refuses outputs that are not tensors (ZipMap) and types respai has no dtype for', async () => {
+  it("a classifier's ZipMap output becomes its probabilities FLOAT [N, classes]; other sequences and maps, and types respai has no dtype for, are refused", async () => {
     const zipmap = encodeModel(
       {
         nodes: [
@@ -252,8 +252,22 @@ describe('the ONNX backend', () => {
       },
       { opsets: [{ domain: 'ai.onnx.ml', version: 1 }] },
     );
-    expect(await loadError(zipmap)).toBe(
-      "ERR ONNX model output 'probabilities' is not a tensor but a sequence or map (as a classifier's ZipMap probabilities); respai returns tensors only: export the model without ZipMap (skl2onnx: options={'zipmap': False})",
+    const m = await load(zipmap);
+    expect(m.outputs).toEqual([
+      { name: 'label', dtype: 'FLOAT', shape: [1, 3] },
+      { name: 'probabilities', dtype: 'FLOAT', shape: [1, 3] },
+    ]);
+    const [, probs] = await m.run([tensor('FLOAT', [1, 3], [0.25, 0.5, 0.25])], { slot: 0 });
+    expect(probs!.shape).toEqual([1, 3]);
+    expect([...new Float32Array(probs!.data.buffer.slice(probs!.data.byteOffset, probs!.data.byteOffset + 12))]).toEqual([0.25, 0.5, 0.25]);
+    await m.dispose();
+    const sequence = encodeModel({
+      nodes: [{ op: 'SequenceConstruct', inputs: ['x', 'x'], outputs: ['s'] }],
+      inputs: [{ name: 'x', type: { tensor: OnnxType.FLOAT, shape: [2] } }],
+      outputs: [{ name: 's', type: { sequence: { tensor: OnnxType.FLOAT } } }],
+    });
+    expect(await loadError(sequence)).toBe(
+      "ERR ONNX model output 's' is not a tensor but a sequence or map; respai returns tensors only (of those, it turns a classifier's final ZipMap into its probabilities tensor)",
     );
     expect(await loadError(identityModel(OnnxType.FLOAT16, [2]))).toBe("ERR ONNX model input 'x' has type float16, which no respai dtype holds");
   });

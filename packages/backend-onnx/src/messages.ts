@@ -16,7 +16,7 @@ export function cleanOrtMessage(message: string): string {
 export const ONNX_ERR = {
   ort: (message: string) => `ERR ${cleanOrtMessage(message)}`,
   nonTensorOutput: (name: string) =>
-    `ERR ONNX model output '${name}' is not a tensor but a sequence or map (as a classifier's ZipMap probabilities); respai returns tensors only: export the model without ZipMap (skl2onnx: options={'zipmap': False})`,
+    `ERR ONNX model output '${name}' is not a tensor but a sequence or map; respai returns tensors only (of those, it turns a classifier's final ZipMap into its probabilities tensor)`,
   nonTensorInput: (name: string) => `ERR ONNX model input '${name}' is not a tensor but a sequence or map; respai feeds tensors only`,
   unsupportedType: (what: 'input' | 'output', name: string, type: string) =>
     `ERR ONNX model ${what} '${name}' has type ${type}, which no respai dtype holds`,

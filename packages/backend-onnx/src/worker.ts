@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { serveWorker, transfer, workerInput } from '@respai/core';
 import type { OrtType, WireModelInfo, WireTensor, WorkerSettings } from './protocol.js';
+import { flattenZipMaps } from './zipmap.js';
 
 const settings = workerInput<WorkerSettings>();
 
@@ -24,7 +25,8 @@ async function load(id: number, bytes: Uint8Array): Promise<WireModelInfo> {
   // Idempotent: a respawned worker's reload and the load that raced it share one session.
   let s = sessions.get(id);
   if (s === undefined) {
-    s = ort.InferenceSession.create(bytes, options);
+    // A classifier's ZipMap output (a sequence of maps) becomes its FLOAT [N, classes] tensor.
+    s = ort.InferenceSession.create(flattenZipMaps(bytes).bytes, options);
     sessions.set(id, s);
     s.catch(() => sessions.delete(id));
   }
@@ -47,9 +49,7 @@ async function run(id: number, inputs: readonly WireTensor[]) {
   const results = await session.run(feeds);
   const outputs = session.outputNames.map((name) => {
     const v = results[name];
-    if (!(v instanceof ort.Tensor)) {
-      throw new Error(`output '${name}' is not a tensor (a sequence or map): export the model without ZipMap`);
-    }
+    if (!(v instanceof ort.Tensor)) throw new Error(`output '${name}' is not a tensor (a sequence or map)`);
     return fromOrt(v);
   });
   return transfer(outputs, [...new Set(outputs.map((o) => o.data))]);

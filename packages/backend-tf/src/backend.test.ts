@@ -132,16 +132,36 @@ describe('load errors keep their exact texts across the thread hop', () => {
     );
   });
 
-  itShared('an ONNX model says what was expected', ['models/mnist.onnx'], async () => {
-    expect(await reply(tf.loadModel(request(readFileSync(sharedPath('models/mnist.onnx')), ['Input3'], ['Plus214_Output_0'])))).toBe(
-      'ERR Invalid GraphDef: this is an ONNX model (use the ONNX backend); the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)',
-    );
+  /** A backend whose log the test reads. */
+  async function withLog(run: (b: Backend, log: ReturnType<typeof memoryLogger>) => Promise<void>): Promise<void> {
+    const log = memoryLogger();
+    const b = createTfBackend();
+    b.init!(settings({ log, threadsPerQueue: 1 }));
+    try {
+      await run(b, log);
+    } finally {
+      await b.dispose!();
+    }
+  }
+
+  itShared("an ONNX model: exactly TensorFlow's text to the client, what it seems to be in the log", ['models/mnist.onnx'], async () => {
+    await withLog(async (b, log) => {
+      expect(await reply(b.loadModel(request(readFileSync(sharedPath('models/mnist.onnx')), ['Input3'], ['Plus214_Output_0'])))).toBe('ERR Invalid GraphDef');
+      expect(log.entries).toContainEqual({
+        level: 'debug',
+        msg: 'TF model refused',
+        fields: { reason: 'Invalid GraphDef: this is an ONNX model (use the ONNX backend); the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)' },
+      });
+    });
   });
 
-  it('garbage bytes', async () => {
-    expect(await reply(tf.loadModel(request(Buffer.from('not a model at all, just text'), ['a'], ['b'])))).toMatch(
-      /^ERR Invalid GraphDef: .*; the TF backend runs frozen TensorFlow GraphDefs \(a binary GraphDef \.pb\)$/,
-    );
+  it('garbage bytes, a truncated GraphDef: exactly ERR Invalid GraphDef', async () => {
+    await withLog(async (b, log) => {
+      expect(await reply(b.loadModel(request(Buffer.from('not a model at all, just text'), ['a'], ['b'])))).toBe('ERR Invalid GraphDef');
+      const mlp = mlpModel(16);
+      expect(await reply(b.loadModel(request(mlp.blob.subarray(0, Math.floor(mlp.blob.length * 0.99)), mlp.inputs, mlp.outputs)))).toBe('ERR Invalid GraphDef');
+      expect(log.entries.filter((e) => e.msg === 'TF model refused')).toHaveLength(2);
+    });
   });
 });
 

@@ -16,7 +16,7 @@ import {
   type TensorSpec,
   type WorkerModelCodec,
 } from '@respai/core';
-import type { IOSpec } from './graph.js';
+import { loadErrorReply, type IOSpec } from './graph.js';
 import { CONVERTER_VERSION } from './ops.js';
 import type { ComputeBackend, LoadInfo, RuntimeInfo, WireTensor } from './runtime.js';
 import type { TfWorkerData } from './worker.js';
@@ -66,7 +66,16 @@ class TfBackend extends WorkerBackend {
     if (!this.supportsDevice(req.device)) fail(E.noGpu('TF'));
     // AI.MODELSTORE requires INPUTS and OUTPUTS for TF (checked when it is parsed), but models the
     // original engine saved at encoding version 0 may have none: they load (and cannot run).
-    const { ref, value: info } = await this.models.load(req.device.name, req.blob, (i: LoadInfo) => i, [req.inputs, req.outputs]);
+    let loaded;
+    try {
+      loaded = await this.models.load(req.device.name, req.blob, (i: LoadInfo) => i, [req.inputs, req.outputs]);
+    } catch (e) {
+      // A blob that is no GraphDef gets exactly the original's text; the detail goes to the log.
+      const inner = RespaiError.isInstance(e) && e.cause !== undefined ? e.cause : e;
+      const reply = loadErrorReply(inner, this.settings.log);
+      throw reply === inner ? e : reply;
+    }
+    const { ref, value: info } = loaded;
     const inputs = info.inputs.map(tensorSpec);
     const outputs = info.outputs.map(tensorSpec);
     return new WorkerModel(this.models, ref, inputs, outputs, codec(info.inputs));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { RespaiError, errorText } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import { itShared, sharedPath } from '@respai/core/testing';
-import { prepareGraph, sniff } from './graph.js';
+import { INVALID_GRAPHDEF, loadErrorReply, prepareGraph, sniff } from './graph.js';
 import { attr, GraphDefWriter } from './testing/graphdef-writer.js';
 import { convnetModel, mlpModel, mulModel } from './testing/models.js';
 
@@ -198,6 +198,61 @@ describe('what is not a frozen GraphDef is refused with what was expected', () =
 
   itShared('the real mnist.onnx', ['models/mnist.onnx'], () => {
     expect(loadError(readFileSync(sharedPath('models/mnist.onnx')), ['Input3'], ['x'])).toContain('this is an ONNX model (use the ONNX backend)');
+  });
+
+  it('every truncation is refused (ERR Invalid GraphDef), except one that ends exactly after a whole top-level field', () => {
+    // A protobuf message has no end marker: a prefix ending on a top-level field boundary is a
+    // complete, valid GraphDef (TensorFlow takes it too); every other prefix cuts a field short.
+    const boundaries = (b: Uint8Array): Set<number> => {
+      const out = new Set<number>();
+      let i = 0;
+      const varint = () => {
+        let v = 0;
+        for (let shift = 0; ; shift += 7) {
+          const byte = b[i++]!;
+          v += (byte & 0x7f) * 2 ** shift;
+          if (byte < 0x80) return v;
+        }
+      };
+      while (i < b.length) {
+        const wire = varint() & 7;
+        if (wire === 2) {
+          const length = varint();
+          i += length;
+        } else if (wire === 0) varint();
+        else i += wire === 1 ? 8 : 4;
+        out.add(i);
+      }
+      return out;
+    };
+    const mlp = mlpModel(4);
+    for (const [blob, ins, outs] of [
+      [mulModel(), ['a', 'b'], ['c']],
+      [mlp.blob, mlp.inputs, mlp.outputs],
+    ] as const) {
+      const whole = boundaries(blob);
+      let refused = 0;
+      for (let n = 0; n < blob.length; n++) {
+        if (whole.has(n)) continue;
+        try {
+          prepareGraph(blob.subarray(0, n), ins, outs);
+          throw new Error(`a prefix of ${n} bytes was accepted`);
+        } catch (e) {
+          if ((e as Error).name !== 'InvalidGraphDef') throw new Error(`a prefix of ${n} bytes: ${(e as Error).message}`);
+          expect(errorText(loadErrorReply(e, { debug() {} }))).toBe(INVALID_GRAPHDEF);
+          refused++;
+        }
+      }
+      expect(refused).toBeGreaterThan(blob.length - whole.size - 1);
+    }
+  });
+
+  itShared("graph.pb cut to 99% (148 of 150 bytes) drops only its trailing empty 'library' field: the same graph", ['models/graph.pb'], () => {
+    const blob = readFileSync(sharedPath('models/graph.pb'));
+    const cut = blob.subarray(0, Math.floor(blob.length * 0.99));
+    expect([...blob.subarray(cut.length)]).toEqual([0x12, 0x00]); // field 2 (library), length 0
+    expect(prepareGraph(cut, ['a', 'b'], ['mul']).artifact.modelTopology).toEqual(prepareGraph(blob, ['a', 'b'], ['mul']).artifact.modelTopology);
+    expect(loadError(blob.subarray(0, blob.length - 3), ['a', 'b'], ['mul'])).toContain('Invalid GraphDef: not a protocol buffer');
   });
 
   it('sniff accepts the graphs this package writes', () => {

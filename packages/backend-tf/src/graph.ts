@@ -1,4 +1,4 @@
-import { RespaiError, type DType } from '@respai/core';
+import { RespaiError, WorkerCallError, echo, type DType } from '@respai/core';
 import { executorDT, respaiDType } from './dtypes.js';
 import { CONVERTER_VERSION, outputDT, unsupportedReason, WASM_MISSING_OPS } from './ops.js';
 import {
@@ -22,8 +22,8 @@ import { decodeTensor, partialShape, type Weight } from './tensor-proto.js';
  * fit tfjs's dtypes) fails here instead.
  */
 
-export const inputNotFound = (name: string) => `ERR Input node named "${name}" not found in TF graph.`;
-export const outputNotFound = (name: string) => `ERR Output node named "${name}" not found in TF graph`;
+export const inputNotFound = (name: string) => `ERR Input node named "${echo(name)}" not found in TF graph.`;
+export const outputNotFound = (name: string) => `ERR Output node named "${echo(name)}" not found in TF graph`;
 
 /** One INPUT or OUTPUT: the user's name, the tensor it denotes, and its declared dtype and shape. */
 export interface IOSpec {
@@ -64,9 +64,30 @@ export interface PreparedGraph {
 
 const NOT_A_GRAPHDEF = 'the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)';
 
-/** Errors for blobs that are not GraphDefs: they say what the blob seems to be and what TF wants. */
+/**
+ * The reply for a blob that is no usable GraphDef: TensorFlow's own text, which clients compare
+ * exactly (redisai-py does). What the blob seemed to be goes to the server log.
+ */
+export const INVALID_GRAPHDEF = 'ERR Invalid GraphDef';
+
+/** A blob that is no GraphDef; the message says what it seems to be and what TF wants. */
+export class InvalidGraphDefError extends Error {
+  override readonly name = 'InvalidGraphDef';
+}
+
 function invalid(why: string): Error {
-  return new Error(`Invalid GraphDef: ${why}; ${NOT_A_GRAPHDEF}`);
+  return new InvalidGraphDefError(`Invalid GraphDef: ${why}; ${NOT_A_GRAPHDEF}`);
+}
+
+/**
+ * What the client gets for a load error, here or from a worker: `ERR Invalid GraphDef` for a blob
+ * that is no GraphDef (its detail logged at debug level), anything else as it is.
+ */
+export function loadErrorReply(e: unknown, log: { debug(msg: string, fields?: object): void }): unknown {
+  const invalidBlob = e instanceof InvalidGraphDefError || (e instanceof WorkerCallError && e.remoteName === 'InvalidGraphDef');
+  if (!invalidBlob) return e;
+  log.debug('TF model refused', { reason: (e as Error).message });
+  return new RespaiError(INVALID_GRAPHDEF, { cause: e });
 }
 
 export function prepareGraph(blob: Uint8Array, inputNames: readonly string[], outputNames: readonly string[]): PreparedGraph {

@@ -174,6 +174,64 @@ class Pool {
   size_t idle_ = 0;
 };
 
+// Runs of one engine slot, in order, on one thread of their own (the slot's lane): the thread
+// takes the next run the moment one ends instead of waiting for the event loop to hand it over.
+// Each lane thread is created on first use and kept for the process.
+class Lane {
+ public:
+  void Push(std::function<void()> f) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      q_.push_back(std::move(f));
+      if (!started_) {
+        started_ = true;
+        std::thread([this] { Loop(); }).detach();
+        return;
+      }
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    at::init_num_threads();
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      cv_.wait(l, [this] { return !q_.empty(); });
+      auto f = std::move(q_.front());
+      q_.pop_front();
+      l.unlock();
+      f();
+      l.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> q_;
+  bool started_ = false;
+};
+
+Lane& LaneAt(uint32_t i) {
+  static std::mutex mu;
+  static auto* lanes = new std::vector<std::unique_ptr<Lane>>();  // never destroyed: threads outlive main()
+  std::lock_guard<std::mutex> l(mu);
+  if (i >= 4096) throw std::runtime_error("lane index out of range");
+  while (lanes->size() <= i) lanes->push_back(std::make_unique<Lane>());
+  return *(*lanes)[i];
+}
+
+// A queued run's control record, shared with JS (a SharedArrayBuffer the backend registers):
+// state 0 waiting, 1 started, 2 withdrawn (set by JS), and the run's compute time in us.
+enum RunState : int32_t { kWaiting = 0, kStarted = 1, kWithdrawn = 2 };
+struct ControlBlock {
+  int32_t* states = nullptr;
+  double* micros = nullptr;
+  uint32_t size = 0;
+  std::shared_ptr<void> keep;  // the backing store stays alive while any job may touch it
+};
+std::mutex g_control_mu;
+std::shared_ptr<ControlBlock> g_control;
+
 // ---- main-thread bridge -------------------------------------------------------------------------
 
 // Something to do on the JS thread. Abandon: the environment is gone; returns whether to delete
@@ -334,7 +392,10 @@ at::Tensor Normalize(at::Tensor t, const std::string& what) {
   return t.contiguous();
 }
 
-// [dtype, shape, Buffer]: the Buffer is the tensor's own memory (kept alive by its finalizer).
+// Outputs up to this size are copied into a JS buffer; larger ones are lent (the tensor's memory).
+constexpr size_t kCopyOutputBytes = 16 * 1024;
+
+// [dtype, shape, Buffer]: the Buffer is the tensor's own memory (kept alive by its finalizer), or a copy.
 Napi::Value TensorToJs(Napi::Env env, const at::Tensor& t) {
   auto arr = Napi::Array::New(env, 3);
   arr.Set(0u, Napi::String::New(env, DtypeName(t.scalar_type())));
@@ -342,6 +403,11 @@ Napi::Value TensorToJs(Napi::Env env, const at::Tensor& t) {
   for (int64_t i = 0; i < t.dim(); i++) shape.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
   arr.Set(1u, shape);
   size_t bytes = t.nbytes();
+  if (bytes <= kCopyOutputBytes) {
+    // A copy costs less than a finalizer and an external-memory hint for small outputs.
+    arr.Set(2u, Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(t.data_ptr()), bytes));
+    return arr;
+  }
   auto* holder = new at::Tensor(t);
   auto buf = Napi::Buffer<uint8_t>::NewOrCopy(
       env, static_cast<uint8_t*>(t.data_ptr()), bytes,
@@ -400,6 +466,27 @@ struct Job : Item {
   bool failed = false;
   bool hostFailed = false;
   std::string error;
+  // Queued runs only (a lane): their control record, deadline (ms since the epoch) and why they
+  // did not start ("timeout" or "withdrawn"; empty when they ran).
+  std::shared_ptr<ControlBlock> control;
+  int64_t cell = -1;
+  double deadlineMs = 0;
+  const char* skipped = nullptr;
+
+  // Called on the lane before Execute: false when the run must not start.
+  bool Claim() {
+    if (deadlineMs > 0 && static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch()).count()) >= deadlineMs) {
+      skipped = "timeout";
+      if (control) __atomic_store_n(&control->states[cell], kStarted, __ATOMIC_SEQ_CST);
+      return false;
+    }
+    if (!control) return true;
+    int32_t expected = kWaiting;
+    if (__atomic_compare_exchange_n(&control->states[cell], &expected, kStarted, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return true;
+    skipped = "withdrawn";
+    return false;
+  }
 
   explicit Job(Napi::Env env) : bridge(BridgeOf(env)), deferred(Napi::Promise::Deferred::New(env)) {}
 
@@ -408,7 +495,11 @@ struct Job : Item {
 
   void Run(Napi::Env env) override {
     Napi::HandleScope scope(env);
-    if (failed) {
+    if (skipped != nullptr) {
+      auto err = Napi::Error::New(env, std::string("run not started: ") + skipped);
+      err.Set("respaiNotStarted", Napi::String::New(env, skipped));
+      deferred.Reject(err.Value());
+    } else if (failed) {
       auto err = Napi::Error::New(env, error);
       if (hostFailed) err.Set("respaiHostError", Napi::Boolean::New(env, true));
       deferred.Reject(err.Value());
@@ -428,7 +519,8 @@ struct Job : Item {
 
 void Perform(Job* job) {
   g_running++;
-  if (!g_exiting) {
+  if (!g_exiting && (job->cell < 0 && job->deadlineMs == 0 ? true : job->Claim())) {
+    auto t0 = std::chrono::steady_clock::now();
     try {
       job->Execute();
     } catch (const HostError& e) {
@@ -441,7 +533,13 @@ void Perform(Job* job) {
       job->failed = true;
       job->error = "unknown native error";
     }
+    if (job->control) {
+      job->control->micros[job->cell] =
+          static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    }
     job->bridge->Post(job);  // on failure (environment gone) the job leaks: it holds JS references
+  } else if (!g_exiting) {
+    job->bridge->Post(job);  // not started: rejected with why
   }
   g_running--;
 }
@@ -451,6 +549,50 @@ Napi::Value Submit(Napi::Env env, Job* job) {
   job->bridge->Begin(env);
   Pool::Get().Submit([job] { Perform(job); });
   return promise;
+}
+
+// A run of an engine slot: onto that slot's lane when `lane` >= 0, with its control cell (-1:
+// none) and deadline (0: none); otherwise straight onto the pool (a script's model_execute,
+// which must not queue behind the script waiting for it).
+Napi::Value SubmitRun(Napi::Env env, Job* job, const Napi::CallbackInfo& info, size_t at) {
+  int64_t lane = info.Length() > at && info[at].IsNumber() ? info[at].As<Napi::Number>().Int64Value() : -1;
+  if (lane < 0) return Submit(env, job);
+  job->cell = info.Length() > at + 1 && info[at + 1].IsNumber() ? info[at + 1].As<Napi::Number>().Int64Value() : -1;
+  job->deadlineMs = info.Length() > at + 2 && info[at + 2].IsNumber() ? info[at + 2].As<Napi::Number>().DoubleValue() : 0;
+  if (!std::isfinite(job->deadlineMs)) job->deadlineMs = 0;
+  if (job->cell >= 0) {
+    std::lock_guard<std::mutex> l(g_control_mu);
+    if (!g_control || job->cell >= g_control->size) throw std::runtime_error("run control cell out of range");
+    job->control = g_control;
+  }
+  Lane& l = LaneAt(static_cast<uint32_t>(lane));
+  auto promise = job->deferred.Promise();
+  job->bridge->Begin(env);
+  l.Push([job] { Perform(job); });
+  return promise;
+}
+
+// Registers the run control records: an Int32Array over a SharedArrayBuffer of `size` * 16 bytes,
+// `size` int32 states, then (at byte size * 8) `size` float64 compute times in us.
+Napi::Value SetRunControl(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  return Guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "setRunControl(view: Int32Array, size: number)");
+    auto view = info[0].As<Napi::TypedArrayOf<int32_t>>();
+    uint32_t size = info[1].As<Napi::Number>().Uint32Value();
+    if (view.ElementLength() < static_cast<size_t>(size) * 4) throw std::runtime_error("run control buffer too small");
+    auto block = std::make_shared<ControlBlock>();
+    block->states = view.Data();
+    block->micros = reinterpret_cast<double*>(view.Data() + static_cast<size_t>(size) * 2);
+    block->size = size;
+    // The view (and its SharedArrayBuffer) stays referenced for the life of the process: a job
+    // in flight may write into it after the backend registered a newer one.
+    auto* ref = new Napi::Reference<Napi::Value>(Napi::Persistent(Napi::Value(view)));
+    block->keep = std::shared_ptr<void>(ref, [](void*) {});
+    std::lock_guard<std::mutex> l(g_control_mu);
+    g_control = block;
+    return env.Undefined();
+  });
 }
 
 // ---- models -------------------------------------------------------------------------------------
@@ -647,7 +789,13 @@ Napi::Value RunModel(const Napi::CallbackInfo& info) {
     std::unique_ptr<RunModelJob> job(new RunModelJob(env));
     job->module = ModelArg(info[0])->Get();
     job->inputs = ReadTensors(info[1], job->keep);
-    return Submit(env, job.release());
+    auto* j = job.release();
+    try {
+      return SubmitRun(env, j, info, 2);
+    } catch (...) {
+      delete j;
+      throw;
+    }
   });
 }
 
@@ -1091,7 +1239,13 @@ Napi::Value RunScript(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < arr.Length(); i++) job->args.push_back(ReadArg(arr.Get(i), job->keep));
     if (!info[3].IsFunction()) throw std::runtime_error("runScript: host must be a function");
     job->host = Napi::Persistent(info[3].As<Napi::Function>());
-    return Submit(env, job.release());
+    auto* j = job.release();
+    try {
+      return SubmitRun(env, j, info, 4);
+    } catch (...) {
+      delete j;
+      throw;
+    }
   });
 }
 
@@ -1170,6 +1324,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
   exports.Set("runModel", Napi::Function::New(env, RunModel, "runModel"));
+  exports.Set("setRunControl", Napi::Function::New(env, SetRunControl, "setRunControl"));
   exports.Set("disposeModel", Napi::Function::New(env, DisposeModel, "disposeModel"));
   exports.Set("benchForward", Napi::Function::New(env, BenchForward, "benchForward"));
   exports.Set("compileScript", Napi::Function::New(env, CompileScript, "compileScript"));

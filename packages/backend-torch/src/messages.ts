@@ -33,3 +33,14 @@ export function torchError(e: unknown): unknown {
   const clean = cleanTorchMessage(e.message);
   return clean === e.message ? e : new Error(clean, { cause: e });
 }
+
+/**
+ * A TorchScript compile error as the original sent it: libtorch ends the message with the
+ * highlighted source line (`~~~~ <--- HERE`) and a newline, which became a trailing space on the
+ * one-line reply (redisai-py compares that text exactly). The addon trims what() of the message;
+ * this puts the newline back.
+ */
+export function compileError(e: unknown): unknown {
+  if (!(e instanceof Error) || !e.message.endsWith('<--- HERE')) return e;
+  return new Error(`${e.message}\n`, { cause: e });
+}

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_API_VERSION, Tensor, checkBackend, type DType, type LoadedModel } from '@respai/core';
+import { BACKEND_API_VERSION, RunNotStarted, Tensor, checkBackend, type DType, type LoadedModel, type QueuedRun, type ScriptHost, type ScriptReply } from '@respai/core';
 import { memoryLogger } from '@respai/core/testing';
 import backend, { TORCH_VERSION, TorchBackend } from './index.js';
 import { addon } from './native.js';
@@ -251,5 +251,72 @@ describe('bad model blobs are refused with a clear error', () => {
     const m = await load(valid);
     const [out] = await m.run([floats([1], [1]), floats([1], [1])], { slot: 0 });
     expect(values(out!)).toEqual([2]);
+  });
+});
+
+describe('queued runs (the engine hands each slot several runs: RunContext.queued)', () => {
+  // A model that takes a while: a loop of matmuls on a [64, 64] input.
+  const SLOW = 'def forward(self, x):\n    y = x\n    for i in range(200):\n        y = torch.matmul(y, x) / 64.0\n    return y\n';
+  const x = () => floats([64, 64], Array.from({ length: 64 * 64 }, (_, i) => (i % 7) / 7));
+  const queued = (deadline = Infinity): QueuedRun => ({ deadline, withdraw: undefined, computeUs: undefined });
+
+  it('runs of one slot go in order on one thread; each reports its compute time and can be withdrawn until it starts', async () => {
+    const m = await model(SLOW);
+    const a = model(ADD);
+    const add = await a;
+    const q = [queued(), queued(), queued()];
+    const first = m.run([x()], { slot: 0, queued: q[0]! });
+    const second = add.run([floats([1], [1]), floats([1], [2])], { slot: 0, queued: q[1]! });
+    const third = add.run([floats([1], [3]), floats([1], [4])], { slot: 0, queued: q[2]! });
+    expect(typeof q[1]!.withdraw).toBe('function');
+    // The second waits behind the first on slot 0's lane: withdrawn, it never starts.
+    expect(q[1]!.withdraw!()).toBe(true);
+    expect(q[1]!.withdraw!()).toBe(false);
+    await first;
+    await expect(second).rejects.toBeInstanceOf(RunNotStarted);
+    await expect(second).rejects.toMatchObject({ reason: 'withdrawn' });
+    expect(values((await third)[0]!)).toEqual([7]);
+    expect(q[0]!.computeUs).toBeGreaterThan(0);
+    expect(q[2]!.computeUs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a started run cannot be withdrawn', async () => {
+    // A script that calls redis.execute: when the host is called, the run has certainly started.
+    const script = await b.loadScript!({
+      source: "def f(t: List[Tensor], k: List[str], a: List[str]):\n    redis.execute('PING', [])\n    return t[0]\n",
+      device: CPU,
+      entryPoints: ['f'],
+    });
+    const q = queued();
+    let answer!: (r: ScriptReply) => void;
+    let entered!: () => void;
+    const called = new Promise<void>((r) => (entered = r));
+    const host: ScriptHost = {
+      execute: () => {
+        entered();
+        return new Promise((r) => (answer = r));
+      },
+      modelExecute: () => Promise.reject(new Error('unused')),
+    };
+    const result = script.run('f', [[floats([1], [5])], [], []], [], host, { slot: 3, queued: q });
+    await called;
+    expect(q.withdraw!()).toBe(false);
+    answer('PONG');
+    expect(values((await result)[0]!)).toEqual([5]);
+    await script.dispose();
+  });
+
+  it('a run still waiting at its deadline never starts: RunNotStarted(timeout)', async () => {
+    const m = await model(SLOW);
+    const add = await model(ADD);
+    const blocker = m.run([x()], { slot: 2, queued: queued() });
+    const late = add.run([floats([1], [1]), floats([1], [2])], { slot: 2, queued: queued(Date.now() + 1) });
+    await blocker;
+    await expect(late).rejects.toMatchObject({ reason: 'timeout' });
+  });
+
+  it("a script's model_execute does not queue behind the script (no lane: it would wait for itself)", async () => {
+    const add = await model(ADD);
+    expect(values((await add.run([floats([1], [1]), floats([1], [2])], { slot: 0 }))[0]!)).toEqual([3]);
   });
 });

@@ -62,12 +62,19 @@ export interface TorchAddon {
   init(intraOp: number, interOp: number): string[];
   threads(): { intraOp: number; interOp: number; parallel: string };
   loadModel(blob: Buffer): Promise<{ handle: object; inputs: string[]; nOutputs: number }>;
-  runModel(handle: object, inputs: readonly NativeTensorIn[]): Promise<RawTensor[]>;
+  /**
+   * Runs a model: on lane `lane` (the thread of one engine slot, in order) with control record
+   * `cell` (-1: none) and a deadline in ms since the epoch (0: none); without a lane, at once on a
+   * pool thread. A run that did not start rejects with an error whose `respaiNotStarted` says why.
+   */
+  runModel(handle: object, inputs: readonly NativeTensorIn[], lane?: number, cell?: number, deadline?: number): Promise<RawTensor[]>;
+  /** Registers the run control records (see RunControl in backend.ts). */
+  setRunControl(view: Int32Array, size: number): void;
   disposeModel(handle: object): void;
   /** ns per forward, in a C++ loop on the calling thread (measurements only). */
   benchForward(handle: object, inputs: readonly NativeTensorIn[], iterations: number): number;
   compileScript(source: string): Promise<{ handle: object; functions: NativeFunction[] }>;
-  runScript(handle: object, fn: string, args: readonly WireArg[], host: HostCallback): Promise<RawTensor[]>;
+  runScript(handle: object, fn: string, args: readonly WireArg[], host: HostCallback, lane?: number, cell?: number, deadline?: number): Promise<RawTensor[]>;
   disposeScript(handle: object): void;
   /** Tests only: a module with the given methods (`def forward(self, ...)`), torch.jit.save'd. */
   saveModule(source: string): Buffer;

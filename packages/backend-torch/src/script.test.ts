@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RespaiError, Tensor, type LoadedModel, type LoadedScript, type ScriptArg, type ScriptHost } from '@respai/core';
+import { RespaiError, Tensor, errorText, type LoadedModel, type LoadedScript, type ScriptArg, type ScriptHost } from '@respai/core';
 import { TorchBackend } from './index.js';
 import { CPU, fakeHost, floats, settings, values } from './test-helpers.js';
 import { torchModelBlob } from './testing.js';
@@ -66,6 +66,12 @@ describe('compiling', () => {
     expect(e.message).toMatch(/^undefined value foo:\n {2}File "<string>", line 2\n/);
     expect(e.message).toContain('return foo(a)');
     expect((await failure(compile('def f(a):\n  return a +\n'))).message).toMatch(/expected/i);
+  });
+
+  it("a compile error reads as the original's: libtorch's message with its final newline (a trailing space on the reply line)", async () => {
+    const e = await failure(compile('return 1'));
+    expect(e.message).toBe('expected def but found \'return\' here:\n  File "<string>", line 1\nreturn 1\n~~~~~~ <--- HERE\n');
+    expect(errorText(e)).toBe('ERR expected def but found \'return\' here:   File "<string>", line 1 return 1 ~~~~~~ <--- HERE ');
   });
 
   it('a source whose last line has no newline (as strings sent by clients often are)', async () => {

@@ -4,6 +4,18 @@
  * A text is the whole RESP error line without the leading `-`: most start with `ERR `, a few with
  * another code (`WRONGTYPE`, `NOAUTH`, ...) and a few, faithfully to the original, with none.
  */
+/** Redis quotes at most this many bytes of a client's argument in an error (`%.128s`). */
+export const ECHO_MAX = 128;
+
+/**
+ * A client's argument as an error text quotes it: its first 128 bytes, line breaks as spaces
+ * (a RESP error is one line), as Redis's `'%.128s'`.
+ */
+export function echo(arg: Buffer | string): string {
+  const b = typeof arg === 'string' ? Buffer.from(arg, 'utf8') : arg;
+  return (b.length > ECHO_MAX ? b.subarray(0, ECHO_MAX) : b).toString('utf8').replace(/[\r\n]/g, ' ');
+}
+
 export const E = {
   // ---- Generic Redis texts -------------------------------------------------------------------
   wrongType: 'WRONGTYPE Operation against a key holding the wrong kind of value',
@@ -11,7 +23,7 @@ export const E = {
   unknownCommand: (cmd: string, args: string) =>
     `ERR unknown command '${cmd}', with args beginning with: ${args}`,
   unknownSubcommand: (sub: string, cmd: string) =>
-    `ERR unknown subcommand '${sub}'. Try ${cmd.toUpperCase()} HELP.`,
+    `ERR unknown subcommand '${echo(sub)}'. Try ${cmd.toUpperCase()} HELP.`,
   syntax: 'ERR syntax error',
   notInteger: 'ERR value is not an integer or out of range',
   overflow: 'ERR increment or decrement would overflow',
@@ -30,9 +42,9 @@ export const E = {
   discardWithoutMulti: 'ERR DISCARD without MULTI',
   execAbort: 'EXECABORT Transaction discarded because of previous errors.',
   configSetUnknown: (name: string) =>
-    `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`,
+    `ERR Unknown option or number of arguments for CONFIG SET - '${echo(name)}'`,
   configSetInvalid: (name: string, why: string) =>
-    `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`,
+    `ERR CONFIG SET failed (possibly related to argument '${echo(name)}') - ${why}`,
   protocol: (what: string) => `ERR Protocol error: ${what}`,
   shutdownFailed: 'ERR Errors trying to SHUTDOWN. Check logs.',
   notInMulti: 'ERR Command not allowed inside a transaction',
@@ -90,7 +102,7 @@ export const E = {
   outputCountMismatch: 'Number of keys given as OUTPUTS here does not match model definition',
   inputKeysCount: (cmd: string) => `ERR number of input keys to ${cmd} command does not match the number of given arguments`,
   outputKeysCount: (cmd: string) => `ERR number of output keys to ${cmd} command does not match the number of given arguments`,
-  invalidArgument: (arg: string) => `Invalid argument: ${arg}`,
+  invalidArgument: (arg: string | Buffer) => `Invalid argument: ${echo(arg)}`,
   timeoutMissing: 'ERR No value provided for TIMEOUT',
   timeoutInvalid: 'ERR Invalid value for TIMEOUT',
   badBatchOutput: 'ERR Model did not generate the expected batch size',
@@ -120,9 +132,39 @@ export function fail(message: string): never {
   throw new RespaiError(message);
 }
 
-/** The RESP error text for any thrown value: catalog texts as they are, anything else as `ERR ...`. */
+/** The longest error text sent; runtimes' messages that quote a client's input stay within it. */
+export const ERROR_MAX = 4096;
+
+/**
+ * An error text with what it quotes bounded: a run of more than 160 bytes without a space (an
+ * identifier a TorchScript compile error quotes, a source line's `~~~~` marker) keeps its first
+ * 128 bytes and `...`, and the whole text at most ERROR_MAX bytes. Catalog texts, which quote at
+ * most 128 bytes of an argument (see `echo`), are never changed by it.
+ */
+export function bounded(text: string): string {
+  if (text.length <= 160) return text;
+  const space = (c: number) => c === 32 || (c >= 9 && c <= 13);
+  let out = '';
+  // One linear pass that stops once the text is long enough: a message may quote megabytes.
+  for (let i = 0; i < text.length && out.length <= ERROR_MAX; ) {
+    let j = i;
+    while (j < text.length && !space(text.charCodeAt(j))) j++;
+    out += j - i > 160 ? `${echo(text.slice(i, i + ECHO_MAX))}...` : text.slice(i, j);
+    i = j;
+    while (j < text.length && space(text.charCodeAt(j))) j++;
+    out += text.slice(i, j);
+    i = j;
+  }
+  if (Buffer.byteLength(out) > ERROR_MAX) out = `${Buffer.from(out).subarray(0, ERROR_MAX - 3).toString('utf8')}...`;
+  return out;
+}
+
+/**
+ * The RESP error text for any thrown value: catalog texts as they are, anything else as `ERR ...`;
+ * either way bounded (see `bounded`).
+ */
 export function errorText(e: unknown): string {
-  if (RespaiError.isInstance(e)) return e.message;
+  if (RespaiError.isInstance(e)) return bounded(e.message);
   const msg = e instanceof Error ? e.message : String(e);
-  return `ERR ${msg.replace(/[\r\n]+/g, ' ')}`;
+  return bounded(`ERR ${msg}`).replace(/[\r\n]+/g, ' ');
 }

@@ -1,5 +1,4 @@
-import { keyToBuffer } from '@respai/core';
-import type { Reply } from '../resp/reply.js';
+import { scanReply } from './ai._modelscan.js';
 import { defineCommand } from './types.js';
 
 export const aiScriptscan = defineCommand({
@@ -9,12 +8,5 @@ export const aiScriptscan = defineCommand({
   summary: 'Experimental: lists every script as [key, tag].',
   group: 'ai',
   parse: () => undefined,
-  execute(ctx) {
-    const out: Reply[] = [];
-    for (const k of ctx.keyspace.keys()) {
-      const v = ctx.keyspace.get(k);
-      if (v?.type === 'script') out.push([keyToBuffer(k), v.value.meta.tag]);
-    }
-    return out;
-  },
+  execute: (ctx) => scanReply(ctx.keyspace, 'script'),
 });

@@ -15,29 +15,28 @@ export const aiConfig = defineCommand<Request>({
   flags: ['admin'],
   summary: 'AI.CONFIG BACKENDSPATH p | LOADBACKEND <TF|TFLITE|TORCH|ONNX> p | MODEL_CHUNK_SIZE n | GET <name>.',
   group: 'ai',
+  // The original's checks and texts: a missing value has its own text (BACKENDSPATH,
+  // MODEL_CHUNK_SIZE) or the arity error (LOADBACKEND, GET); arguments past those used are ignored.
   parse(args) {
     const sub = args[0]!;
-    const need = (n: number) => {
-      if (args.length !== n) fail(E.arity('ai.config'));
-    };
     if (is(sub, 'LOADBACKEND')) {
-      need(3);
+      if (args.length < 3) fail(E.arity('ai.config'));
       const name = args[1]!.toString().toUpperCase();
       if (!BACKEND_NAMES.includes(name as BackendName)) fail(E.unsupportedBackend);
       return { op: 'loadbackend', backend: name as BackendName, path: args[2]!.toString() };
     }
     if (is(sub, 'BACKENDSPATH')) {
-      need(2);
+      if (args.length < 2) fail('ERR BACKENDSPATH: missing path argument');
       return { op: 'backendspath', path: args[1]!.toString() };
     }
     if (is(sub, 'MODEL_CHUNK_SIZE')) {
-      need(2);
+      if (args.length < 2) fail('ERR MODEL_CHUNK_SIZE: missing chunk size');
       const v = parseInt64(args[1]!);
       if (v === undefined || v <= 0n || v > 2n ** 52n) fail(E.chunkSize);
       return { op: 'chunksize', size: Number(v) };
     }
     if (is(sub, 'GET')) {
-      need(2);
+      if (args.length < 2) fail(E.arity('ai.config'));
       return { op: 'get', name: args[1]!.toString().toUpperCase() };
     }
     fail(E.unsupportedSubcommand);

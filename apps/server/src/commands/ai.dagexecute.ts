@@ -27,8 +27,11 @@ async function runDag(ctx: ExecContext, cmd: DagCommand, args: readonly Buffer[]
     tensor(key) {
       if (ctx.keyspace.getTyped(key, 'tensor') === undefined) fail(E.tensorEmpty);
     },
+    script(key) {
+      engine.script(key);
+    },
   });
-  return dagReply(await engine.runDag({ ...request, owner: ctx.client.runOwner }));
+  return dagReply(await engine.runDag({ ...request, owner: ctx.client.runOwner, caller: ctx }));
 }
 
 function dagCommand(cmd: DagCommand, summary: string): Command<readonly Buffer[]> {

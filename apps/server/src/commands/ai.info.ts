@@ -1,5 +1,5 @@
-import { E, fail, keyOf, type Backend, type BackendName } from '@respai/core';
-import { DoubleReply, OK, type Reply } from '../resp/reply.js';
+import { E, deviceText, fail, keyOf, type Backend, type BackendName } from '@respai/core';
+import { OK, type Reply } from '../resp/reply.js';
 import { REDISAI_VERSION } from '../version.js';
 import { is } from './args.js';
 import { defineCommand } from './types.js';
@@ -29,9 +29,10 @@ export const aiInfo = defineCommand({
   group: 'ai',
   keys: { first: 1, last: 1, step: 1 },
   parse(args) {
+    // The original's checks, in its order: arity, then the key, then RESETSTAT. A third argument
+    // other than RESETSTAT is ignored (the statistics are returned), as the original did.
     if (args.length > 2) fail(E.arity('ai.info'));
-    if (args.length === 2 && !is(args[1], 'RESETSTAT')) fail(E.unsupportedSubcommand);
-    return { key: args[0] === undefined ? undefined : keyOf(args[0]), reset: args.length === 2 };
+    return { key: args[0] === undefined ? undefined : keyOf(args[0]), reset: args.length === 2 && is(args[1], 'RESETSTAT') };
   },
   execute(ctx, { key, reset }) {
     if (key === undefined) return versionsReply(ctx.server.engine.registry.list());
@@ -42,36 +43,20 @@ export const aiInfo = defineCommand({
       s.reset();
       return OK;
     }
-    if (v.type === 'script') {
-      const m = v.value.meta;
-      return [
-        'key', Buffer.from(key, 'latin1'),
-        'type', 'SCRIPT',
-        'backend', 'TORCH',
-        'device', m.device.name,
-        'tag', m.tag,
-        'duration', s.durationUs,
-        'samples', -1,
-        'calls', s.calls,
-        'errors', s.errors,
-      ];
-    }
+    // Exactly the original's 18 entries: clients compare the reply as a whole. Batching figures
+    // are in INFO's ai_queues section.
+    const script = v.type === 'script';
     const m = v.value.meta;
-    const histogram: Reply[] = [...s.batchSizes.entries()].sort((a, b) => a[0] - b[0]).flatMap(([size, n]) => [size, n]);
     return [
       'key', Buffer.from(key, 'latin1'),
-      'type', 'MODEL',
-      'backend', m.backend,
-      'device', m.device.name,
+      'type', script ? 'SCRIPT' : 'MODEL',
+      'backend', script ? 'TORCH' : v.value.meta.backend,
+      'device', deviceText(m.device),
       'tag', m.tag,
       'duration', s.durationUs,
-      'samples', s.samples,
+      'samples', script ? -1 : s.samples,
       'calls', s.calls,
       'errors', s.errors,
-      // respai's additions for tuning the batcher (documented in docs/commands.md).
-      'runs', s.runs,
-      'avg_batch_size', new DoubleReply(s.runs === 0 ? 0 : s.batchedRequests / s.runs),
-      'batch_sizes', histogram,
     ];
   },
 });

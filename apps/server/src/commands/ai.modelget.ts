@@ -1,4 +1,4 @@
-import { keyOf, type Model } from '@respai/core';
+import { deviceText, keyOf, type Model } from '@respai/core';
 import type { Reply } from '../resp/reply.js';
 import { is } from './args.js';
 import { defineCommand } from './types.js';
@@ -15,7 +15,7 @@ export function modelMeta(m: Model): Reply[] {
   const x = m.meta;
   return [
     'backend', x.backend,
-    'device', x.device.name,
+    'device', deviceText(x.device),
     'tag', x.tag,
     'batchsize', x.batchSize,
     'minbatchsize', x.minBatchSize,

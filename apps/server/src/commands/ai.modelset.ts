@@ -5,7 +5,7 @@ import { defineTwoPhase, okWhenCommitted } from './types.js';
 /** Deprecated form of AI.MODELSTORE: INPUTS/OUTPUTS list names without a count. */
 export const aiModelset = defineTwoPhase({
   name: 'ai.modelset',
-  arity: -6,
+  arity: -4,
   flags: ['write'],
   summary: 'Deprecated: stores a model (AI.MODELSTORE without counts before INPUTS/OUTPUTS names).',
   group: 'ai',

@@ -1,4 +1,4 @@
-import { keyOf } from '@respai/core';
+import { deviceText, keyOf } from '@respai/core';
 import type { Reply } from '../resp/reply.js';
 import { is } from './args.js';
 import { defineCommand } from './types.js';
@@ -19,7 +19,7 @@ export const aiScriptget = defineCommand({
   execute(ctx, { key, meta, source }) {
     const s = ctx.server.engine.script(key);
     if (!meta) return s.source;
-    const out: Reply[] = ['device', s.meta.device.name, 'tag', s.meta.tag, 'entry_points', [...s.meta.entryPoints]];
+    const out: Reply[] = ['device', deviceText(s.meta.device), 'tag', s.meta.tag, 'Entry Points', [...s.meta.entryPoints]]; // the original's label
     if (source) out.push('source', s.source);
     return out;
   },

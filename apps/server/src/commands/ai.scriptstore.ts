@@ -4,7 +4,7 @@ import { defineTwoPhase, okWhenCommitted } from './types.js';
 
 export const aiScriptstore = defineTwoPhase({
   name: 'ai.scriptstore',
-  arity: -6,
+  arity: -8,
   flags: ['write'],
   summary: 'Stores a TorchScript script: AI.SCRIPTSTORE key device [TAG t] ENTRY_POINTS n fn... SOURCE src.',
   group: 'ai',

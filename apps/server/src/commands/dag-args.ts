@@ -1,4 +1,4 @@
-import { E, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
+import { echo, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 import { parseModelExecute, parseModelRun, parseTimeout } from './model-args.js';
 import { parseKeysScope, parseScriptExecute, parseScriptRun } from './script-args.js';
@@ -14,6 +14,8 @@ export interface DagLookups {
    * before `ERR DAG is empty`.
    */
   tensor?(key: string): void;
+  /** Checks that a script op's key holds a script, before its arguments are parsed (as the original). */
+  script?(key: string): void;
 }
 
 export interface ParsedDag {
@@ -30,7 +32,9 @@ const key = (b: Buffer) => b.toString('latin1');
 export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: number, lookups: DagLookups): ParsedDag {
   const readOnly = cmd.endsWith('_RO');
   const deprecated = cmd.startsWith('AI.DAGRUN');
-  if (args.length === 0) fail(`ERR missing arguments for '${cmd}' command`);
+  // The smallest DAGs: `AI.DAGRUN |> AI.TENSORGET k`, `AI.DAGEXECUTE LOAD 1 k |> AI.TENSORGET k`.
+  if (deprecated && args.length < 3) fail(`ERR wrong number of arguments for '${cmd}' command`);
+  if (!deprecated && args.length < 5) fail(`ERR missing arguments for '${cmd}' command`);
   let load: string[] | undefined;
   let persist: string[] | undefined;
   let keys: string[] | undefined;
@@ -84,14 +88,15 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
       timeoutMs = parseTimeout(v === undefined || is(v, '|>') ? undefined : v);
       i += 2;
     } else {
-      fail(`ERR Invalid DAG command. Unexpected argument:  ${a.toString()}`);
+      fail(`ERR Invalid DAG command. Unexpected argument:  ${echo(a)}`);
     }
   }
   if (!deprecated && load === undefined && persist === undefined && keys === undefined) {
     fail(`ERR ${cmd.replace('_RO', '')} and ${cmd.replace('_RO', '')}_RO commands must contain at least one out of ROUTING, LOAD, PERSIST keywords`);
   }
 
-  // Split the rest on `|>`.
+  // Split the rest on `|>`; a `|>` that ends the command is an unexpected argument, as in the original.
+  if (i < args.length && is(args[args.length - 1], '|>')) fail(`ERR Invalid DAG command. Unexpected argument:  ${echo(args[args.length - 1]!)}`);
   const opArgs: Buffer[][] = [];
   for (; i < args.length; i++) {
     if (is(args[i], '|>')) opArgs.push([]);
@@ -129,20 +134,23 @@ function parseOp(
       return { op: 'tensorget', input: key(rest[0]!), format: parseTensorGetFormat(rest.slice(1)) };
     case 'AI.MODELEXECUTE':
     case 'AI.MODELRUN': {
-      if (name === 'AI.MODELRUN' && !deprecated) fail(`ERR Deprecated AI.MODELRUN cannot be used in ${cmd.replace('_RO', '')} command`);
-      if (rest.length < 1) fail(E.arity(name));
-      if (rest.some((a) => is(a, 'TIMEOUT'))) fail('ERR TIMEOUT not allowed within a DAG command');
+      // The original's texts: the old ops are refused in the new DAG commands and the other way round.
+      if (name === 'AI.MODELRUN' && !deprecated) fail('Deprecated AI.MODELRUN cannot be used in AI.DAGEXECUTE command');
+      if (name === 'AI.MODELEXECUTE' && deprecated) fail('AI.MODELEXECUTE cannot be used in a deprecated AI.DAGRUN command');
+      if (op.length < (name === 'AI.MODELRUN' ? 6 : 8)) fail(`ERR wrong number of arguments for '${name}' command`);
       const k = key(rest[0]!);
       const counts = lookups.model(k);
       const a = name === 'AI.MODELRUN' ? parseModelRun(rest.slice(1), counts) : parseModelExecute(rest.slice(1), counts);
+      if (a.timeoutMs !== undefined) fail('ERR TIMEOUT not allowed within a DAG command');
       return { op: 'modelexecute', key: k, inputs: a.inputs, outputs: a.outputs };
     }
     case 'AI.SCRIPTEXECUTE':
     case 'AI.SCRIPTRUN': {
-      if (name === 'AI.SCRIPTRUN' && !deprecated) fail(`ERR Deprecated AI.SCRIPTRUN cannot be used in ${cmd.replace('_RO', '')} command`);
+      if (name === 'AI.SCRIPTRUN' && !deprecated) fail('Deprecated AI.SCRIPTRUN cannot be used in AI.DAGEXECUTE command');
+      if (name === 'AI.SCRIPTEXECUTE' && deprecated) fail('AI.SCRIPTEXECUTE cannot be used in a deprecated AI.DAGRUN command');
       if (readOnly) fail(`ERR ${name} command cannot be specified in a read-only DAG`);
-      if (rest.some((a) => is(a, 'TIMEOUT'))) fail('ERR TIMEOUT not allowed within a DAG command');
-      const s = name === 'AI.SCRIPTRUN' ? parseScriptRun(rest) : parseScriptExecute(rest, { inDag: true });
+      if (rest.length >= 2) lookups.script?.(key(rest[0]!));
+      const s = name === 'AI.SCRIPTRUN' ? parseScriptRun(rest, { inDag: true }) : parseScriptExecute(rest, { inDag: true });
       return { op: 'scriptexecute', ...s };
     }
     default:

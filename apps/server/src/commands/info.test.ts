@@ -99,43 +99,37 @@ describe('INFO execute', () => {
   });
 });
 
-describe('INFO MODULES: the original engine\'s fields', () => {
-  function server(backends: { name: string; version: string }[], queues: string[]): ServerState {
-    const s = fakeServer();
-    (s as unknown as { engine: unknown }).engine = {
-      registry: { list: () => backends },
-      queueStats: () => queues.map((device) => ({ device, queued: 0, running: 0, batchRuns: 0, batchRequests: 0 })),
-    };
-    (s.options as { 'threads-per-queue': number })['threads-per-queue'] = 2;
-    return s;
-  }
-  /** The fields of one section, in order. */
-  const section = (text: string, title: string) => {
-    const body = text.split(`# ${title}\r\n`)[1]!.split('\r\n\r\n')[0]!;
-    return body.split('\r\n').filter((l) => l !== '').map((l) => l.split(':'));
-  };
-
-  it('ai_backends_info names each loaded backend\'s version as the original, in its order', () => {
-    const text = renderInfo(server([{ name: 'ONNX', version: '1.30.0' }, { name: 'TF', version: '4.22.0' }, { name: 'TORCH', version: '1.13.1' }], []), ['modules']);
-    expect(section(text, 'ai_backends_info')).toEqual([['ai_TensorFlow_version', '4.22.0'], ['ai_Torch_version', '1.13.1'], ['ai_onnxruntime_version', '1.30.0']]);
+describe('INFO MODULES: the original sections, names and order', () => {
+  it('ai_backends_info names each loaded backend as the original did, in its order', () => {
+    const server = fakeServer();
+    const b = (name: string, version: string) => ({ name, version });
+    (server.engine as unknown as { registry: { list: () => unknown[] } }).registry.list = () => [b('ONNX', '1.30.0'), b('TF', '4.22.0'), b('TORCH', '1.13.1'), b('TFLITE', '2.2.0')];
+    const text = renderInfo(server, ['modules']);
+    const section = text.slice(text.indexOf('# ai_backends_info'), text.indexOf('# ai_cpu'));
+    expect(section.split('\r\n').filter((l) => l.includes(':'))).toEqual([
+      'ai_TensorFlow_version:4.22.0',
+      'ai_TensorFlowLite_version:2.2.0',
+      'ai_Torch_version:1.13.1',
+      'ai_onnxruntime_version:1.30.0',
+    ]);
   });
 
-  it('ai_cpu has the process, children, main thread and per-queue thread fields (CPU always)', () => {
-    const text = renderInfo(server([], ['GPU:1']), ['modules']);
-    const fields = section(text, 'ai_cpu');
-    expect(fields.map(([k]) => k)).toEqual([
-      'ai_self_used_cpu_sys',
-      'ai_self_used_cpu_user',
-      'ai_children_used_cpu_sys',
-      'ai_children_used_cpu_user',
-      'ai_main_thread_used_cpu_sys',
-      'ai_main_thread_used_cpu_user',
-      'ai_queue_CPU_bthread_n1_used_cpu_total',
-      'ai_queue_CPU_bthread_n2_used_cpu_total',
-      'ai_queue_GPU_1_bthread_n1_used_cpu_total',
-      'ai_queue_GPU_1_bthread_n2_used_cpu_total',
-    ]);
-    for (const [k, v] of fields.slice(0, 6)) expect([k, v]).toEqual([k, expect.stringMatching(/^\d+\.\d{6}$/)]);
-    expect(text).toMatch(/^module:name=ai,ver=10207,api=1,/m);
+  it("ai_cpu has the original's fields, a CPU time per queue slot (N/A: slots are not threads), the CPU queue from the start", () => {
+    const server = fakeServer();
+    server.options['threads-per-queue'] = 2;
+    (server.engine as unknown as { queueStats: () => unknown[] }).queueStats = () => [{ device: 'GPU:1' }];
+    const { titles, fields } = read(renderInfo(server, ['modules']));
+    expect(titles).toEqual(['Modules', 'ai_versions', 'ai_git', 'ai_load_time_configs', 'ai_backends_info', 'ai_cpu', 'ai_queues']);
+    for (const f of ['ai_self_used_cpu_sys', 'ai_self_used_cpu_user', 'ai_children_used_cpu_sys', 'ai_children_used_cpu_user']) {
+      expect(fields.get(f)).toMatch(/^\d+\.\d{6}$/);
+    }
+    expect(fields.get('ai_main_thread_used_cpu_user')).toMatch(/^\d+\.\d{6}$/); // Linux
+    expect(fields.get('ai_queue_CPU_bthread_n1_used_cpu_total')).toBe('N/A');
+    expect(fields.get('ai_queue_CPU_bthread_n2_used_cpu_total')).toBe('N/A');
+    expect(fields.get('ai_queue_GPU_1_bthread_n2_used_cpu_total')).toBe('N/A');
+  });
+
+  it('memory names its allocator', () => {
+    expect(read(renderInfo(fakeServer(), ['memory'])).fields.get('mem_allocator')).toBe('libc');
   });
 });

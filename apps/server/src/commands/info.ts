@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import type { Backend, BackendName } from '@respai/core';
 import { VerbatimReply } from '../resp/reply.js';
 import type { ServerState } from '../state.js';
 import { REDISAI_VERSION, REDIS_VERSION, RESPAI_VERSION } from '../version.js';
 import { LLAPI_VERSION, RDB_ENCODING_VERSION } from './ai.info.js';
-import { MODULE_VERSION } from './module.js';
 import { defineCommand } from './types.js';
 
 type Section = (s: ServerState) => Record<string, string | number>;
@@ -62,6 +62,8 @@ export const SECTIONS: Record<string, Section> = {
       used_memory_buffers: m.arrayBuffers,
       total_system_memory: totalmem(),
       total_system_memory_human: human(totalmem()),
+      // Node's buffers and V8's heap come from the C library's malloc (tools check for jemalloc).
+      mem_allocator: 'libc',
     };
   },
   // Redis's persistence fields (fake servers in unit tests have no persistence layer).
@@ -79,73 +81,56 @@ export const SECTIONS: Record<string, Section> = {
     s.keyspace.size === 0 ? {} : { db0: `keys=${s.keyspace.size},expires=${s.keyspace.volatileCount},avg_ttl=0` },
 };
 
-/** Linux's clock ticks per second (USER_HZ) for /proc CPU times. */
-const CLK_TCK = 100;
+/** The original's ai_backends_info names, in its order. */
+const BACKEND_INFO: [BackendName, string][] = [
+  ['TF', 'ai_TensorFlow_version'],
+  ['TFLITE', 'ai_TensorFlowLite_version'],
+  ['TORCH', 'ai_Torch_version'],
+  ['ONNX', 'ai_onnxruntime_version'],
+];
 
-/** utime and stime (fields 14 and 15) and the waited-for children's (16, 17) of a /proc stat file, in seconds. */
-function procTimes(path: string): number[] | undefined {
+const seconds = (us: number) => (us / 1e6).toFixed(6);
+
+/**
+ * The main thread's CPU time (user, system) in microseconds, from Linux's per-thread
+ * /proc/self/task/<pid>/stat (the main thread's id is the process id); undefined elsewhere.
+ */
+function mainThreadCpu(): { user: number; system: number } | undefined {
   try {
-    const stat = readFileSync(path, 'latin1');
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    // Fields after the parenthesised name: state is field 3, utime 14, stime 15 (clock ticks, 100 Hz on Linux).
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after the command name start at field 3 (state): utime is field 14, index 11 here.
-    return [f[11], f[12], f[13], f[14]].map((v) => Number(v) / CLK_TCK);
+    return { user: Number(f[11]) * 10_000, system: Number(f[12]) * 10_000 };
   } catch {
     return undefined;
   }
 }
 
-const secs = (v: number | undefined) => (v === undefined ? 'N/A' : v.toFixed(6));
-
-/** The original's backends_info field names, in its order. */
-const BACKEND_INFO_NAMES: readonly [string, string][] = [
-  ['TF', 'TensorFlow_version'],
-  ['TFLITE', 'TensorFlowLite_version'],
-  ['TORCH', 'Torch_version'],
-  ['ONNX', 'onnxruntime_version'],
-];
-
 /**
  * RedisAI's INFO MODULES sections (ai_versions, ai_git, ai_load_time_configs, ai_backends_info,
- * ai_cpu), after the `# Modules` list, with the original's fields in its order: tools parse them
+ * ai_cpu), after the `# Modules` list, with the original's names in its order: tools parse them
  * by position; respai's ai_queues follows them.
  */
 function moduleSections(s: ServerState): [string, Record<string, string | number>][] {
   const o = s.options;
   const cpu = process.cpuUsage();
-  const backends: Record<string, string | number> = {};
-  const loaded = new Map(s.engine.registry.list().map((b) => [b.name as string, b]));
-  for (const [name, field] of BACKEND_INFO_NAMES) {
+  const main = mainThreadCpu();
+  const loaded = new Map<BackendName, Backend>(s.engine.registry.list().map((b) => [b.name, b]));
+  const backends: Record<string, string> = {};
+  for (const [name, field] of BACKEND_INFO) {
     const b = loaded.get(name);
-    if (b === undefined) continue;
-    backends[`ai_${field}`] = b.version;
-    // The original's ONNX allocator figures, when the backend keeps them.
-    const mem = (b as { memoryInfo?: () => { bytes: number; accesses: number; maxRunSessions: number } }).memoryInfo?.();
-    if (name === 'ONNX' && mem !== undefined) {
-      backends['ai_onnxruntime_memory'] = mem.bytes;
-      backends['ai_onnxruntime_memory_access_num'] = mem.accesses;
-      backends['ai_onnxruntime_maximum_run_sessions_number'] = mem.maxRunSessions;
-    }
+    if (b !== undefined) backends[field] = b.version;
   }
-  const self = procTimes('/proc/self/stat');
-  const main = procTimes('/proc/thread-self/stat');
-  const cpuFields: Record<string, string | number> = {
-    ai_self_used_cpu_sys: (cpu.system / 1e6).toFixed(6),
-    ai_self_used_cpu_user: (cpu.user / 1e6).toFixed(6),
-    ai_children_used_cpu_sys: secs(self?.[3]),
-    ai_children_used_cpu_user: secs(self?.[2]),
-    ai_main_thread_used_cpu_sys: secs(main?.[1]),
-    ai_main_thread_used_cpu_user: secs(main?.[0]),
-  };
+  // The original listed a CPU time per queue thread; respai's queue slots are not threads of their
+  // own (the backends run on theirs), so each slot reads N/A, as the original wrote for a thread
+  // whose clock it could not read. The CPU queue exists from the start, as in the original.
+  const devices = new Set(['CPU', ...s.engine.queueStats().map((q) => q.device)]);
+  const slotCpu: Record<string, string> = {};
+  for (const d of devices) {
+    for (let i = 1; i <= o['threads-per-queue']; i++) slotCpu[`ai_queue_${d.replace(/:/g, '_')}_bthread_n${i}_used_cpu_total`] = 'N/A';
+  }
   const queues: Record<string, string | number> = {};
-  const stats = s.engine.queueStats();
-  // The original creates the CPU queue at start; respai creates queues on first use.
-  const devices = ['CPU', ...stats.map((q) => q.device).filter((d) => d !== 'CPU')];
-  for (const device of devices) {
-    // Backend threads run models inside worker threads or native threads whose CPU clocks Node
-    // does not expose: N/A, as the original reports when it cannot read a thread's clock.
-    for (let k = 1; k <= o['threads-per-queue']; k++) cpuFields[`ai_queue_${device.replace(/:/g, '_')}_bthread_n${k}_used_cpu_total`] = 'N/A';
-  }
-  for (const q of stats) {
+  for (const q of s.engine.queueStats()) {
     // INFO lines are `key:value`: CPU:1 is written CPU_1 so the key holds no colon.
     const p = `ai_queue_${q.device.replace(/:/g, '_')}`;
     queues[`${p}_queued`] = q.queued;
@@ -155,7 +140,7 @@ function moduleSections(s: ServerState): [string, Record<string, string | number
     queues[`${p}_avg_batch_size`] = q.batchRuns === 0 ? '0.00' : (q.batchRequests / q.batchRuns).toFixed(2);
   }
   return [
-    ['Modules', { module: `name=ai,ver=${MODULE_VERSION},api=1,filters=0,usedby=[],using=[],options=[]` }],
+    ['Modules', { module: `name=ai,ver=${REDISAI_VERSION.split('.').map((p, i) => (i === 0 ? p : p.padStart(2, '0'))).join('')},api=1,filters=0,usedby=[],using=[],options=[]` }],
     ['ai_versions', { ai_RedisAI_version: REDISAI_VERSION, ai_low_level_API_version: LLAPI_VERSION, ai_rdb_version: RDB_ENCODING_VERSION }],
     ['ai_git', { ai_git_sha: `respai-${RESPAI_VERSION}` }],
     [
@@ -169,7 +154,18 @@ function moduleSections(s: ServerState): [string, Record<string, string | number
       },
     ],
     ['ai_backends_info', backends],
-    ['ai_cpu', cpuFields],
+    [
+      'ai_cpu',
+      {
+        ai_self_used_cpu_sys: seconds(cpu.system),
+        ai_self_used_cpu_user: seconds(cpu.user),
+        ai_children_used_cpu_sys: '0.000000',
+        ai_children_used_cpu_user: '0.000000',
+        ai_main_thread_used_cpu_sys: main === undefined ? 'N/A' : seconds(main.system),
+        ai_main_thread_used_cpu_user: main === undefined ? 'N/A' : seconds(main.user),
+        ...slotCpu,
+      },
+    ],
     // respai's addition, after the original's sections: one group of fields per device queue.
     ['ai_queues', queues],
   ];

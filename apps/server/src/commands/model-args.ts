@@ -1,89 +1,127 @@
 import { BACKEND_NAMES, E, fail, parseDevice, type BackendName, type ModelSpec } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 
-/** A non-negative integer argument, or the given error. */
-function count(arg: Buffer | undefined, error: string): number {
-  const v = arg === undefined ? undefined : parseInt64(arg);
-  if (v === undefined || v < 0n || v > 2n ** 31n) fail(error);
-  return Number(v);
-}
-
 function parseBackend(arg: Buffer): BackendName {
   const name = arg.toString().toUpperCase();
   if (!BACKEND_NAMES.includes(name as BackendName)) fail(E.unsupportedBackend);
   return name as BackendName;
 }
 
-/**
- * AI.MODELSTORE's arguments after the key, in the original's order:
- * `backend device [TAG t] [BATCHSIZE n [MINBATCHSIZE m [MINBATCHTIMEOUT t]]]
- *  [INPUTS n name...] [OUTPUTS n name...] BLOB chunk...`.
- * `legacy` is the deprecated AI.MODELSET: INPUTS/OUTPUTS take names without a count.
- */
-export function parseModelStore(args: readonly Buffer[], legacy = false): ModelSpec {
+/** An unsigned integer option value (the original's AC_GetUnsignedLongLong), or the given error. */
+function unsigned(arg: Buffer | undefined, error: string): number {
+  const v = arg === undefined ? undefined : parseInt64(arg);
+  if (v === undefined || v < 0n || v > 2n ** 31n) fail(error);
+  return Number(v);
+}
+
+/** `backend device [TAG t] [BATCHSIZE n] [MINBATCHSIZE m] [MINBATCHTIMEOUT t]`, common to both forms. */
+function parseModelOptions(args: readonly Buffer[], legacy: boolean) {
   const backend = parseBackend(args[0]!);
-  const device = parseDevice(args[1]!.toString());
+  const deviceArg = args[1]!.toString();
+  // AI.MODELSET took any short word as a device, but not a keyword (`AI.MODELSET k TORCH BLOB ...`).
+  if (legacy && ['INPUTS', 'OUTPUTS', 'TAG', 'BATCHSIZE', 'MINBATCHSIZE', 'MINBATCHTIMEOUT', 'BLOB'].some((k) => is(args[1], k))) {
+    fail(E.invalidDevice);
+  }
+  const device = parseDevice(deviceArg);
   let i = 2;
   let tag = Buffer.alloc(0);
   let batchSize = 0;
   let minBatchSize = 0;
   let minBatchTimeout = 0;
-  if (is(args[i], 'TAG') && i + 1 < args.length) {
-    tag = Buffer.from(args[i + 1]!);
+  if (is(args[i], 'TAG')) {
+    if (i + 1 < args.length) tag = Buffer.from(args[i + 1]!);
     i += 2;
   }
   if (is(args[i], 'BATCHSIZE')) {
-    batchSize = count(args[i + 1], E.batchSize);
+    batchSize = unsigned(args[i + 1], E.batchSize);
     i += 2;
   }
-  // AI.MODELSTORE refuses a non-zero MINBATCHSIZE without BATCHSIZE (and MINBATCHTIMEOUT without
-  // MINBATCHSIZE) after reading the value: the original's own AOF rewrite writes `BATCHSIZE 0
-  // MINBATCHSIZE 0 MINBATCHTIMEOUT 0`. The deprecated AI.MODELSET refused the keyword itself.
+  // MODELSTORE reads each value before checking what it depends on; MODELSET the other way round.
   if (is(args[i], 'MINBATCHSIZE')) {
     if (legacy && batchSize === 0) fail(E.minBatchWithoutBatch);
-    minBatchSize = count(args[i + 1], E.minBatchSize);
+    minBatchSize = unsigned(args[i + 1], E.minBatchSize);
     if (batchSize === 0 && minBatchSize > 0) fail(E.minBatchWithoutBatch);
     i += 2;
   }
   if (is(args[i], 'MINBATCHTIMEOUT')) {
+    if (legacy && batchSize === 0) fail('ERR MINBATCHTIMEOUT specified without BATCHSIZE');
     if (legacy && minBatchSize === 0) fail(E.minBatchTimeoutWithoutMin);
-    minBatchTimeout = count(args[i + 1], E.minBatchTimeout);
+    minBatchTimeout = unsigned(args[i + 1], E.minBatchTimeout);
     if (minBatchSize === 0 && minBatchTimeout > 0) fail(E.minBatchTimeoutWithoutMin);
     i += 2;
   }
-  const names = (keyword: 'INPUTS' | 'OUTPUTS'): string[] => {
-    if (!is(args[i], keyword)) {
-      if (backend === 'TF') fail(keyword === 'INPUTS' ? E.tfInputs : E.tfOutputs);
-      return [];
-    }
-    if (backend !== 'TF') fail(E.inputsNotForBackend);
-    i++;
-    const out: string[] = [];
-    if (legacy) {
-      const stop = keyword === 'INPUTS' ? 'OUTPUTS' : 'BLOB';
-      while (i < args.length && !is(args[i], stop)) out.push(args[i++]!.toString());
-    } else {
-      const n = count(args[i], keyword === 'INPUTS' ? E.inputCountArg : E.outputCountArg);
-      if (n === 0) fail(keyword === 'INPUTS' ? E.inputCountPositive : E.outputCountPositive);
-      i++;
-      for (let k = 0; k < n; k++) {
-        const a = args[i++];
-        if (a === undefined) fail(keyword === 'INPUTS' ? E.inputKeysCount('AI.MODELSTORE') : E.outputKeysCount('AI.MODELSTORE'));
-        out.push(a.toString());
-      }
-    }
-    if (out.length === 0) fail(keyword === 'INPUTS' ? E.tfInputs : E.tfOutputs);
+  return { i: Math.min(i, args.length), spec: { backend, device, tag, batchSize, minBatchSize, minBatchTimeout } };
+}
+
+/**
+ * AI.MODELSTORE's arguments after the key, with the original's texts in its order of checks:
+ * `backend device [TAG t] [BATCHSIZE n [MINBATCHSIZE m [MINBATCHTIMEOUT t]]]
+ *  [INPUTS n name... OUTPUTS n name...] BLOB chunk...` (INPUTS and OUTPUTS for TF only).
+ * `legacy` is the deprecated AI.MODELSET: INPUTS/OUTPUTS take names without a count.
+ */
+export function parseModelStore(args: readonly Buffer[], legacy = false): ModelSpec {
+  if (legacy) return parseModelSet(args);
+  const { i: start, spec } = parseModelOptions(args, false);
+  let i = start;
+  if (i >= args.length) fail(E.missingBlob);
+  let arg = args[i++]!;
+  const tf = spec.backend === 'TF';
+  const names = (isIn: boolean): string[] => {
+    const n = parseInt64(args[i++] ?? Buffer.alloc(0));
+    if (n === undefined || n <= 0n || n > 2n ** 31n) fail(isIn ? E.inputCountArg : E.outputCountArg);
+    if (args.length - i < Number(n)) fail(`ERR number of model ${isIn ? 'inputs' : 'outputs'} does not match the number of given arguments`);
+    const out = args.slice(i, i + Number(n)).map((a) => a.toString());
+    i += out.length;
     return out;
   };
-  const inputs = names('INPUTS');
-  const outputs = names('OUTPUTS');
-  if (i >= args.length) fail(E.missingBlob);
-  if (!is(args[i], 'BLOB')) fail(E.expectedBlob);
-  const chunks = args.slice(i + 1);
+  let inputs: string[] = [];
+  let outputs: string[] = [];
+  if (tf) {
+    if (!is(arg, 'INPUTS')) fail(E.tfInputs);
+    inputs = names(true);
+    if (!is(args[i], 'OUTPUTS')) fail(E.tfOutputs);
+    i++;
+    outputs = names(false);
+    // Nothing after the output names: the original compares its last word read, OUTPUTS, with BLOB.
+    arg = args[i++] ?? arg;
+  } else if (is(arg, 'INPUTS')) {
+    fail(E.inputsNotForBackend);
+  }
+  if (!is(arg, 'BLOB')) fail(E.expectedBlob);
+  const chunks = args.slice(i);
   if (chunks.length === 0) fail(E.missingBlob);
   // A private copy: the chunks may be views into socket reads.
-  const blob = Buffer.concat(chunks as Buffer[]);
-  return { backend, device, tag, batchSize, minBatchSize, minBatchTimeout, inputs, outputs, blob };
+  return { ...spec, inputs, outputs, blob: Buffer.concat(chunks as Buffer[]) };
+}
+
+/**
+ * The deprecated AI.MODELSET, as the original walked it: the options, then everything up to
+ * BLOB (for TF `INPUTS name... OUTPUTS name...`), then the blob chunks.
+ */
+function parseModelSet(args: readonly Buffer[]): ModelSpec {
+  const { i: start, spec } = parseModelOptions(args, true);
+  let i = start;
+  if (i >= args.length) fail(E.missingBlob);
+  let blobAt = args.findIndex((a, k) => k >= i && is(a, 'BLOB'));
+  if (blobAt < 0) blobAt = args.length;
+  const options = args.slice(i, blobAt);
+  let inputs: string[] = [];
+  let outputs: string[] = [];
+  if (spec.backend === 'TF') {
+    if (options.length === 0) fail('ERR Insufficient arguments, INPUTS and OUTPUTS not specified');
+    if (!is(options[0], 'INPUTS')) fail(E.inputsNotSpecified);
+    const outAt = options.findIndex((a) => is(a, 'OUTPUTS'));
+    if (outAt < 0) fail(E.outputsNotSpecified);
+    inputs = options.slice(1, outAt).map((a) => a.toString());
+    outputs = options.slice(outAt + 1).map((a) => a.toString());
+  } else if (options.length > 0) {
+    // The original ignored these words; respai says which one it did not expect.
+    fail(is(options[0], 'INPUTS') ? E.inputsNotForBackend : blobAt < args.length ? E.expectedBlob : E.missingBlob);
+  }
+  i = blobAt + 1;
+  const chunks = args.slice(i);
+  if (blobAt >= args.length || chunks.length === 0) fail(E.missingBlob);
+  return { ...spec, inputs, outputs, blob: Buffer.concat(chunks as Buffer[]) };
 }
 
 export interface ExecuteArgs {
@@ -101,8 +139,9 @@ export function parseTimeout(arg: Buffer | undefined): number {
 }
 
 /**
- * AI.MODELEXECUTE's arguments after the key. The input and output counts are checked against the
- * model as soon as they are read, as the original does, so the model's counts come in.
+ * AI.MODELEXECUTE's arguments after the key, with the original's texts in its order of checks.
+ * The input and output counts are checked against the model as soon as they are read, so the
+ * model's counts come in (the caller looked the model up first, as the original does).
  * `cmd` names the command in the texts that mention it.
  */
 export function parseModelExecute(
@@ -137,7 +176,8 @@ export function parseModelExecute(
 
 /**
  * The deprecated AI.MODELRUN: `[TIMEOUT t] INPUTS in... OUTPUTS out...` with no counts; the
- * counts are still checked against the model.
+ * counts are still checked against the model. As the original: after the first OUTPUTS every
+ * argument is an output key, and a missing OUTPUTS is an output count that does not match.
  */
 export function parseModelRun(args: readonly Buffer[], model: { inputs: number; outputs: number }): ExecuteArgs {
   let i = 0;
@@ -150,9 +190,8 @@ export function parseModelRun(args: readonly Buffer[], model: { inputs: number; 
   i++;
   const inputs: string[] = [];
   while (i < args.length && !is(args[i], 'OUTPUTS')) inputs.push(args[i++]!.toString('latin1'));
-  if (inputs.length !== model.inputs) fail(E.inputCountMismatch);
-  if (!is(args[i], 'OUTPUTS')) fail(E.outputsNotSpecified);
   const outputs = args.slice(i + 1).map((a) => a.toString('latin1'));
+  if (inputs.length !== model.inputs) fail(E.inputCountMismatch);
   if (outputs.length !== model.outputs) fail(E.outputCountMismatch);
   return { inputs, outputs, timeoutMs };
 }

@@ -1,4 +1,4 @@
-import { E, fail, type ScriptInput } from '@respai/core';
+import { echo, fail, type ScriptInput } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 import { parseTimeout } from './model-args.js';
 
@@ -14,7 +14,23 @@ export interface ScriptExecuteArgs {
 
 const str = (b: Buffer) => b.toString('latin1');
 
-/** KEYS n key...: the keys a DAG or a script may touch. */
+/** The original's texts for AI.SCRIPTEXECUTE's sections. */
+const SE = {
+  arity: "ERR wrong number of arguments for 'AI.SCRIPTEXECUTE' command",
+  keysOrInputsFirst: 'ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command',
+  invalidArguments: 'ERR Invalid arguments provided to AI.SCRIPTEXECUTE',
+  again: (scope: string) => `ERR Already Encountered ${scope} scope in AI.SCRIPTEXECUTE command`,
+  timeoutMissing: 'ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE',
+  unexpected: (a: Buffer) => `ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${echo(a)}`,
+  trailing: 'ERR Encountered problem parsing AI.SCRIPTEXECUTE',
+  timeoutInDag: 'ERR TIMEOUT not allowed within a DAG command',
+} as const;
+
+/**
+ * KEYS n key... (at `i`, the KEYS keyword): the keys a DAG or a script may touch. The original's
+ * checks (ValidateKeysArgs): fewer than a count and one key, a count that is no positive integer,
+ * fewer keys than the count.
+ */
 export function parseKeysScope(args: readonly Buffer[], i: number): string[] {
   if (args.length - i < 3) fail('ERR Missing arguments after KEYS keyword');
   const n = parseInt64(args[i + 1]!);
@@ -28,80 +44,118 @@ export function parseKeysScope(args: readonly Buffer[], i: number): string[] {
   return out;
 }
 
-const KEYWORDS = ['KEYS', 'INPUTS', 'LIST_INPUTS', 'ARGS', 'OUTPUTS', 'TIMEOUT'];
-
 /**
  * AI.SCRIPTEXECUTE's arguments after the command name:
- * `key fn [KEYS n k...] [INPUTS n v...] [LIST_INPUTS n v...]* [ARGS n a...] [OUTPUTS n o...] [TIMEOUT t]`.
- * KEYS (or INPUTS) must come first outside a DAG; inside a DAG, KEYS belongs to the DAG.
+ * `key fn [KEYS n k...] [INPUTS n v...] [LIST_INPUTS n v...]* [ARGS n a...] [OUTPUTS n o...] [TIMEOUT t]`,
+ * with the original's texts in its order of checks (the script key is checked before this, by the
+ * caller). Outside a DAG the first section must be KEYS or INPUTS (or respai's LIST_INPUTS);
+ * KEYS, INPUTS, ARGS and OUTPUTS come at most once each, in any order; TIMEOUT ends the command
+ * and is refused inside a DAG (after the op parsed, as the original checks it).
  */
 export function parseScriptExecute(args: readonly Buffer[], opts: { inDag: boolean }): ScriptExecuteArgs {
-  if (args.length < 2) fail(E.arity('ai.scriptexecute'));
+  if (args.length < 2) fail(SE.arity);
   const out: ScriptExecuteArgs = { key: str(args[0]!), fn: args[1]!.toString(), keys: [], inputs: [], args: [], outputs: [] };
   let i = 2;
-  const unexpected = (a: Buffer) => fail(`ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${a.toString()}`);
-  if (!opts.inDag && i < args.length && !is(args[i], 'KEYS') && !is(args[i], 'INPUTS') && !is(args[i], 'LIST_INPUTS')) {
-    if (KEYWORDS.some((k) => is(args[i], k))) fail('ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command');
-    unexpected(args[i]!);
-  }
-  const section = (what: string): string[] => {
-    const n = parseInt64(args[i + 1] ?? Buffer.alloc(0));
-    if (n === undefined || n <= 0n) fail(`ERR Invalid argument for ${what.toLowerCase()}_count`);
-    const items = args.slice(i + 2, i + 2 + Number(n));
-    if (items.length !== Number(n)) fail(`ERR number of ${what.toLowerCase()} keys to AI.SCRIPTEXECUTE command does not match the number of given arguments`);
-    i += 2 + items.length;
-    return items.map(str);
+  const seen = new Set<string>();
+
+  /** `count item...` after a section keyword at i - 1; i moves past the items. */
+  const section = (what: 'inputs' | 'outputs' | 'args'): string[] => {
+    if (i >= args.length) fail(SE.invalidArguments);
+    const n = parseInt64(args[i]!);
+    // ARGS's count has the original's text for a keys count.
+    if (n === undefined) fail(`ERR Invalid argument for ${what === 'args' ? 'keys' : what} count in AI.SCRIPTEXECUTE`);
+    if (n < 0n || i + 1 + Number(n) > args.length) fail(`ERR number of ${what} to AI.SCRIPTEXECUTE command does not match the number of given arguments`);
+    const items = args.slice(i + 1, i + 1 + Number(n)).map(str);
+    i += 1 + items.length;
+    return items;
   };
-  let seenOutputs = false;
+  const keys = () => {
+    out.keys = parseKeysScope(args, i - 1);
+    i += 1 + out.keys.length;
+  };
+
+  if (!opts.inDag) {
+    const first = args[i];
+    if (!is(first, 'KEYS') && !is(first, 'INPUTS') && !is(first, 'LIST_INPUTS')) fail(SE.keysOrInputsFirst);
+  }
   while (i < args.length) {
-    const a = args[i]!;
-    if (is(a, 'KEYS')) {
-      if (opts.inDag || out.keys.length > 0) fail('ERR Already encountered KEYS scope in current command');
-      out.keys = parseKeysScope(args, i);
-      i += 2 + out.keys.length;
-    } else if (is(a, 'INPUTS') && !seenOutputs) {
-      for (const v of section('INPUT')) out.inputs.push({ value: v });
-    } else if (is(a, 'LIST_INPUTS') && !seenOutputs) {
-      out.inputs.push({ list: section('INPUT') });
-    } else if (is(a, 'ARGS') && !seenOutputs) {
-      out.args.push(...section('ARG'));
-    } else if (is(a, 'OUTPUTS') && !seenOutputs) {
-      out.outputs = section('OUTPUT');
-      seenOutputs = true;
-    } else if (is(a, 'TIMEOUT') && !opts.inDag) {
-      out.timeoutMs = parseTimeout(args[i + 1]);
-      i += 2;
-      if (i < args.length) unexpected(args[i]!);
+    const a = args[i++]!;
+    if (is(a, 'TIMEOUT')) {
+      if (i >= args.length) fail(SE.timeoutMissing);
+      out.timeoutMs = parseTimeout(args[i++]);
+      // Nothing may follow TIMEOUT.
+      if (i !== args.length) fail(SE.trailing);
+      break;
+    }
+    const scope = ['KEYS', 'ARGS', 'INPUTS', 'OUTPUTS'].find((k) => is(a, k));
+    if (scope !== undefined) {
+      if (seen.has(scope)) fail(SE.again(scope));
+      seen.add(scope);
+      if (scope === 'KEYS') keys();
+      else if (scope === 'ARGS') out.args = section('args');
+      else if (scope === 'INPUTS') for (const v of section('inputs')) out.inputs.push({ value: v });
+      else out.outputs = section('outputs');
+    } else if (is(a, 'LIST_INPUTS')) {
+      // respai's: one List[Tensor] argument per LIST_INPUTS, at its place among the inputs.
+      out.inputs.push({ list: section('inputs') });
     } else {
-      unexpected(a);
+      fail(SE.unexpected(a));
     }
   }
+  if (opts.inDag && out.timeoutMs !== undefined) fail(SE.timeoutInDag);
   return out;
 }
 
+/** The original's texts for the deprecated AI.SCRIPTRUN. */
+const SR = {
+  arity: "ERR wrong number of arguments for 'AI.SCRIPTRUN' command",
+  timeoutAgain: 'ERR Already encountered an TIMEOUT section in SCRIPTRUN',
+  inputsAfterOutputs: 'ERR Already encountered an INPUTS section in SCRIPTRUN',
+  inputsAgain: 'ERR Already encountered an INPUTS keyword in SCRIPTRUN',
+  outputsAgain: 'ERR Already encountered an OUTPUTS keyword in SCRIPTRUN',
+  listOutsideInputs: 'ERR Encountered a variable size list of tensors outside of input section',
+  listAgain: 'ERR Already encountered a variable size list of tensors',
+  unrecognized: 'ERR Unrecongnized parameter to SCRIPTRUN',
+} as const;
+
 /**
  * The deprecated AI.SCRIPTRUN: `key fn [TIMEOUT t] INPUTS v... [$ v...] OUTPUTS o...`; the
- * values after `$` form one List[Tensor] argument.
+ * values after `$` form one List[Tensor] argument. Walked as the original walks it, with its
+ * texts (a missing INPUTS or OUTPUTS section is no error there: the run then has none).
  */
-export function parseScriptRun(args: readonly Buffer[]): ScriptExecuteArgs {
-  if (args.length < 2) fail(E.arity('ai.scriptrun'));
+export function parseScriptRun(args: readonly Buffer[], opts: { inDag: boolean } = { inDag: false }): ScriptExecuteArgs {
+  if (args.length < 2) fail(SR.arity);
   const out: ScriptExecuteArgs = { key: str(args[0]!), fn: args[1]!.toString(), keys: [], inputs: [], args: [], outputs: [] };
-  let i = 2;
-  if (is(args[i], 'TIMEOUT')) {
-    out.timeoutMs = parseTimeout(args[i + 1]);
-    i += 2;
-  }
-  if (!is(args[i], 'INPUTS')) fail(E.inputsNotSpecified);
-  i++;
+  let section: 'none' | 'inputs' | 'outputs' = 'none';
+  let inputsDone = false;
   let variadic: string[] | undefined;
-  while (i < args.length && !is(args[i], 'OUTPUTS')) {
-    const a = args[i++]!;
-    if (a.length === 1 && a[0] === 0x24 /* $ */ && variadic === undefined) variadic = [];
-    else if (variadic !== undefined) variadic.push(str(a));
-    else out.inputs.push({ value: str(a) });
+  for (let i = 2; i < args.length; i++) {
+    const a = args[i]!;
+    if (is(a, 'TIMEOUT')) {
+      if (out.timeoutMs !== undefined) fail(SR.timeoutAgain);
+      out.timeoutMs = parseTimeout(args[++i] ?? Buffer.alloc(0));
+    } else if (is(a, 'INPUTS')) {
+      if (inputsDone) fail(SR.inputsAfterOutputs);
+      if (section === 'inputs') fail(SR.inputsAgain);
+      section = 'inputs';
+    } else if (is(a, 'OUTPUTS')) {
+      if (section === 'outputs') fail(SR.outputsAgain);
+      section = 'outputs';
+      inputsDone = true;
+    } else if (a.length === 1 && a[0] === 0x24 /* $ */) {
+      if (section !== 'inputs') fail(SR.listOutsideInputs);
+      if (variadic !== undefined) fail(SR.listAgain);
+      variadic = [];
+    } else if (section === 'inputs') {
+      if (variadic !== undefined) variadic.push(str(a));
+      else out.inputs.push({ value: str(a) });
+    } else if (section === 'outputs') {
+      out.outputs.push(str(a));
+    } else {
+      fail(SR.unrecognized);
+    }
   }
   if (variadic !== undefined) out.inputs.push({ list: variadic });
-  if (!is(args[i], 'OUTPUTS')) fail(E.outputsNotSpecified);
-  out.outputs = args.slice(i + 1).map(str);
+  if (opts.inDag && out.timeoutMs !== undefined) fail(SE.timeoutInDag);
   return out;
 }

@@ -17,7 +17,8 @@ export function parseScriptStore(args: readonly Buffer[], legacy: boolean): Scri
   if (!legacy) {
     if (!is(args[i], 'ENTRY_POINTS')) fail('ERR Insufficient arguments, missing script entry points');
     const n = parseInt64(args[i + 1] ?? Buffer.alloc(0));
-    if (n === undefined || n <= 0n) fail('ERR Invalid argument for ENTRY_POINTS count');
+    if (n === undefined) fail('ERR Non numeric entry points number provided to AI.SCRIPTSTORE command');
+    if (n <= 0n) fail('ERR Invalid argument for ENTRY_POINTS count');
     for (let k = 0; k < Number(n); k++) {
       const a = args[i + 2 + k];
       if (a === undefined || is(a, 'SOURCE')) fail('ERR Insufficient arguments, missing script entry points');

@@ -173,11 +173,13 @@ describe('RespDecoder: protocol errors', () => {
   it('rejects an overlong inline request', () => {
     expect(decode('x'.repeat(65536)).error).toBeNull();
     expectError('x'.repeat(65537), 'too big inline request');
-    // As in Redis the limit applies to bytes held without a newline, so a longer line that
-    // arrives whole passes, and the same line trickled in fails.
+    // However it arrives: whole, or trickled in.
     const long = bin('ECHO ' + 'y'.repeat(70000) + '\n');
-    expect(run([long]).cmds).toEqual([['ECHO', 'y'.repeat(70000)]]);
+    expect(run([long]).error).toBe('ERR Protocol error: too big inline request');
+    expect(run([long.subarray(0, 65536), long.subarray(65536)]).error).toBe('ERR Protocol error: too big inline request');
     expect(run([long.subarray(0, 65537), long.subarray(65537)]).error).toBe('ERR Protocol error: too big inline request');
+    // A line of exactly the limit passes.
+    expect(run([bin('x'.repeat(65535) + '\n')]).cmds).toEqual([['x'.repeat(65535)]]);
   });
 
   it('honours a custom maxInlineLen', () => {

@@ -129,6 +129,9 @@ export class RespDecoder {
             if (this.avail > this.maxInline()) this.fail('too big inline request');
             return null;
           }
+          // Past the limit whatever the reads were: Redis reads 16 KiB at a time, so a line of
+          // 80 KiB or more is always held without its newline there and refused.
+          if (nl > this.maxInline()) this.fail('too big inline request');
           let line = this.take(nl);
           this.skip(1);
           if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, -1);

@@ -306,3 +306,51 @@ export function matmulChainModel(size: number, steps: number): Buffer {
     initializers: [{ name: 'W', type: OnnxType.FLOAT, dims: [size, size], raw: new Uint8Array(w.buffer) }],
   });
 }
+
+/**
+ * A classifier as skl2onnx exports one (LogisticRegression): `float_input` [N, features] ->
+ * LinearClassifier (ai.onnx.ml, softmax) -> `output_label` INT64 [N] (or STRING with string
+ * labels) and a ZipMap -> `output_probability`, a sequence of maps {label: probability}.
+ * `coefficients` is [classes][features]; the label is the class of highest score.
+ */
+export function zipMapClassifierModel(options: {
+  readonly labels: readonly number[] | readonly string[];
+  readonly coefficients: readonly (readonly number[])[];
+  readonly intercepts?: readonly number[];
+}): Buffer {
+  const classes = options.labels.length;
+  const features = options.coefficients[0]!.length;
+  const strings = typeof options.labels[0] === 'string';
+  const labelAttrs: Record<string, AttrValue> = strings
+    ? { classlabels_strings: { strings: options.labels as readonly string[] } }
+    : { classlabels_ints: { ints: options.labels as readonly number[] } };
+  const zipAttrs: Record<string, AttrValue> = strings
+    ? { classlabels_strings: { strings: options.labels as readonly string[] } }
+    : { classlabels_int64s: { ints: options.labels as readonly number[] } };
+  return encodeModel(
+    {
+      nodes: [
+        {
+          op: 'LinearClassifier',
+          domain: 'ai.onnx.ml',
+          inputs: ['float_input'],
+          outputs: ['output_label', 'probabilities'],
+          attrs: {
+            ...labelAttrs,
+            coefficients: { floats: options.coefficients.flat() },
+            intercepts: { floats: options.intercepts ?? new Array<number>(classes).fill(0) },
+            multi_class: 1,
+            post_transform: 'SOFTMAX',
+          },
+        },
+        { op: 'ZipMap', domain: 'ai.onnx.ml', inputs: ['probabilities'], outputs: ['output_probability'], attrs: zipAttrs },
+      ],
+      inputs: [{ name: 'float_input', type: tensor(OnnxType.FLOAT, [null, features]) }],
+      outputs: [
+        { name: 'output_label', type: tensor(strings ? OnnxType.STRING : OnnxType.INT64, [null]) },
+        { name: 'output_probability', type: { sequence: { map: { key: strings ? OnnxType.STRING : OnnxType.INT64, value: { tensor: OnnxType.FLOAT } } } } },
+      ],
+    },
+    { opsets: [{ domain: 'ai.onnx.ml', version: 1 }] },
+  );
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { E, RespaiError } from '../errors.js';
-import { parseDevice } from './device.js';
+import { deviceText, parseDevice } from './device.js';
 
 describe('parseDevice', () => {
   it.each([
@@ -10,12 +10,16 @@ describe('parseDevice', () => {
     ['CPU:0', 'CPU', 0, 'CPU:0'],
     ['cpu:1', 'CPU', 1, 'CPU:1'],
     ['gPu:7', 'GPU', 7, 'GPU:7'],
-    ['GPU:123456789', 'GPU', 123456789, 'GPU:123456789'],
+    ['GPU:12345', 'GPU', 12345, 'GPU:12345'],
+    ['CPU:01', 'CPU', 1, 'CPU:1'],
   ] as const)('%s -> %s index %s, canonical %s', (arg, type, index, name) => {
-    expect(parseDevice(arg)).toEqual({ type, index, name });
+    const d = parseDevice(arg);
+    expect({ type: d.type, index: d.index, name: d.name }).toEqual({ type, index, name });
+    // Replies return the device as written.
+    expect(deviceText(d)).toBe(arg);
   });
 
-  it.each(['', 'TPU', 'CPU:', 'CPU:-1', 'CPU:01', 'CPU:1.5', 'CPU:1234567890', ' CPU', 'CPU ', 'CPU:1:2', 'CPUX', 'cpu:a', 'CPU：1', 'GPU:+1'])(
+  it.each(['', 'TPU', 'CPU:', 'CPU:-1', 'CPU:123456', 'GPU:123456789', 'CPU:1.5', 'CPU:1234567890', ' CPU', 'CPU ', 'CPU:1:2', 'CPUX', 'cpu:a', 'CPU：1', 'GPU:+1'])(
     'refuses %j with ERR Invalid DEVICE',
     (arg) => {
       expect(() => parseDevice(arg)).toThrow(new RespaiError(E.invalidDevice));

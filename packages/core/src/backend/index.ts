@@ -3,3 +3,4 @@ export * from './device.js';
 export * from './registry.js';
 export * from './workers.js';
 export * from './worker-models.js';
+export * from './run-control.js';

@@ -23,7 +23,13 @@ export interface Device {
   readonly type: 'CPU' | 'GPU';
   /** Undefined for a bare `CPU` / `GPU`. */
   readonly index: number | undefined;
+  /** Canonical (`CPU:1`): run queues are keyed by it. */
   readonly name: string;
+  /**
+   * The device as the client wrote it (`cpu`, `Gpu:01`), when it differs from `name`: replies and
+   * persistence return it, as the original did (clients compare what they stored).
+   */
+  readonly written?: string;
 }
 
 /** Settings fixed at start (or by AI.CONFIG before a backend loads) and given to `init`. */

@@ -3,8 +3,12 @@ import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
 import { RespaiError, fail } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
-import { BACKEND_API_VERSION, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type RunContext, type TensorSpec } from './spi.js';
+import { BACKEND_API_VERSION, RunNotStarted, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type QueuedRun, type RunContext, type TensorSpec } from './spi.js';
+import { RunControl } from './run-control.js';
 import { DeviceWorkers, WorkerCallError, WorkerGoneError, WorkerRpc, WorkerTimeoutError, type DirectCall } from './workers.js';
+
+/** Runs of one engine slot a worker-thread backend holds at once (its worker's backlog). */
+export const WORKER_RUNS_PER_SLOT = 4;
 
 /** Settings before `init` (runtime defaults, one slot per queue, no logging). */
 export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
@@ -55,6 +59,8 @@ export class WorkerModels {
   private readonly stored = new Map<string, Map<number, StoredModel>>();
   private nextId = 1;
   private heldBytes = 0;
+  /** Records of the queued runs handed to this backend's workers. */
+  private readonly control = new RunControl();
   /** Bumped by dispose: models of an earlier generation lost their workers. */
   private generation = 0;
 
@@ -118,22 +124,34 @@ export class WorkerModels {
     }
   }
 
-  /** Calls `run(id, ...args)` on the worker of `slot`, under MODEL_EXECUTION_TIMEOUT. */
-  async run<R>(ref: WorkerModelRef, args: readonly unknown[], transfer: readonly TransferListItem[], slot: number): Promise<R> {
+  /**
+   * Calls `run(id, ...args)` on the worker of `slot`, under MODEL_EXECUTION_TIMEOUT. With `queued`
+   * (the engine's queued run) the worker takes it behind the slot's earlier runs, and the time
+   * limit counts from its start. A queued run whose worker went away before starting it rejects
+   * with {@link WorkerReplaced}: the caller sends it again (its buffers moved to the lost worker).
+   */
+  async run<R>(ref: WorkerModelRef, args: readonly unknown[], transfer: readonly TransferListItem[], slot: number, queued?: QueuedRun): Promise<R> {
     const { backend, settings } = this.options;
     if (ref.generation !== this.generation || this.workers === undefined) fail(this.disposedError);
     const timeoutMs = settings.modelExecutionTimeoutMs;
+    const cell = queued === undefined ? -1 : this.control.acquire(queued);
     try {
-      return await this.workers.forSlot(ref.device, slot).call<R>('run', [ref.id, ...args], { transfer, timeoutMs });
+      const options = queued === undefined ? { transfer, timeoutMs } : { transfer, timeoutMs, queued: { cell, deadline: queued.deadline } };
+      return await this.workers.forSlot(ref.device, slot).call<R>('run', [ref.id, ...args], options);
     } catch (e) {
+      if (e instanceof RunNotStarted) throw e;
       if (e instanceof WorkerTimeoutError) {
         settings.log.warn(`${backend} run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced`, { device: ref.device, slot, timeoutMs });
         throw new RespaiError(`ERR ${backend} model run exceeded MODEL_EXECUTION_TIMEOUT (${timeoutMs} ms)`, { cause: e });
       }
       if (e instanceof WorkerGoneError) {
+        if (queued !== undefined && this.control.waiting(cell)) throw new WorkerReplaced(e.message);
+        if (queued !== undefined && this.control.withdrawn(cell)) throw new RunNotStarted('withdrawn');
         throw new RespaiError(`ERR ${backend} worker ${slot} of ${ref.device} failed during the run: ${e.message}`, { cause: e });
       }
       throw this.options.runtimeError(e);
+    } finally {
+      if (queued !== undefined) this.control.release(cell, queued);
     }
   }
 
@@ -170,6 +188,7 @@ export class WorkerModels {
         new WorkerRpc({
           url,
           workerData,
+          control: this.control,
           name: `respai-${name} ${device}#${index}`,
           onSpawn: async (call) => {
             await this.options.startup?.(call);
@@ -200,6 +219,11 @@ export class WorkerModels {
       }
     }
   }
+}
+
+/** A queued run's worker went away before starting it: send the run again (the slot has a new worker). */
+export class WorkerReplaced extends Error {
+  override readonly name = 'WorkerReplaced';
 }
 
 interface StoredModel {
@@ -241,9 +265,16 @@ export class WorkerModel<W, O> implements LoadedModel {
   ) {}
 
   async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
-    if (this.disposed) fail(`ERR the ${this.models.backend} model was disposed`);
-    const { wire, transfer } = this.codec.encode(inputs);
-    return this.codec.decode(await this.models.run<O>(this.ref, [wire], transfer, ctx.slot));
+    for (let attempt = 0; ; attempt++) {
+      if (this.disposed) fail(`ERR the ${this.models.backend} model was disposed`);
+      const { wire, transfer } = this.codec.encode(inputs);
+      try {
+        return this.codec.decode(await this.models.run<O>(this.ref, [wire], transfer, ctx.slot, ctx.queued));
+      } catch (e) {
+        // Its worker was lost (another run crashed it or timed out) before this run started.
+        if (!(e instanceof WorkerReplaced) || attempt >= 2) throw e instanceof WorkerReplaced ? new RespaiError(`ERR ${this.models.backend} worker lost before the run: ${e.message}`) : e;
+      }
+    }
   }
 
   async dispose(): Promise<void> {
@@ -293,7 +324,11 @@ export abstract class WorkerBackend implements Backend {
   readonly apiVersion = BACKEND_API_VERSION;
   abstract readonly name: BackendName;
   abstract readonly version: string;
+  /** Each slot's worker holds this many runs: it starts the next the moment one ends. */
+  readonly runsPerSlot = WORKER_RUNS_PER_SLOT;
   private current: WorkerModels | undefined;
+  /** The settings of the latest `init` (runtime defaults before any). */
+  protected settings: BackendSettings = DEFAULT_BACKEND_SETTINGS;
 
   /** The WorkerModels of the latest `init` (runtime defaults before any). */
   protected get models(): WorkerModels {
@@ -301,6 +336,7 @@ export abstract class WorkerBackend implements Backend {
   }
 
   init(settings: BackendSettings): void {
+    this.settings = settings;
     this.current = this.workerModels(settings);
     if (settings.backendMemoryLimitMb > 0) {
       settings.log.warn(`${this.name}: BACKEND_MEMORY_LIMIT is only checked against model sizes; the runtime cannot cap the memory it allocates`, {

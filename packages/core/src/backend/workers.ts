@@ -6,6 +6,8 @@ import {
   type TransferListItem,
 } from 'node:worker_threads';
 import { RespaiError } from '../errors.js';
+import { RUN_STARTED, claimRun, runControlViews, type RunControl } from './run-control.js';
+import { RunNotStarted } from './spi.js';
 
 /**
  * Worker threads for backends whose runtime computes synchronously on the calling thread
@@ -74,11 +76,15 @@ interface RpcRequest {
   readonly id: number;
   readonly method: string;
   readonly args: readonly unknown[];
+  /** A queued run (see CallOptions.queued): its control record (-1: none) and deadline. */
+  readonly cell?: number;
+  readonly deadline?: number;
 }
 
 type RpcReply =
   | { readonly id: number; readonly ok: true; readonly value: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: RemoteError };
+  | { readonly id: number; readonly ok: false; readonly error: RemoteError }
+  | { readonly id: number; readonly ok: false; readonly skipped: RunNotStarted['reason'] };
 
 interface RemoteError {
   readonly name: string;
@@ -89,6 +95,8 @@ interface RemoteError {
 interface RpcWorkerData {
   readonly rpcBusy: SharedArrayBuffer;
   readonly data: unknown;
+  /** The RunControl buffer of queued runs. */
+  readonly control?: { readonly sab: SharedArrayBuffer; readonly size: number };
 }
 
 /** In a worker started by {@link WorkerRpc}: the `workerData` its options gave. */
@@ -103,34 +111,57 @@ export function workerInput<T>(): T {
 export function serveWorker(handlers: Readonly<Record<string, WorkerHandler>>): void {
   const port = parentPort;
   if (port === null) throw new Error('serveWorker must run inside a worker thread');
+  const wd = workerData as RpcWorkerData;
   // Counted while a handler runs, so the main thread can wait at exit for native calls to return.
-  const busy = new Int32Array((workerData as RpcWorkerData).rpcBusy);
+  const busy = new Int32Array(wd.rpcBusy);
+  const control = wd.control === undefined ? undefined : runControlViews(wd.control.sab, wd.control.size);
+
+  const handle = async (req: RpcRequest, cell: number): Promise<void> => {
+    Atomics.add(busy, 0, 1);
+    let reply: RpcReply;
+    let list: readonly TransferListItem[] = [];
+    const t0 = performance.now();
+    try {
+      const handler = Object.hasOwn(handlers, req.method) ? handlers[req.method] : undefined;
+      if (handler === undefined) throw new Error(`unknown worker method '${req.method}'`);
+      let value = await handler(...req.args);
+      if (value instanceof Transfer) {
+        list = value.list;
+        value = value.value;
+      }
+      reply = { id: req.id, ok: true, value };
+    } catch (e) {
+      reply = { id: req.id, ok: false, error: remoteError(e) };
+    } finally {
+      if (control !== undefined && cell >= 0) control.micros[cell] = Math.round((performance.now() - t0) * 1000);
+      Atomics.sub(busy, 0, 1);
+      Atomics.notify(busy, 0);
+    }
+    try {
+      port.postMessage(reply, list);
+    } catch (e) {
+      port.postMessage({ id: req.id, ok: false, error: remoteError(e) } satisfies RpcReply);
+    }
+  };
+
+  // Queued runs start one at a time, in the order they came: each is claimed (or found withdrawn,
+  // or past its deadline) only when the one before it ended.
+  let queue: Promise<void> = Promise.resolve();
+  const startQueued = (req: RpcRequest): Promise<void> => {
+    const cell = control === undefined ? -1 : (req.cell ?? -1);
+    if (req.deadline !== undefined && Date.now() >= req.deadline) {
+      port.postMessage({ id: req.id, ok: false, skipped: 'timeout' } satisfies RpcReply);
+      return Promise.resolve();
+    }
+    if (control !== undefined && !claimRun(control, cell)) {
+      port.postMessage({ id: req.id, ok: false, skipped: 'withdrawn' } satisfies RpcReply);
+      return Promise.resolve();
+    }
+    return handle(req, cell);
+  };
   port.on('message', (req: RpcRequest) => {
-    void (async () => {
-      Atomics.add(busy, 0, 1);
-      let reply: RpcReply;
-      let list: readonly TransferListItem[] = [];
-      try {
-        const handler = Object.hasOwn(handlers, req.method) ? handlers[req.method] : undefined;
-        if (handler === undefined) throw new Error(`unknown worker method '${req.method}'`);
-        let value = await handler(...req.args);
-        if (value instanceof Transfer) {
-          list = value.list;
-          value = value.value;
-        }
-        reply = { id: req.id, ok: true, value };
-      } catch (e) {
-        reply = { id: req.id, ok: false, error: remoteError(e) };
-      } finally {
-        Atomics.sub(busy, 0, 1);
-        Atomics.notify(busy, 0);
-      }
-      try {
-        port.postMessage(reply, list);
-      } catch (e) {
-        port.postMessage({ id: req.id, ok: false, error: remoteError(e) } satisfies RpcReply);
-      }
-    })();
+    if (req.cell !== undefined) queue = queue.then(() => startQueued(req));
+    else void handle(req, -1);
   });
 }
 
@@ -160,6 +191,8 @@ export interface WorkerRpcOptions {
   readonly onSpawn?: (call: DirectCall) => Promise<void>;
   /** Told when a worker exits unexpectedly or is retired, with why. */
   readonly onLost?: (reason: string) => void;
+  /** The records of queued runs (CallOptions.queued), shared with every worker of this handle. */
+  readonly control?: RunControl;
 }
 
 export interface CallOptions {
@@ -169,12 +202,20 @@ export interface CallOptions {
   readonly timeoutMs?: number;
   /** false: when no worker is running, resolve undefined instead of starting one (for cleanup calls). */
   readonly spawn?: boolean;
+  /**
+   * A queued run: the worker starts such calls one at a time in order, each only if its record
+   * (`cell` of the handle's RunControl, -1 for none) was not withdrawn and `deadline` has not
+   * passed (else the call rejects with RunNotStarted). `timeoutMs` then counts from its start.
+   */
+  readonly queued?: { readonly cell: number; readonly deadline: number };
 }
 
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   timer?: NodeJS.Timeout;
+  /** Queued runs under a time limit: checked by the life's watchdog from their start. */
+  watch?: { readonly cell: number; readonly ms: number; readonly method: string };
 }
 
 /** One worker thread's life; a WorkerRpc goes through several when workers crash or time out. */
@@ -188,6 +229,9 @@ class Life {
   ready: Promise<void> = Promise.resolve();
   readonly gone: Promise<void>;
   markGone!: () => void;
+  /** Polls the start times of queued runs under a time limit (MODEL_EXECUTION_TIMEOUT). */
+  watchdog: NodeJS.Timeout | undefined;
+  watched = 0;
 
   constructor(
     readonly worker: Worker,
@@ -238,7 +282,12 @@ export class WorkerRpc {
 
   private spawn(): Life {
     const busy = new SharedArrayBuffer(4);
-    const data: RpcWorkerData = { rpcBusy: busy, data: this.options.workerData };
+    const control = this.options.control;
+    const data: RpcWorkerData = {
+      rpcBusy: busy,
+      data: this.options.workerData,
+      ...(control === undefined ? {} : { control: { sab: control.sab, size: control.size } }),
+    };
     const worker = new Worker(this.options.url, {
       workerData: data,
       execArgv: workerExecArgv(),
@@ -290,21 +339,26 @@ export class WorkerRpc {
       const id = ++this.seq;
       const p: Pending = { resolve, reject };
       const ms = options.timeoutMs ?? 0;
-      if (ms > 0) {
+      const q = options.queued;
+      if (ms > 0 && q !== undefined && q.cell >= 0 && this.options.control !== undefined) {
+        p.watch = { cell: q.cell, ms, method };
+      } else if (ms > 0) {
         p.timer = setTimeout(() => {
           if (!life.pending.delete(id)) return;
           reject(new WorkerTimeoutError(ms));
           this.retire(life, `a '${method}' call exceeded ${ms} ms`);
         }, ms);
       }
+      const req: RpcRequest = q === undefined ? { id, method, args } : { id, method, args, cell: q.cell, ...(q.deadline === Infinity ? {} : { deadline: q.deadline }) };
       try {
-        life.worker.postMessage({ id, method, args } satisfies RpcRequest, options.transfer ?? []);
+        life.worker.postMessage(req, options.transfer ?? []);
       } catch (e) {
         if (p.timer !== undefined) clearTimeout(p.timer);
         reject(e);
         return;
       }
       life.pending.set(id, p);
+      if (p.watch !== undefined) this.watch(life, p.watch.ms);
       if (life.outstanding++ === 0) life.worker.ref();
     });
   }
@@ -319,8 +373,41 @@ export class WorkerRpc {
     if (p === undefined) return;
     life.pending.delete(reply.id);
     if (p.timer !== undefined) clearTimeout(p.timer);
+    if (p.watch !== undefined) this.unwatch(life);
     if (reply.ok) p.resolve(reply.value);
+    else if ('skipped' in reply) p.reject(new RunNotStarted(reply.skipped));
     else p.reject(localError(reply.error));
+  }
+
+  /** Starts the life's watchdog: a queued run past its time limit since it started retires the worker. */
+  private watch(life: Life, ms: number): void {
+    life.watched++;
+    if (life.watchdog !== undefined) return;
+    const control = this.options.control!;
+    life.watchdog = setInterval(
+      () => {
+        const now = Date.now();
+        for (const [id, p] of life.pending) {
+          const w = p.watch;
+          if (w === undefined || Atomics.load(control.states, w.cell) !== RUN_STARTED) continue;
+          const started = control.startedAt[w.cell]!;
+          if (started === 0 || now - started < w.ms) continue;
+          life.pending.delete(id);
+          this.unwatch(life);
+          p.reject(new WorkerTimeoutError(w.ms));
+          this.retire(life, `a '${w.method}' call exceeded ${w.ms} ms`);
+          return;
+        }
+      },
+      Math.max(1, Math.min(100, Math.floor(ms / 4))),
+    );
+    life.watchdog.unref();
+  }
+
+  private unwatch(life: Life): void {
+    if (--life.watched > 0 || life.watchdog === undefined) return;
+    clearInterval(life.watchdog);
+    life.watchdog = undefined;
   }
 
   /** Takes `life` out of service: later calls start a new worker; this one stops once idle. */
@@ -341,6 +428,9 @@ export class WorkerRpc {
       p.reject(error);
     }
     life.pending.clear();
+    if (life.watchdog !== undefined) clearInterval(life.watchdog);
+    life.watchdog = undefined;
+    life.watched = 0;
   }
 }
 

@@ -1,4 +1,4 @@
-import { E, RespaiError, fail } from '../errors.js';
+import { E, RespaiError, echo, fail } from '../errors.js';
 import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
 import type {
   Backend,
@@ -206,7 +206,7 @@ export class Engine {
     const missing = spec.entryPoints.filter((f) => !handle.functions.includes(f));
     if (missing.length > 0) {
       await handle.dispose();
-      fail(`ERR Function ${missing[0]} does not exist in the given script.`);
+      fail(`ERR Function ${echo(missing[0]!)} does not exist in the given script.`);
     }
     return new Script(spec, spec.source, handle, this.lane(backend));
   }

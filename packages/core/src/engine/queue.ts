@@ -114,8 +114,14 @@ export class RunQueue {
     this.slotList = Array.from({ length: Math.max(1, slots) }, (_, id) => ({ id, inflight: 0, lane: undefined }));
   }
 
+  /**
+   * Requests waiting: in this queue, and behind the running one in a backend's own queue (a slot
+   * runs its runs one at a time, in order).
+   */
   get length(): number {
-    return this.items.length;
+    let n = this.items.length;
+    for (const s of this.slotList) if (s.inflight > 1) n += s.inflight - 1;
+    return n;
   }
 
   /** Slots running something now. */

@@ -1,5 +1,12 @@
+let created = 0;
+
 /** AI.INFO's counters for one model or script, plus what tuning the batcher needs. */
 export class RunStats {
+  /**
+   * When these statistics were created, as a sequence number: the original listed models and
+   * scripts (AI._MODELSCAN) in an order that follows from the order their statistics were made.
+   */
+  readonly created = ++created;
   /** Cumulative run time in microseconds (a batched run counts fully for each request in it). */
   durationUs = 0;
   /** Cumulative dim 0 of output 0 (models); scripts report -1. */

@@ -1,4 +1,4 @@
-import { parseDevice } from '../backend/device.js';
+import { deviceText, parseDevice } from '../backend/device.js';
 import { BACKEND_NAMES, type BackendName } from '../backend/spi.js';
 import type { ModelSpec, ScriptSpec } from '../engine/engine.js';
 import type { Change } from '../keyspace/collections.js';
@@ -187,7 +187,7 @@ function writeValue(w: BodyWriter, v: Value, chunkSize: number): void {
       const { meta, blob } = v.value;
       w.u8(VAL.MODEL);
       w.text(meta.backend);
-      w.text(meta.device.name);
+      w.text(deviceText(meta.device));
       w.bytes(meta.tag);
       w.u64(meta.batchSize);
       w.u64(meta.minBatchSize);
@@ -205,7 +205,7 @@ function writeValue(w: BodyWriter, v: Value, chunkSize: number): void {
     case 'script': {
       const { meta, source } = v.value;
       w.u8(VAL.SCRIPT);
-      w.text(meta.device.name);
+      w.text(deviceText(meta.device));
       w.bytes(meta.tag);
       w.texts(meta.entryPoints);
       w.blob(Buffer.from(source, 'utf8'));

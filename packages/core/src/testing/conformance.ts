@@ -3,6 +3,8 @@ import { checkBackend } from '../backend/registry.js';
 import {
   BACKEND_API_VERSION,
   BACKEND_NAMES,
+  RunNotStarted,
+  type QueuedRun,
   type Backend,
   type BackendSettings,
   type Device,
@@ -258,6 +260,39 @@ export function backendConformance(opts: BackendConformanceOptions): void {
             if (e instanceof NotSettled) throw e;
           });
           checkOutputs(f, await run(m(), f.inputs, 0, 'the run after the failed one'));
+        }, itTimeout);
+
+        it('queued runs (runsPerSlot > 1): in order on a slot; withdrawn ones never run; past-deadline ones never start', async () => {
+          const depth = b().runsPerSlot ?? 1;
+          if (depth <= 1) {
+            expect(b().runsPerSlot === undefined || b().runsPerSlot === 1, 'runsPerSlot is 1 or unset').toBe(true);
+            return;
+          }
+          const queued = (deadline = Infinity): QueuedRun => ({ deadline, withdraw: undefined, computeUs: undefined });
+          const qs = Array.from({ length: depth }, () => queued());
+          const runs = qs.map((q) => bounded(() => m().run(f.inputs, { slot: 0, queued: q }), timeoutMs, 'a queued run'));
+          // Withdrawn before it started, it rejects RunNotStarted('withdrawn'); already started, it completes.
+          const last = qs[depth - 1]!;
+          expect(typeof last.withdraw, 'the backend sets withdraw on a queued run').toBe('function');
+          const withdrawn = last.withdraw!();
+          const settled = await Promise.allSettled(runs);
+          settled.slice(0, -1).forEach((r) => {
+            expect(r.status).toBe('fulfilled');
+            checkOutputs(f, (r as PromiseFulfilledResult<Tensor[]>).value);
+          });
+          const lastResult = settled[depth - 1]!;
+          if (withdrawn) {
+            expect(lastResult.status).toBe('rejected');
+            expect((lastResult as PromiseRejectedResult).reason).toBeInstanceOf(RunNotStarted);
+            expect(((lastResult as PromiseRejectedResult).reason as RunNotStarted).reason).toBe('withdrawn');
+          } else {
+            expect(lastResult.status).toBe('fulfilled');
+          }
+          for (const q of qs.slice(0, -1)) expect(q.computeUs, 'computeUs reported').toBeGreaterThanOrEqual(0);
+          await expect(bounded(() => m().run(f.inputs, { slot: 0, queued: queued(Date.now() - 1) }), timeoutMs, 'a late run')).rejects.toMatchObject({
+            reason: 'timeout',
+          });
+          checkOutputs(f, await run(m(), f.inputs, 0, 'a run after the queued ones'));
         }, itTimeout);
 
         it('dispose resolves; the backend then loads and runs the same blob again', async () => {
