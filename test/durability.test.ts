@@ -121,7 +121,7 @@ describe('snapshots', () => {
     expect((await info(c)).rdb_changes_since_last_save).toBe('0');
     await c.sendCommand(['SET', 'after-save', 'lost']);
     await kill9(s);
-    expect(existsSync(join(dir, 'dump.respai'))).toBe(true);
+    expect(existsSync(join(dir, 'dump.rdb'))).toBe(true);
 
     const s2 = await start(['--dir', dir]);
     expect(s2.output()).toMatch(/DB loaded from disk/);

@@ -8,6 +8,7 @@ import * as datatypes from './scenarios/datatypes.js';
 import * as durability from './scenarios/durability.js';
 import * as fuzzTorch from './scenarios/fuzz-torch.js';
 import * as onnx from './scenarios/onnx.js';
+import * as rdb from './scenarios/rdb.js';
 import * as tensors from './scenarios/tensors.js';
 import * as tf from './scenarios/tf.js';
 import * as tflite from './scenarios/tflite.js';
@@ -23,6 +24,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   dag,
   batching,
   durability,
+  rdb,
   datatypes,
   ab,
   client,

@@ -3,9 +3,10 @@ import { checkFile } from '@respai/core';
 
 const USAGE = `Usage: respai-check-aof [--fix] <file>
 
-Checks a respai append-only file (or snapshot) record by record and reports the last valid
-offset. With --fix, an append-only file is truncated there: the first damaged or incomplete
-record and everything after it are removed (make a backup first). Nothing is asked.
+Checks a respai append-only file record by record and reports the last valid offset. With --fix,
+it is truncated there: the first damaged or incomplete record and everything after it are removed
+(make a backup first). Nothing is asked. Snapshots are checked too (never changed): RDB files
+(every value decoded, the checksum verified, keys counted per type) and respai's older format.
 Exit status: 0 valid (or fixed), 1 damaged, 2 unreadable or bad usage.
 `;
 

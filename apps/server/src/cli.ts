@@ -14,7 +14,7 @@ Options (also accepted as config-file lines, "name value"):
   --loglevel <level>         debug | verbose | notice | warning | nothing
   --logfile <path>           append logs there instead of stdout
   --dir <path>               where the snapshot and the append-only file live (default .)
-  --dbfilename <name>        snapshot file (default dump.respai), loaded at start
+  --dbfilename <name>        snapshot file, an RDB file (default dump.rdb), loaded at start
   --save "<secs> <changes>"  snapshot points, like redis.conf (default "": none)
   --appendonly yes|no        append-only file (default no)
   --appendfilename <name>    (default appendonly.respai)

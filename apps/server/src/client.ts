@@ -176,6 +176,10 @@ export class Client {
       this.reject(E.noAuth);
       return;
     }
+    if (this.server.persistence?.loading === true && !command.flags.includes('loading')) {
+      this.reject(E.loading);
+      return;
+    }
     this.lastCommand = command.name;
     if (this.multi !== undefined && !command.flags.includes('nomulti')) {
       this.multi.push({ command, args: argv.slice(1) });

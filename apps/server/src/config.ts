@@ -37,6 +37,12 @@ export interface ServerOptions {
   appendfsync: 'always' | 'everysec' | 'no';
   'auto-aof-rewrite-percentage': number;
   'auto-aof-rewrite-min-size': number;
+  /** LZF-compress strings in snapshots and DUMP payloads, as Redis. */
+  rdbcompression: 'yes' | 'no';
+  /** Start without RDB values of types respai does not hold (counted, logged) instead of refusing. */
+  'rdb-skip-unsupported-types': 'yes' | 'no';
+  /** µs to pause after each key while loading an RDB file (Redis's testing option). */
+  'key-load-delay': number;
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
@@ -81,6 +87,9 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   appendfsync: { kind: 'enum', mutable: true, values: ['always', 'everysec', 'no'] },
   'auto-aof-rewrite-percentage': { kind: 'int', mutable: true, min: 0, max: 2 ** 31 - 1 },
   'auto-aof-rewrite-min-size': { kind: 'memory', mutable: true, min: 0, max: 2 ** 52 },
+  rdbcompression: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
+  'rdb-skip-unsupported-types': { kind: 'enum', mutable: true, values: ['yes', 'no'] },
+  'key-load-delay': { kind: 'int', mutable: true, min: 0, max: 10_000_000 },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -100,7 +109,7 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   'backend-memory-limit': 0,
   'model-chunk-size': 535822336,
   dir: '.',
-  dbfilename: 'dump.respai',
+  dbfilename: 'dump.rdb',
   // Unlike redis-server, no snapshot points by default: nothing is written unless asked for.
   save: '',
   appendonly: 'no',
@@ -108,6 +117,9 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   appendfsync: 'everysec',
   'auto-aof-rewrite-percentage': 100,
   'auto-aof-rewrite-min-size': 64 * 1024 * 1024,
+  rdbcompression: 'yes',
+  'rdb-skip-unsupported-types': 'no',
+  'key-load-delay': 0,
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];

@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { Persistence, type DurableKeyspace, type Engine, type PersistenceConfig, type SavePoint } from '@respai/core';
+import { E, Persistence, keyOf, type DurableKeyspace, type Engine, type PersistenceConfig, type SavePoint } from '@respai/core';
+import type { Client } from './client.js';
+import type { ExecContext } from './commands/types.js';
 import type { ServerOptions } from './config.js';
+import { ErrorReply } from './resp/reply.js';
+import type { ServerState } from './state.js';
 import type { Logger } from './logger.js';
+import { REDIS_VERSION, RESPAI_VERSION } from './version.js';
 
 /** The check/repair tool next to this file once built (bin `respai-check-aof`). */
 export const CHECK_AOF_SCRIPT = fileURLToPath(new URL('./check-aof.js', import.meta.url));
@@ -25,6 +30,9 @@ export function persistenceConfig(o: ServerOptions): PersistenceConfig {
     autoAofRewritePercentage: o['auto-aof-rewrite-percentage'],
     autoAofRewriteMinSize: o['auto-aof-rewrite-min-size'],
     save: parseSavePoints(o.save),
+    rdbcompression: o.rdbcompression === 'yes',
+    rdbSkipUnsupportedTypes: o['rdb-skip-unsupported-types'] === 'yes',
+    keyLoadDelayUs: o['key-load-delay'],
   };
 }
 
@@ -38,7 +46,14 @@ export function persistenceConfigured(o: ServerOptions): boolean {
  * failed AOF write under `appendfsync always` ends the process (as in Redis), since acknowledged
  * writes could no longer be guaranteed.
  */
-export function createPersistence(s: { options: ServerOptions; log: Logger; engine: Engine; keyspace: DurableKeyspace }): Persistence {
+export function createPersistence(s: {
+  options: ServerOptions;
+  log: Logger;
+  engine: Engine;
+  keyspace: DurableKeyspace;
+  /** The server, for replaying the commands of a Redis AOF being imported. */
+  state?: () => ServerState;
+}): Persistence {
   const log = s.log.child({ component: 'persistence' });
   return new Persistence({
     keyspace: s.keyspace,
@@ -55,10 +70,49 @@ export function createPersistence(s: { options: ServerOptions; log: Logger; engi
       process.stderr.write(`respai-server: AOF write failed under appendfsync always: ${e.message}. Exiting.\n`);
       process.exit(1);
     },
+    // Snapshots say which Redis they speak for (Redis reads redis-ver) and which respai wrote them.
+    aux: () => [
+      ['redis-ver', REDIS_VERSION],
+      ['respai-ver', RESPAI_VERSION],
+    ],
+    ...(s.state === undefined ? {} : { replay: replayer(s.state) }),
     repairCommand: (path) => `respai-check-aof --fix ${shellQuote(path)} (from the repository: node ${shellQuote(CHECK_AOF_SCRIPT)} --fix ${shellQuote(path)})`,
   });
 }
 
 function shellQuote(p: string): string {
   return /^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The client a replayed command runs as (commands that look at the client are not in an AOF). */
+const AOF_CLIENT = { id: 0, addr: 'aof', laddr: '', name: 'aof', multi: undefined, multiDirty: false } as unknown as Client;
+
+/**
+ * Runs the commands of a Redis append-only file being imported through the command table, as
+ * Redis replays them: MULTI/EXEC markers dropped (what they wrapped was committed), SELECT 0,
+ * PEXPIREAT/EXPIREAT (what Redis writes for TTLs) applied to the keyspace. An error reply stops
+ * the import with its text.
+ */
+export function replayer(state: () => ServerState): (argv: Buffer[]) => Promise<void> {
+  return async (argv) => {
+    const server = state();
+    const name = argv[0]!.toString('latin1').toLowerCase();
+    if (name === 'multi' || name === 'exec') return;
+    if (name === 'select') {
+      if (argv[1]?.toString() !== '0') throw new Error(`SELECT ${argv[1]?.toString() ?? ''}: respai has database 0 only`);
+      return;
+    }
+    if ((name === 'pexpireat' || name === 'expireat') && argv.length === 3 && !server.commands.has(name)) {
+      const at = Number(argv[2]!.toString());
+      if (!Number.isSafeInteger(at)) throw new Error(E.notInteger);
+      server.keyspace.setExpiry(keyOf(argv[1]!), name === 'expireat' ? at * 1000 : at);
+      return;
+    }
+    const command = server.commands.get(name);
+    if (command === undefined) throw new Error(`unknown command '${name}'`);
+    if ((command.arity > 0 && argv.length !== command.arity) || argv.length < -command.arity) throw new Error(E.arity(command.name));
+    const ctx: ExecContext = { server, client: AOF_CLIENT, keyspace: server.keyspace };
+    const reply = await command.execute(ctx, command.parse(argv.slice(1), { protoMaxBulkLen: Number.MAX_SAFE_INTEGER }));
+    if (reply instanceof ErrorReply) throw new Error(reply.text);
+  };
 }

@@ -62,7 +62,7 @@ export class RespaiServer implements ServerState {
         backendMemoryLimitMb: o['backend-memory-limit'],
       },
     });
-    this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace });
+    this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace, state: () => this });
   }
 
   /** Loads the backends named by `loadbackend` options, in order; a failure stops the start. */
@@ -78,16 +78,13 @@ export class RespaiServer implements ServerState {
     }
   }
 
-  /** Loads start-time backends, then binds every address in `bind`; resolves once all listen. */
+  /**
+   * Loads start-time backends, binds every address in `bind`, then loads the data set; resolves
+   * once it is loaded. As in Redis, clients may connect while it loads: they get `-LOADING` for
+   * every command but the few flagged `loading` (INFO shows loading:1 and the loading_* fields).
+   */
   async listen(): Promise<void> {
     await this.loadBackends();
-    // The data set loads before anything listens: no client ever sees a partly loaded keyspace.
-    try {
-      await this.persistence.load();
-    } catch (e) {
-      this.log.fatal({ err: (e as Error).message }, 'Fatal error loading the DB, exiting');
-      throw e;
-    }
     let port = this.options.port;
     for (const host of this.options.bind) {
       const server = createServer((socket) => this.accept(socket));
@@ -106,6 +103,14 @@ export class RespaiServer implements ServerState {
       this.servers.push(server);
     }
     this.boundPort = port;
+    try {
+      await this.persistence.load();
+    } catch (e) {
+      this.log.fatal({ err: (e as Error).message }, 'Fatal error loading the DB, exiting');
+      for (const s of this.servers) s.close();
+      for (const c of this.clients.values()) c.close();
+      throw e;
+    }
     this.log.info({ port, bind: this.options.bind }, 'Ready to accept connections');
   }
 

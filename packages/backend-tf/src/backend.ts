@@ -64,8 +64,8 @@ class TfBackend extends WorkerBackend {
 
   async loadModel(req: ModelLoadRequest): Promise<LoadedModel> {
     if (!this.supportsDevice(req.device)) fail(E.noGpu('TF'));
-    if (req.inputs.length === 0) throw new RespaiError(E.tfInputs);
-    if (req.outputs.length === 0) throw new RespaiError(E.tfOutputs);
+    // AI.MODELSTORE requires INPUTS and OUTPUTS for TF (checked when it is parsed), but models the
+    // original engine saved at encoding version 0 may have none: they load (and cannot run).
     let loaded;
     try {
       loaded = await this.models.load(req.device.name, req.blob, (i: LoadInfo) => i, [req.inputs, req.outputs]);

@@ -48,6 +48,7 @@ export const E = {
   protocol: (what: string) => `ERR Protocol error: ${what}`,
   shutdownFailed: 'ERR Errors trying to SHUTDOWN. Check logs.',
   notInMulti: 'ERR Command not allowed inside a transaction',
+  loading: 'LOADING Redis is loading the dataset in memory',
 
   // ---- RedisAI: tensors ------------------------------------------------------------------------
   tensorEmpty: 'ERR tensor key is empty or in a different shard',

@@ -25,8 +25,10 @@ import { client } from './client.js';
 import { command } from './command.js';
 import { config } from './config.js';
 import { dbsize } from './dbsize.js';
+import { debug } from './debug.js';
 import { del } from './del.js';
 import { discard } from './discard.js';
+import { dump } from './dump.js';
 import { echo } from './echo.js';
 import { exec } from './exec.js';
 import { exists } from './exists.js';
@@ -43,12 +45,14 @@ import { info } from './info.js';
 import { keys } from './keys.js';
 import { lastsave } from './lastsave.js';
 import { mget } from './mget.js';
+import { module_ } from './module.js';
 import { mset } from './mset.js';
 import { multi } from './multi.js';
 import { persist } from './persist.js';
 import { ping } from './ping.js';
 import { quit } from './quit.js';
 import { rename } from './rename.js';
+import { restore } from './restore.js';
 import { save } from './save.js';
 import { scan } from './scan.js';
 import { select } from './select.js';
@@ -86,9 +90,9 @@ const all: Command<any>[] = [
   // connection
   ping, echo, hello, auth, quit, select, client,
   // server
-  command, info, config, dbsize, time, flushdb, flushall, shutdown,
+  command, info, config, dbsize, time, flushdb, flushall, shutdown, debug, module_,
   // persistence
-  save, bgsave, lastsave, bgrewriteaof,
+  save, bgsave, lastsave, bgrewriteaof, dump, restore,
   // keyspace
   keys, scan, type, exists, del, unlink, rename, expire, pexpire, ttl, pttl, persist,
   // strings

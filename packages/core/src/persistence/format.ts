@@ -6,6 +6,7 @@ import { keyToBuffer, type Key, type Value } from '../keyspace/keyspace.js';
 import { ListValue } from '../keyspace/list.js';
 import { DTYPE_NAMES, Tensor, type DType } from '../tensor/index.js';
 import { crc32 } from './crc32.js';
+import { PartsWriter } from './parts.js';
 
 /**
  * The respai persistence format, shared by snapshots and the append-only file (docs/persistence.md
@@ -116,50 +117,18 @@ function readU64(b: Buffer, at: number): number {
   return b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 0x1_0000_0000;
 }
 
-/** Small fields are copied into a scratch buffer; large payloads are referenced, never copied. */
-const INLINE_MAX = 512;
-
-class BodyWriter {
-  readonly parts: Buffer[] = [];
-  private cur = Buffer.allocUnsafe(256);
-  private pos = 0;
-  private mark = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.cur.length) return;
-    this.cut();
-    this.cur = Buffer.allocUnsafe(Math.max(256, n));
-    this.pos = 0;
-    this.mark = 0;
+/** The fields of a record body (little-endian integers, length-prefixed strings and payloads). */
+class BodyWriter extends PartsWriter {
+  u32(v: number): this {
+    const at = this.reserve(4);
+    this.cur.writeUInt32LE(v, at);
+    return this;
   }
-  private cut(): void {
-    if (this.pos > this.mark) this.parts.push(this.cur.subarray(this.mark, this.pos));
-    this.mark = this.pos;
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.cur[this.pos++] = v;
-  }
-  u32(v: number): void {
-    this.ensure(4);
-    this.cur.writeUInt32LE(v, this.pos);
-    this.pos += 4;
-  }
-  u64(v: number): void {
+  u64(v: number): this {
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a u64: ${v}`);
-    this.ensure(8);
-    writeU64(this.cur, this.pos, v);
-    this.pos += 8;
-  }
-  raw(b: Uint8Array): void {
-    if (b.length <= INLINE_MAX) {
-      this.ensure(b.length);
-      this.cur.set(b, this.pos);
-      this.pos += b.length;
-    } else {
-      this.cut();
-      this.parts.push(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length));
-    }
+    const at = this.reserve(8);
+    writeU64(this.cur, at, v);
+    return this;
   }
   /** Short byte strings (keys, names): u32 length + bytes. */
   bytes(b: Uint8Array): void {
@@ -179,8 +148,7 @@ class BodyWriter {
     this.raw(b);
   }
   finish(): Buffer[] {
-    this.cut();
-    return this.parts;
+    return this.take();
   }
 }
 

@@ -8,3 +8,5 @@ export * from './snapshot.js';
 export * from './aof.js';
 export * from './manager.js';
 export * from './check.js';
+export * from './rdb/index.js';
+export * from './redis-aof.js';

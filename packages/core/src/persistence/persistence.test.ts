@@ -23,6 +23,7 @@ import {
   type FsyncPolicy,
   type PersistenceConfig,
 } from './index.js';
+import { RDB_OPCODE, RDB_TYPE, RdbWriter, crc64Bytes, crc64Start, crc64Update, writeHash, writeList } from './rdb/index.js';
 
 /** A TORCH backend that "compiles" any source: its functions are the `def name(` in it. */
 function fakeTorch(): Backend & { loads: number } {
@@ -78,7 +79,7 @@ async function node(over: Partial<PersistenceConfig> = {}, opts: { backends?: bo
   }
   const cfg = {
     dir,
-    dbfilename: 'dump.respai',
+    dbfilename: 'dump.rdb',
     appendonly: false,
     appendfilename: 'appendonly.respai',
     appendfsync: 'everysec' as FsyncPolicy,
@@ -250,12 +251,12 @@ describe('snapshot round trip', () => {
     await a.p.load();
     a.ks.set('v', { type: 'string', value: Buffer.from('1') });
     a.p.save();
-    const old = readFileSync(join(dir, 'dump.respai'));
+    const old = readFileSync(join(dir, 'dump.rdb'));
     a.ks.set('v', { type: 'string', value: Buffer.from('2') });
     const bg = a.p.bgsave();
     a.p.shutdown(false); // cancels the background save before its rename
     await bg;
-    expect(readFileSync(join(dir, 'dump.respai')).equals(old)).toBe(true);
+    expect(readFileSync(join(dir, 'dump.rdb')).equals(old)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.startsWith('temp-'))).toEqual([]);
   });
 
@@ -276,17 +277,19 @@ describe('snapshot round trip', () => {
     await a.p.load();
     await fill(a);
     a.p.save();
-    const path = join(dir, 'dump.respai');
+    const path = join(dir, 'dump.rdb');
     const good = readFileSync(path);
     const bad = Buffer.from(good);
     bad[Math.floor(bad.length / 2)]! ^= 0x10;
     writeFileSync(path, bad);
-    await expect((await node()).p.load()).rejects.toThrow(/Bad file format reading the snapshot .*checksum mismatch/);
+    await expect((await node()).p.load()).rejects.toThrow(/Bad file format reading the snapshot .*(Wrong RDB checksum|bad)/);
     writeFileSync(path, good.subarray(0, good.length - 3));
-    await expect((await node()).p.load()).rejects.toThrow(PersistenceLoadError);
+    await expect((await node()).p.load()).rejects.toThrow(/unexpected end of file/);
     expect(checkFile(path, true)).toMatchObject({ exitCode: 1, removed: 0 });
     writeFileSync(path, good);
-    expect(checkFile(path, false).exitCode).toBe(0);
+    const ok = checkFile(path, false);
+    expect(ok.exitCode).toBe(0);
+    expect(ok.lines.join('\n')).toMatch(/12 keys \(string: 4, tensor: 6, model: 1, script: 1\), 2 with an expiry\nChecksum OK/);
   });
 
   it('refuses to start when a stored model cannot be re-created, naming the key', async () => {
@@ -543,11 +546,221 @@ describe('append-only file', () => {
     await a.p.load();
     a.ks.set('k', { type: 'string', value: Buffer.from('v') });
     a.p.shutdown(undefined);
-    expect(existsSync(join(dir, 'dump.respai'))).toBe(false);
+    expect(existsSync(join(dir, 'dump.rdb'))).toBe(false);
     const b = await node({ save: [{ seconds: 3600, changes: 1 }] });
     await b.p.load();
     b.ks.set('k', { type: 'string', value: Buffer.from('v') });
     b.p.shutdown(undefined);
-    expect(existsSync(join(dir, 'dump.respai'))).toBe(true);
+    expect(existsSync(join(dir, 'dump.rdb'))).toBe(true);
+  });
+});
+
+describe('RDB snapshots', () => {
+  const rdb = () => join(dir, 'dump.rdb');
+
+  it('are RDB files of version 10 with Redis\'s AUX fields, SELECTDB, RESIZEDB, expiries, EOF and checksum', async () => {
+    const a = await node();
+    await a.p.load();
+    a.ks.set('k', { type: 'string', value: Buffer.from('v') });
+    a.ks.set('t', { type: 'string', value: Buffer.from('w') }, { expireAt: 4_000_000_000_000 });
+    a.p.save();
+    const b = readFileSync(rdb());
+    expect(b.subarray(0, 9).toString()).toBe('REDIS0010');
+    const text = b.toString('latin1');
+    for (const aux of ['redis-ver', 'redis-bits', 'ctime', 'used-mem', 'aof-base']) expect(text).toContain(aux);
+    // SELECTDB 0, RESIZEDB 2 1, then the key with an expiry: EXPIRETIME_MS + 8 bytes, type 0, key.
+    expect(text).toContain('\xfe\x00\xfb\x02\x01');
+    const ms = Buffer.alloc(8);
+    ms.writeBigInt64LE(4_000_000_000_000n);
+    expect(b.includes(Buffer.concat([Buffer.from([0xfc]), ms, Buffer.from([0x00, 0x01, 0x74, 0x01, 0x77])]))).toBe(true);
+    expect(b[b.length - 9]).toBe(0xff);
+    expect(b.subarray(b.length - 8).toString('hex')).toBe(crc64Bytes(crc64Update(crc64Start(), b.subarray(0, b.length - 8))).toString('hex'));
+  });
+
+  it('an empty keyspace is a header, AUX fields and EOF', async () => {
+    const a = await node();
+    await a.p.load();
+    a.p.save();
+    const b = await node();
+    expect(await b.p.load()).toMatchObject({ source: 'snapshot', format: 'rdb', keys: 0 });
+    expect(readFileSync(rdb()).includes(Buffer.from([0xfe]))).toBe(false);
+  });
+
+  it('a respai-format snapshot (dump.respai) is loaded when dump.rdb is absent, and converted once', async () => {
+    const a = await node();
+    await a.p.load();
+    await fill(a);
+    const before = picture(a.ks);
+    const { fileBatches, captureEntries } = await import('./snapshot.js');
+    writeFileSync(join(dir, 'dump.respai'), Buffer.concat([...fileBatches('snapshot', captureEntries(a.inner), 1 << 20)].flat()));
+    const b = await node();
+    expect(await b.p.load()).toMatchObject({ source: 'snapshot', format: 'respai', path: join(dir, 'dump.respai'), keys: 12 });
+    expect(picture(b.ks)).toEqual(before);
+    expect(b.logs.join('\n')).toMatch(/Converted the respai-format snapshot '.*dump.respai' to the RDB file '.*dump.rdb' \(12 keys\)/);
+    expect(readFileSync(rdb()).subarray(0, 5).toString()).toBe('REDIS');
+    const c = await node();
+    expect(await c.p.load()).toMatchObject({ format: 'rdb', path: rdb(), keys: 12 });
+    expect(picture(c.ks)).toEqual(before);
+    // Configured by name, a respai-format file loads too (and later saves write RDB there).
+    const d = await node({ dbfilename: 'dump.respai' });
+    expect(await d.p.load()).toMatchObject({ format: 'respai', keys: 12 });
+    expect(d.logs.join('\n')).toMatch(/snapshot in respai's format of before/);
+  });
+
+  it('refuses a file that is neither, naming dbfilename', async () => {
+    writeFileSync(rdb(), 'hello world');
+    await expect((await node()).p.load()).rejects.toThrow(/neither an RDB file nor a respai snapshot .*check dbfilename/);
+  });
+
+  /** An RDB file with a list, a hash, a set and a key in database 1, besides a string. */
+  function foreignRdb(): Buffer {
+    const w = new RdbWriter();
+    w.raw(Buffer.from('REDIS0010'));
+    w.u8(RDB_OPCODE.SELECTDB).len(0);
+    w.u8(RDB_TYPE.STRING).string(Buffer.from('s')).string(Buffer.from('kept'));
+    writeList(w, [Buffer.from('a'), Buffer.from('b')], Buffer.from('mylist'));
+    writeHash(w, [[Buffer.from('f'), Buffer.from('v')]], Buffer.from('myhash'));
+    w.u8(RDB_TYPE.SET).string(Buffer.from('myset')).len(2).string(Buffer.from('x')).string(Buffer.from('y'));
+    w.u8(RDB_TYPE.SET).string(Buffer.from('myset2')).len(1).string(Buffer.from('x'));
+    w.u8(RDB_OPCODE.SELECTDB).len(1);
+    w.u8(RDB_TYPE.STRING).string(Buffer.from('other-db')).string(Buffer.from('x'));
+    w.u8(RDB_OPCODE.EOF);
+    const body = w.toBuffer();
+    return Buffer.concat([body, crc64Bytes(crc64Update(crc64Start(), body))]);
+  }
+
+  it('lists and hashes load; values of types respai does not hold stop the start, naming the key, its type and the option', async () => {
+    writeFileSync(rdb(), foreignRdb());
+    const err = await (await node()).p.load().then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(PersistenceLoadError);
+    expect(err!.message).toBe(
+      `Cannot load '${rdb()}': it holds the key 'myset' of type set, which respai does not hold. ` +
+        'To start without such keys, set rdb-skip-unsupported-types yes (--rdb-skip-unsupported-types yes): they are then skipped, ' +
+        'counted per type in a warning, and gone from the next snapshot.',
+    );
+  });
+
+  it('with rdb-skip-unsupported-types they are skipped, counted per type in a warning', async () => {
+    writeFileSync(rdb(), foreignRdb());
+    const a = await node({ rdbSkipUnsupportedTypes: true });
+    expect(await a.p.load()).toMatchObject({ keys: 3, skipped: { set: 2, 'database 1': 1 } });
+    expect([...a.ks.keys()]).toEqual(['s', 'mylist', 'myhash']);
+    expect(a.ks.getTyped('mylist', 'list')!.toArray().map(String)).toEqual(['a', 'b']);
+    expect(String(a.ks.getTyped('myhash', 'hash')!.get('f'))).toBe('v');
+    expect(a.logs.join('\n')).toMatch(
+      /warn Skipped 3 keys of '.*dump.rdb' that respai does not hold \(rdb-skip-unsupported-types yes\): set: 2, database 1: 1; for example 'myset' \(set\)/,
+    );
+  });
+
+  it('INFO reports loading:1 and the loading_* fields while an RDB file loads', async () => {
+    const a = await node();
+    await a.p.load();
+    for (let i = 0; i < 50; i++) a.ks.set(`k${i}`, { type: 'string', value: Buffer.alloc(1000, i) });
+    a.p.save();
+    const inner = new MemoryKeyspace({ activeExpiryMs: 0 });
+    const ks = new DurableKeyspace(inner);
+    const engine = new Engine({ keyspace: ks, log: silentLogger, config: { backendsPath: dir } });
+    const p = new Persistence({ keyspace: ks, engine, config: () => ({ ...a.cfg }), log: { info() {}, warn() {}, error() {} }, loadYieldMs: 0 });
+    const seen: Record<string, string | number>[] = [];
+    const poll = () => {
+      const i = p.info();
+      if (i['loading'] === 1) {
+        seen.push(i);
+        setImmediate(poll);
+      }
+    };
+    const loading = p.load();
+    setImmediate(poll);
+    await loading;
+    p.shutdown(false);
+    await engine.close();
+    expect(seen.length).toBeGreaterThan(5);
+    const mid = seen[Math.floor(seen.length / 2)]!;
+    expect(Object.keys(mid).slice(-6)).toEqual(['loading_start_time', 'loading_total_bytes', 'loading_rdb_used_mem', 'loading_loaded_bytes', 'loading_loaded_perc', 'loading_eta_seconds']);
+    expect(mid['loading_total_bytes']).toBe(statSync(rdb()).size);
+    expect(Number(mid['loading_loaded_bytes'])).toBeGreaterThan(0);
+    expect(Number(mid['loading_loaded_bytes'])).toBeLessThan(statSync(rdb()).size);
+    expect(Number(mid['loading_rdb_used_mem'])).toBeGreaterThan(0);
+    expect(p.info()['loading']).toBe(0);
+    expect(p.info()['loading_total_bytes']).toBeUndefined();
+  });
+
+  it('rdbcompression no writes strings as they are', async () => {
+    const a = await node({ rdbcompression: false });
+    await a.p.load();
+    a.ks.set('k', { type: 'string', value: Buffer.alloc(1000, 'a') });
+    a.p.save();
+    expect(statSync(rdb()).size).toBeGreaterThan(1000);
+    const b = await node();
+    await b.p.load();
+    a.cfg.rdbcompression = true;
+    a.p.save();
+    expect(statSync(rdb()).size).toBeLessThan(300);
+  });
+});
+
+describe('DEBUG RELOAD', () => {
+  it('saves, then loads the snapshot again: the same keyspace, models re-created through their backend', async () => {
+    const a = await node();
+    await a.p.load();
+    await fill(a);
+    const before = picture(a.ks);
+    const loads = a.mock.models.length;
+    const oldModel = a.ks.getTyped('m', 'model')!;
+    expect(await a.p.reload()).toMatchObject({ keys: 12, models: 1 });
+    expect(picture(a.ks)).toEqual(before);
+    expect(a.mock.models.length).toBe(loads + 1);
+    expect(a.ks.getTyped('m', 'model')).not.toBe(oldModel);
+  });
+
+  it('keys written while it builds keep what was written; keys the file lacks go (unless NOFLUSH)', async () => {
+    const a = await node();
+    await a.p.load();
+    a.ks.set('a', { type: 'string', value: Buffer.from('1') });
+    a.ks.set('b', { type: 'string', value: Buffer.from('2') });
+    await a.engine.storeModel('m', mockModelSpec({ op: 'add', ms: 0 }));
+    a.p.save();
+    a.inner.set('only-in-memory', { type: 'string', value: Buffer.from('x') });
+    const r = a.p.reload({ save: false });
+    a.ks.set('a', { type: 'string', value: Buffer.from('changed meanwhile') });
+    await r;
+    expect(a.ks.getTyped('a', 'string')!.toString()).toBe('changed meanwhile');
+    expect(a.ks.has('only-in-memory')).toBe(false);
+    expect([...a.ks.keys()].sort()).toEqual(['a', 'b', 'm']);
+    a.inner.set('extra', { type: 'string', value: Buffer.from('x') });
+    await a.p.reload({ save: false, flush: false, merge: true });
+    expect(a.ks.has('extra')).toBe(true);
+    await expect(a.p.reload({ save: false, flush: false })).rejects.toThrow(/the snapshot has the key '(b|m|a)', which is also in memory/);
+  });
+
+  it('with the AOF on, the AOF stays what the keyspace is', async () => {
+    const a = await node({ appendonly: true });
+    await a.p.load();
+    await fill(a);
+    await a.p.reload();
+    a.ks.set('after', { type: 'string', value: Buffer.from('reload') });
+    const before = picture(a.ks);
+    a.p.shutdown(false);
+    const b = await node({ appendonly: true });
+    expect(await b.p.load()).toMatchObject({ source: 'aof' });
+    expect(picture(b.ks)).toEqual(before);
+  });
+});
+
+describe('loading creates each model once, from its last record', () => {
+  it('an AOF with many MODELSTOREs of one key loads the model once', async () => {
+    const a = await node({ appendonly: true });
+    await a.p.load();
+    for (let i = 0; i < 20; i++) await a.engine.storeModel('m', mockModelSpec({ op: 'add' }, { tag: Buffer.from(`v${i}`) }));
+    await a.engine.storeModel('gone', mockModelSpec({ op: 'add' }));
+    a.ks.delete('gone');
+    a.p.shutdown(false);
+    const b = await node({ appendonly: true });
+    await b.p.load();
+    expect(b.mock.models).toHaveLength(1);
+    expect(b.ks.getTyped('m', 'model')!.meta.tag.toString()).toBe('v19');
   });
 });

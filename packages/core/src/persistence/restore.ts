@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
-import { keyToBuffer } from '../keyspace/keyspace.js';
+import { keyToBuffer, releaseValue } from '../keyspace/keyspace.js';
 import { applyChange, changeCreates, changeTarget, collectionSize, emptyFor } from '../keyspace/collections.js';
 import { FormatError, type FileRecord, type StoredValue } from './format.js';
 
@@ -76,19 +76,22 @@ export interface MaterializeResult {
   scripts: number;
 }
 
+/** Staged values made real: what `materialize` sets, or DEBUG RELOAD swaps in. */
+export interface Built {
+  readonly entries: readonly (readonly [Key, Value, number])[];
+  readonly expired: number;
+  readonly models: number;
+  readonly scripts: number;
+}
+
 /**
- * Loads the staged values into `target`, in the order the file left them: strings and tensors as
- * they are, models through `engine.createModel` and scripts through `engine.createScript` (which
- * load their backend lazily). Keys already expired are skipped. Throws RestoreError naming the
- * key when a model or script cannot be re-created; nothing is set into `target` then.
+ * Builds the staged values in the order the file left them: strings and tensors as they are,
+ * models through `engine.createModel` and scripts through `engine.createScript` (which load their
+ * backend lazily), each once, however many records the file had for its key. Keys already
+ * expired are skipped. Throws RestoreError naming the key when a model or script cannot be
+ * re-created (releasing what was built).
  */
-export async function materialize(
-  staging: Staging,
-  target: Keyspace,
-  engine: Engine,
-  now = Date.now(),
-  concurrency = 4,
-): Promise<MaterializeResult> {
+export async function build(staging: Staging, engine: Engine, now = Date.now(), concurrency = 4): Promise<Built> {
   const live: [Key, Staged][] = [];
   let expired = 0;
   for (const [k, e] of staging.entries) {
@@ -132,11 +135,26 @@ export async function materialize(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, pending.length)) }, worker));
   if (failure !== undefined) {
-    for (const v of values) if (v !== undefined && (v.type === 'model' || v.type === 'script')) v.value.release();
+    for (const v of values) if (v !== undefined) releaseValue(v);
     throw failure;
   }
-  live.forEach(([k, e], i) => target.set(k, values[i]!, e.expireAt === 0 ? {} : { expireAt: e.expireAt }));
-  return { keys: live.length, expired, models, scripts };
+  return { entries: live.map(([k, e], i) => [k, values[i]!, e.expireAt] as const), expired, models, scripts };
+}
+
+/**
+ * Loads the staged values into `target` (see `build`); nothing is set into `target` when a model
+ * or script cannot be re-created.
+ */
+export async function materialize(
+  staging: Staging,
+  target: Keyspace,
+  engine: Engine,
+  now = Date.now(),
+  concurrency = 4,
+): Promise<MaterializeResult> {
+  const b = await build(staging, engine, now, concurrency);
+  for (const [k, v, expireAt] of b.entries) target.set(k, v, expireAt === 0 ? {} : { expireAt });
+  return { keys: b.entries.length, expired: b.expired, models: b.models, scripts: b.scripts };
 }
 
 /** A key for a message: printable ASCII as is, other bytes as \xNN. */

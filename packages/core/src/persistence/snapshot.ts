@@ -1,6 +1,7 @@
 import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
 import { AtomicFile } from './files.js';
 import { chainChecksum, encodeEnd, encodeHeader, encodeMutation, type FileKind } from './format.js';
+import { rdbFileBatches, type RdbWriteOptions } from './rdb/file.js';
 
 /** One key as captured for a snapshot or a rewrite. */
 export interface Entry {
@@ -34,9 +35,10 @@ const BATCH_BYTES = 4 << 20;
 const BATCH_PARTS = 4096;
 
 /**
- * The bytes of a file holding `entries`, in batches of about 4 MiB (references to the values'
- * own buffers, so nothing large is copied). `snapshot` files end with the END record; `aof`
- * files (a rewritten append-only file) have none.
+ * The bytes of a respai-format file holding `entries`, in batches of about 4 MiB (references to
+ * the values' own buffers, so nothing large is copied): a rewritten append-only file (`aof`), or
+ * a snapshot in the format respai wrote before its snapshots became RDB files (`snapshot`, which
+ * ends with the END record; kept for tests of loading old snapshots).
  */
 export function* fileBatches(kind: FileKind, entries: readonly Entry[], modelChunkSize: number): Generator<Buffer[]> {
   let batch: Buffer[] = [encodeHeader(kind)];
@@ -57,11 +59,14 @@ export function* fileBatches(kind: FileKind, entries: readonly Entry[], modelChu
   if (batch.length > 0) yield batch;
 }
 
-/** SAVE: writes the snapshot synchronously (temp file, fsync, rename, directory fsync). Returns its size. */
-export function writeSnapshotSync(path: string, entries: readonly Entry[], modelChunkSize: number): number {
+/**
+ * SAVE: writes the snapshot, an RDB file, synchronously (temp file, fsync, rename, directory
+ * fsync). Returns its size.
+ */
+export function writeSnapshotSync(path: string, entries: readonly Entry[], o: RdbWriteOptions): number {
   const f = new AtomicFile(path);
   try {
-    for (const batch of fileBatches('snapshot', entries, modelChunkSize)) f.writeSync(batch);
+    for (const batch of rdbFileBatches(entries, o)) f.writeSync(batch);
     f.commitSync();
     return f.bytes;
   } catch (e) {
@@ -78,12 +83,12 @@ export function writeSnapshotSync(path: string, entries: readonly Entry[], model
 export async function writeSnapshot(
   path: string,
   entries: readonly Entry[],
-  modelChunkSize: number,
+  o: RdbWriteOptions,
   cancelled: () => boolean = () => false,
 ): Promise<number> {
   const f = new AtomicFile(path);
   try {
-    for (const batch of fileBatches('snapshot', entries, modelChunkSize)) {
+    for (const batch of rdbFileBatches(entries, o)) {
       if (cancelled()) throw new Error('cancelled');
       await f.write(batch);
     }
