@@ -13,6 +13,7 @@ const alias = {
   '@respai/core': src('./packages/core/src/index.ts'),
   '@respai/server': src('./apps/server/src/index.ts'),
   '@respai/client': src('./packages/client/src/index.ts'),
+  '@respai/keyspace-redis': src('./packages/keyspace-redis/src/index.ts'),
   // The ONNX writer (no imports of its own) for building model fixtures in end-to-end tests.
   '@respai/backend-onnx/testing': src('./packages/backend-onnx/src/testing/onnx-writer.ts'),
   // TorchScript archives saved by the addon, GraphDefs written by the TF writer, TFLite flatbuffers.
@@ -33,6 +34,7 @@ export default defineConfig({
       { resolve: { alias }, test: { name: 'backend-torch', include: ['packages/backend-torch/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'backend-tflite', include: ['packages/backend-tflite/src/**/*.test.ts'] } },
       { resolve: { alias }, test: { name: 'client', include: ['packages/client/src/**/*.test.ts'] } },
+      { resolve: { alias }, test: { name: 'keyspace-redis', include: ['packages/keyspace-redis/src/**/*.test.ts'] } },
       {
         resolve: { alias },
         test: { name: 'cli', include: ['apps/cli/src/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },

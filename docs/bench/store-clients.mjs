@@ -2,7 +2,7 @@
 // (npm i iovalkey@0.4 @valkey/valkey-glide@2.5), start `redis-server --port 7390 --save ""`, and run
 // `node store-clients.mjs` from that folder (node-redis and ioredis come from the respai checkout).
 import { createRequire } from 'node:module';
-const req = createRequire('/work/wt/cluster/package.json');
+const req = createRequire(new URL('../../package.json', import.meta.url)); // the respai checkout
 const { createClient, RESP_TYPES } = await import(req.resolve('redis'));
 const IORedis = (await import(req.resolve('ioredis'))).default;
 const IOValkey = (await import('iovalkey')).default;

@@ -198,7 +198,9 @@ export class Client {
   private run(command: Command, args: Buffer[]): void {
     let result: Reply | Promise<Reply>;
     try {
-      result = command.execute(this.ctx, command.parse(args, this.parseContext()));
+      // External keyspace (docs/scale-out.md): the command is forwarded to the store or runs over it.
+      const external = this.server.external;
+      result = external !== undefined ? external.run(this.ctx, command, args) : command.execute(this.ctx, command.parse(args, this.parseContext()));
     } catch (e) {
       this.send(this.errorReply(e, command));
       return;

@@ -43,6 +43,21 @@ export interface ServerOptions {
   'rdb-skip-unsupported-types': 'yes' | 'no';
   /** µs to pause after each key while loading an RDB file (Redis's testing option). */
   'key-load-delay': number;
+  // External keyspace (docs/scale-out.md): a Redis/Valkey server or Cluster holds every key.
+  /** `redis://[user:pass@]host:port[/db]` (or `rediss://`) of a standalone store; '' = embedded. */
+  'keyspace-url': string;
+  /** `host:port[,host:port...]`: Cluster seeds; '' = none. */
+  'keyspace-cluster-nodes': string;
+  'keyspace-user': string;
+  'keyspace-password': string;
+  'keyspace-tls': 'yes' | 'no';
+  'keyspace-tls-ca-file': string;
+  'keyspace-tls-cert-file': string;
+  'keyspace-tls-key-file': string;
+  /** ms: a store request not answered by then fails with `ERR keyspace unavailable: timeout`. */
+  'keyspace-timeout': number;
+  /** ms between health, topology and model-cache checks. */
+  'keyspace-check-interval': number;
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
@@ -90,6 +105,16 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   rdbcompression: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   'rdb-skip-unsupported-types': { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   'key-load-delay': { kind: 'int', mutable: true, min: 0, max: 10_000_000 },
+  'keyspace-url': { kind: 'string', mutable: false },
+  'keyspace-cluster-nodes': { kind: 'string', mutable: false },
+  'keyspace-user': { kind: 'string', mutable: false },
+  'keyspace-password': { kind: 'string', mutable: false },
+  'keyspace-tls': { kind: 'enum', mutable: false, values: ['yes', 'no'] },
+  'keyspace-tls-ca-file': { kind: 'string', mutable: false },
+  'keyspace-tls-cert-file': { kind: 'string', mutable: false },
+  'keyspace-tls-key-file': { kind: 'string', mutable: false },
+  'keyspace-timeout': { kind: 'int', mutable: false, min: 1, max: 3_600_000 },
+  'keyspace-check-interval': { kind: 'int', mutable: false, min: 10, max: 3_600_000 },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -120,6 +145,16 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   rdbcompression: 'yes',
   'rdb-skip-unsupported-types': 'no',
   'key-load-delay': 0,
+  'keyspace-url': '',
+  'keyspace-cluster-nodes': '',
+  'keyspace-user': '',
+  'keyspace-password': '',
+  'keyspace-tls': 'no',
+  'keyspace-tls-ca-file': '',
+  'keyspace-tls-cert-file': '',
+  'keyspace-tls-key-file': '',
+  'keyspace-timeout': 5000,
+  'keyspace-check-interval': 1000,
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];

@@ -79,7 +79,11 @@ export async function runScriptCommand(
     }
   }
   try {
-    const r = await command.execute(ctx, command.parse(args.slice(1), { protoMaxBulkLen: ctx.server.options['proto-max-bulk-len'] }));
+    // External keyspace (docs/scale-out.md): forwarded to the store, as a client's command would be.
+    const external = ctx.server.external;
+    const r = await (external !== undefined
+      ? external.run(ctx, command, args.slice(1))
+      : command.execute(ctx, command.parse(args.slice(1), { protoMaxBulkLen: ctx.server.options['proto-max-bulk-len'] })));
     return toScriptReply(r);
   } catch (e) {
     return { error: errorText(e) };

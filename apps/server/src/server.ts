@@ -9,6 +9,7 @@ import { createPersistence } from './persistence.js';
 import type { ServerOptions } from './config.js';
 import { createLogger, setLogLevel, type Logger } from './logger.js';
 import { Stats, type ServerState } from './state.js';
+import { External, externalOptionsSet, type ExternalMode } from './external/index.js';
 
 export interface StartOptions {
   options: ServerOptions;
@@ -29,6 +30,7 @@ export class RespaiServer implements ServerState {
   readonly commands: ReadonlyMap<string, Command> = commandTable;
   readonly startedAt = Date.now();
   readonly configFile: string | undefined;
+  readonly external: ExternalMode | undefined;
   boundPort = 0;
   private readonly servers: Server[] = [];
   private stopping: Promise<void> | undefined;
@@ -62,6 +64,16 @@ export class RespaiServer implements ServerState {
         backendMemoryLimitMb: o['backend-memory-limit'],
       },
     });
+    // External keyspace (docs/scale-out.md): a store holds every key; respai's own persistence is off.
+    if (externalOptionsSet(o)) {
+      o.save = '';
+      o.appendonly = 'no';
+      const storeLog = this.log.child({ component: 'keyspace' });
+      this.external = new External(o, this.engine, {
+        info: (msg, fields) => storeLog.info(fields ?? {}, msg),
+        warn: (msg, fields) => storeLog.warn(fields ?? {}, msg),
+      });
+    }
     this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace, state: () => this });
   }
 
@@ -104,7 +116,8 @@ export class RespaiServer implements ServerState {
     }
     this.boundPort = port;
     try {
-      await this.persistence.load();
+      if (this.external !== undefined) await this.external.start();
+      else await this.persistence.load();
     } catch (e) {
       this.log.fatal({ err: (e as Error).message }, 'Fatal error loading the DB, exiting');
       for (const s of this.servers) s.close();
@@ -163,6 +176,7 @@ export class RespaiServer implements ServerState {
         this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
       ).then(() => undefined, () => undefined);
       for (const c of this.clients.values()) c.close();
+      await this.external?.close().catch(() => undefined);
       await this.engine.close().catch(() => undefined);
       this.keyspace.close();
       this.log.info('Bye');

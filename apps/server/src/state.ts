@@ -3,6 +3,7 @@ import type { Client } from './client.js';
 import type { Command } from './commands/types.js';
 import type { ServerOptions } from './config.js';
 import type { Logger } from './logger.js';
+import type { ExternalMode } from './external/index.js';
 
 /** Counters INFO reports; reset by CONFIG RESETSTAT where Redis resets them. */
 export class Stats {
@@ -47,4 +48,6 @@ export interface ServerState {
    * the writes they acknowledge are on disk (appendfsync always), else undefined.
    */
   beforeReply?(): Promise<void> | undefined;
+  /** External keyspace mode (docs/scale-out.md): set when a store holds every key. */
+  readonly external?: ExternalMode;
 }

@@ -107,6 +107,14 @@ export const E = {
   timeoutInvalid: 'ERR Invalid value for TIMEOUT',
   badBatchOutput: 'ERR Model did not generate the expected batch size',
   timedOut: 'TIMEDOUT',
+
+  // ---- External keyspace (docs/scale-out.md) -------------------------------------------------
+  /** Redis Cluster's own text, for an AI command whose keys span slots. */
+  crossSlot: "CROSSSLOT Keys in request don't hash to the same slot",
+  keyspaceUnavailable: (why: string) => `ERR keyspace unavailable: ${why.replace(/[\r\n]+/g, ' ')}`,
+  keyspaceBadValue: (key: string, type: string, why: string) =>
+    `ERR keyspace value at key '${echo(Buffer.from(key, 'latin1'))}' is not a valid ${type}: ${why}`,
+  externalMultiAi: 'ERR AI commands cannot be queued in MULTI with an external keyspace',
 } as const;
 
 const marker = Symbol.for('respai.error');

@@ -1,4 +1,4 @@
-import { E, deviceText, fail, keyOf, type Backend, type BackendName } from '@respai/core';
+import { E, deviceText, fail, keyOf, type Backend, type BackendName, type ModelMeta, type RunStats, type ScriptMeta } from '@respai/core';
 import { OK, type Reply } from '../resp/reply.js';
 import { REDISAI_VERSION } from '../version.js';
 import { is } from './args.js';
@@ -38,25 +38,27 @@ export const aiInfo = defineCommand({
     if (key === undefined) return versionsReply(ctx.server.engine.registry.list());
     const v = ctx.keyspace.get(key);
     if (v === undefined || (v.type !== 'model' && v.type !== 'script')) fail(E.runInfoMissing);
-    const s = v.value.stats;
     if (reset) {
-      s.reset();
+      v.value.stats.reset();
       return OK;
     }
-    // Exactly the original's 18 entries: clients compare the reply as a whole. Batching figures
-    // are in INFO's ai_queues section.
-    const script = v.type === 'script';
-    const m = v.value.meta;
-    return [
-      'key', Buffer.from(key, 'latin1'),
-      'type', script ? 'SCRIPT' : 'MODEL',
-      'backend', script ? 'TORCH' : v.value.meta.backend,
-      'device', deviceText(m.device),
-      'tag', m.tag,
-      'duration', s.durationUs,
-      'samples', script ? -1 : s.samples,
-      'calls', s.calls,
-      'errors', s.errors,
-    ];
+    return runInfoReply(key, v.type, v.value.meta, v.value.stats);
   },
 });
+
+/** AI.INFO key's reply: exactly the original's 18 entries (clients compare the reply as a whole). */
+export function runInfoReply(key: string, type: 'model' | 'script', meta: ModelMeta | ScriptMeta, s: RunStats): Reply {
+  // Batching figures are in INFO's ai_queues section.
+  const script = type === 'script';
+  return [
+    'key', Buffer.from(key, 'latin1'),
+    'type', script ? 'SCRIPT' : 'MODEL',
+    'backend', script ? 'TORCH' : (meta as ModelMeta).backend,
+    'device', deviceText(meta.device),
+    'tag', meta.tag,
+    'duration', s.durationUs,
+    'samples', script ? -1 : s.samples,
+    'calls', s.calls,
+    'errors', s.errors,
+  ];
+}

@@ -1,17 +1,17 @@
-import { deviceText, keyOf, type Model } from '@respai/core';
+import { deviceText, keyOf, type ModelMeta } from '@respai/core';
 import type { Reply } from '../resp/reply.js';
 import { is } from './args.js';
 import { defineCommand } from './types.js';
 
 /** The blob as one bulk string, or as chunks of MODEL_CHUNK_SIZE when it is at least that big. */
-function blobReply(blob: Buffer, chunkSize: number): Reply {
+export function blobReply(blob: Buffer, chunkSize: number): Reply {
   if (blob.length < chunkSize) return blob;
   const chunks: Buffer[] = [];
   for (let off = 0; off < blob.length; off += chunkSize) chunks.push(blob.subarray(off, off + chunkSize));
   return chunks;
 }
 
-export function modelMeta(m: Model): Reply[] {
+export function modelMeta(m: { readonly meta: ModelMeta }): Reply[] {
   const x = m.meta;
   return [
     'backend', x.backend,
@@ -41,10 +41,15 @@ export const aiModelget = defineCommand({
   },
   execute(ctx, { key, meta, blob }) {
     const m = ctx.server.engine.model(key);
-    const b = blob ? blobReply(m.blob, ctx.server.engine.config.modelChunkSize) : undefined;
-    if (!meta) return b!;
-    const out = modelMeta(m);
-    if (b !== undefined) out.push('blob', b);
-    return out;
+    return modelGetReply(m.meta, blob ? m.blob : undefined, meta, ctx.server.engine.config.modelChunkSize);
   },
 });
+
+/** AI.MODELGET's reply: the metadata (when `meta`), then the blob when given. */
+export function modelGetReply(m: ModelMeta, blob: Buffer | undefined, meta: boolean, chunkSize: number): Reply {
+  const b = blob === undefined ? undefined : blobReply(blob, chunkSize);
+  if (!meta) return b!;
+  const out = modelMeta({ meta: m });
+  if (b !== undefined) out.push('blob', b);
+  return out;
+}

@@ -1,4 +1,4 @@
-import { deviceText, keyOf } from '@respai/core';
+import { deviceText, keyOf, type ScriptMeta } from '@respai/core';
 import type { Reply } from '../resp/reply.js';
 import { is } from './args.js';
 import { defineCommand } from './types.js';
@@ -18,9 +18,14 @@ export const aiScriptget = defineCommand({
   },
   execute(ctx, { key, meta, source }) {
     const s = ctx.server.engine.script(key);
-    if (!meta) return s.source;
-    const out: Reply[] = ['device', deviceText(s.meta.device), 'tag', s.meta.tag, 'Entry Points', [...s.meta.entryPoints]]; // the original's label
-    if (source) out.push('source', s.source);
-    return out;
+    return scriptGetReply(s.meta, s.source, meta, source);
   },
 });
+
+/** AI.SCRIPTGET's reply: the metadata (when `meta`), then the source (when `source`). */
+export function scriptGetReply(m: ScriptMeta, text: string, meta: boolean, source: boolean): Reply {
+  if (!meta) return text;
+  const out: Reply[] = ['device', deviceText(m.device), 'tag', m.tag, 'Entry Points', [...m.entryPoints]]; // the original's label
+  if (source) out.push('source', text);
+  return out;
+}

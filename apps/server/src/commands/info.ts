@@ -78,7 +78,9 @@ export const SECTIONS: Record<string, Section> = {
     keyspace_misses: s.stats.keyspaceMisses,
   }),
   keyspace: (s): Record<string, string> =>
-    s.keyspace.size === 0 ? {} : { db0: `keys=${s.keyspace.size},expires=${s.keyspace.volatileCount},avg_ttl=0` },
+    // External keyspace (docs/scale-out.md): the store's counts.
+    s.external?.keyspaceFields() ??
+    (s.keyspace.size === 0 ? {} : { db0: `keys=${s.keyspace.size},expires=${s.keyspace.volatileCount},avg_ttl=0` }),
 };
 
 /** The original's ai_backends_info names, in its order. */
@@ -183,6 +185,10 @@ export function renderInfo(s: ServerState, names: string[]): string {
     name[0]!.toUpperCase() + name.slice(1),
     SECTIONS[name]!(s),
   ]);
+  // External keyspace (docs/scale-out.md): the store's state, after the core sections.
+  if (s.external !== undefined && (core === DEFAULT_SECTIONS || names.includes('keyspace_store'))) {
+    parts.push(['Keyspace_store', s.external.infoFields()]);
+  }
   if (everything || names.includes('modules')) parts.push(...moduleSections(s));
   else parts.push(...moduleSections(s).filter(([title]) => names.includes(title)));
   return parts

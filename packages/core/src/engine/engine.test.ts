@@ -610,3 +610,23 @@ describe('Engine.runDag when writing the PERSIST keys throws (a bug, or a failin
     expect(h.disposeCalls).toBe(1);
   });
 });
+
+describe('Engine.over', () => {
+  it('runs a DAG over another keyspace: reads and PERSIST writes go there, the engine keyspace is untouched', async () => {
+    const t = await setup({ backends: [{ name: 'ONNX' }] });
+    await t.store('m', { op: 'add' });
+    const other = new MemoryKeyspace({ activeExpiryMs: 0 });
+    other.set('m', { type: 'model', value: t.engine.model('m').retain() });
+    t.engine.keyspace.set('a', { type: 'tensor', value: floats([1], [9]) });
+    other.set('a', { type: 'tensor', value: floats([1], [1]) });
+    other.set('b', { type: 'tensor', value: floats([1], [2]) });
+    const view = t.engine.over(other);
+    expect(view.keyspace).toBe(other);
+    expect(view.config).toBe(t.engine.config);
+    const r = await view.runDag({ load: ['a', 'b'], persist: ['c'], ops: [{ op: 'modelexecute', key: 'm', inputs: ['a', 'b'], outputs: ['c'] }] });
+    expect(results(r)).toEqual([{ ok: true }]);
+    expect(plainValues(other.getTyped('c', 'tensor')!)).toEqual([3]);
+    expect(t.engine.keyspace.has('c')).toBe(false);
+    other.clear();
+  });
+});

@@ -106,6 +106,17 @@ export class Engine {
     });
   }
 
+  /**
+   * This engine (its backends, queues, batching, configuration) seen over another keyspace: every
+   * keyspace read and write of a call on the view goes to `keyspace`. The external keyspace
+   * (docs/scale-out.md) runs each AI command over a request-local overlay of the store's values
+   * this way, so the run path is the embedded one, unchanged. A view is a plain object whose
+   * prototype is the engine: cheap, and state stays shared (no `#private` fields in Engine).
+   */
+  over(keyspace: Keyspace): Engine {
+    return Object.create(this, { keyspace: { value: keyspace } }) as Engine;
+  }
+
   private settings(): BackendSettings {
     const c = this.config;
     return {

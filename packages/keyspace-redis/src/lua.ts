@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The store-side scripts (docs/scale-out.md, "How commands run"). Lua scripts run atomically, so a
+ * type check cannot race with the write it guards, and a DAG's PERSIST keys appear all at once.
+ */
+export interface StoreScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+const script = (name: string, source: string): StoreScript => ({ name, source, sha: createHash('sha1').update(source).digest('hex') });
+
+const WRONGTYPE = "'WRONGTYPE Operation against a key holding the wrong kind of value'";
+
+/**
+ * Replaces every key of KEYS with a respai value of one type, or changes nothing.
+ * ARGV[1]: the marker value (AI_TENSOR, AI__MODEL, AI_SCRIPT); ARGV[2]: n, the field/value pairs
+ * per key; then for each key in order, its n pairs. Each key must be missing or already a hash
+ * with that marker (WRONGTYPE otherwise, before anything is written). Replies the number of keys.
+ */
+export const SET_VALUES = script(
+  'respai-set',
+  `local marker = ARGV[1]
+local n = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t ~= 'none' and (t ~= 'hash' or redis.call('HGET', KEYS[i], 'respai:type') ~= marker) then
+    return redis.error_reply(${WRONGTYPE})
+  end
+end
+local at = 3
+for i = 1, #KEYS do
+  redis.call('DEL', KEYS[i])
+  redis.call('HSET', KEYS[i], 'respai:type', marker, unpack(ARGV, at, at + 2 * n - 1))
+  at = at + 2 * n
+end
+return #KEYS`,
+);
+
+/**
+ * Deletes KEYS[1] if it holds a respai value with marker ARGV[1]: replies 1 when deleted, 0 when
+ * missing, WRONGTYPE for anything else.
+ */
+export const DELETE_VALUE = script(
+  'respai-del',
+  `local t = redis.call('TYPE', KEYS[1]).ok
+if t == 'none' then return 0 end
+if t ~= 'hash' or redis.call('HGET', KEYS[1], 'respai:type') ~= ARGV[1] then
+  return redis.error_reply(${WRONGTYPE})
+end
+return redis.call('DEL', KEYS[1])`,
+);
