@@ -24,12 +24,13 @@ export interface RedisServer {
 }
 
 /**
- * A real redis-server 7 for reply comparisons: a free port, its own temporary --dir, no
- * persistence, default settings otherwise (no config file). Resolves once it is ready.
+ * A real redis-server 7 for reply comparisons: a free port (or `port`, to bring a stopped one
+ * back), its own temporary --dir, no persistence, default settings otherwise (no config file).
+ * Resolves once it is ready.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(opts: { port?: number } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'respai-redis-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const proc: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
