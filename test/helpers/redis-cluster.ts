@@ -18,6 +18,8 @@ export interface RedisCluster {
   readonly seeds: string;
   /** Runs redis-cli against a live node (`-c`: follows redirections). */
   cli(args: string[], opts?: { port?: number; stdin?: Buffer }): Promise<string>;
+  /** Resolves once every live replica has applied everything its master has (replication offsets). */
+  synced(): Promise<void>;
   /** SIGKILLs the master serving `key`'s slot; resolves once a replica serves the slot and the cluster is ok. */
   killMasterOf(key: string): Promise<{ killed: number; promoted: number }>;
   stop(): Promise<void>;
@@ -132,8 +134,21 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       }
       return true;
     });
+    const offset = (info: string, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(info)?.[1] ?? -1);
+    const synced = () =>
+      until('replicas caught up', async () => {
+        const masters = new Map<number, number>();
+        const infos = await Promise.all(live().map(async (n) => [n.port, await cli(['INFO', 'replication'], { port: n.port })] as const));
+        for (const [port, info] of infos) if (info.includes('role:master')) masters.set(port, offset(info, 'master_repl_offset'));
+        return infos.every(([, info]) => {
+          if (!info.includes('role:slave')) return true;
+          const master = masters.get(offset(info, 'master_port'));
+          return master === undefined || offset(info, 'slave_repl_offset') >= master;
+        });
+      });
     return {
       ports,
+      synced,
       seeds: ports.map((p) => `127.0.0.1:${p}`).join(','),
       cli,
       async killMasterOf(key: string) {
