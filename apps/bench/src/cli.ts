@@ -9,6 +9,7 @@ import * as durability from './scenarios/durability.js';
 import * as fuzzTorch from './scenarios/fuzz-torch.js';
 import * as onnx from './scenarios/onnx.js';
 import * as rdb from './scenarios/rdb.js';
+import * as scaleOut from './scenarios/scale-out.js';
 import * as tensors from './scenarios/tensors.js';
 import * as tf from './scenarios/tf.js';
 import * as tflite from './scenarios/tflite.js';
@@ -30,6 +31,7 @@ const scenarios: Record<string, { usage: string; run: (argv: string[]) => Promis
   client,
   'fuzz-torch': fuzzTorch,
   'check-cost': checkCost,
+  'scale-out': scaleOut,
 };
 
 const help = `usage: node apps/bench/dist/cli.js <scenario> [options]
