@@ -20,6 +20,10 @@ Options (also accepted as config-file lines, "name value"):
   --appendfilename <name>    (default appendonly.respai)
   --appendfsync <policy>     always | everysec | no (default everysec)
   (docs/persistence.md; repair a damaged append-only file with respai-check-aof --fix <file>)
+  --keyspace-url redis://[user:pass@]host:port      keep every key in this Redis/Valkey server
+  --keyspace-cluster-nodes host:port[,host:port]    ... or in this Redis Cluster
+  --keyspace-timeout <ms>    store requests fail after this long (default 5000)
+  (docs/scale-out.md: also keyspace-user, keyspace-password, keyspace-tls*, keyspace-check-interval)
 `;
 
 async function main(): Promise<void> {

@@ -64,16 +64,30 @@ export class ExternalKeyspace {
   readonly models = new ValueCache<Model>();
   readonly scripts = new ValueCache<Script>();
   private readonly engine: Engine;
+  private readonly timeoutMs: number;
 
   constructor(options: ExternalKeyspaceOptions) {
     this.engine = options.engine;
+    this.timeoutMs = options.timeoutMs;
     this.store = new Store(options);
     this.store.onCheck(() => this.checkCaches());
   }
 
-  /** Connects; resolves either way (a store down at start is retried; commands fail meanwhile). */
+  /**
+   * Connects; resolves once connected or after the store timeout, whichever comes first (a store
+   * down or refusing the credentials at start is retried in the background; commands fail with
+   * `ERR keyspace unavailable: <why>` meanwhile).
+   */
   async start(): Promise<void> {
-    await this.store.connect().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.store.connect().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** One HMGET (plus an EXISTS when every field is missing: a plain hash or no key?). */

@@ -26,9 +26,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function redis(port: number): Promise<{ proc: ChildProcess; stop(): Promise<void> }> {
+async function redis(port: number, extra: string[] = []): Promise<{ proc: ChildProcess; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'respai-store-test-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extra], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   await new Promise<void>((resolve) => {
     let out = '';
@@ -141,5 +143,26 @@ describe.skipIf(!hasRedis)('ExternalKeyspace over a real redis-server', () => {
       await new Promise((res) => setTimeout(res, 50));
     }
     expect(String(r)).toBe('PONG');
+  });
+});
+
+describe.skipIf(!hasRedis)('a store that wants a password', () => {
+  it('connects with the URL\'s credentials; the wrong ones give ERR keyspace unavailable with the store\'s reason', async () => {
+    const port = await freePort();
+    const server = await redis(port, ['--requirepass', 's3cret']);
+    const good = new ExternalKeyspace({ url: `redis://:s3cret@127.0.0.1:${port}`, timeoutMs: 1000, checkIntervalMs: 0, engine: undefined as never });
+    const bad = new ExternalKeyspace({ url: `redis://127.0.0.1:${port}`, password: 'wrong', timeoutMs: 1000, checkIntervalMs: 0, engine: undefined as never });
+    try {
+      await good.start();
+      await good.writeTensors([['k', t(1)]]);
+      expect(await good.store.send(['HGET', 'k', 'dtype'], 'k')).toEqual(Buffer.from('FLOAT'));
+      await bad.start();
+      await expect(bad.store.send(['GET', 'k'], 'k')).rejects.toThrow(/^ERR keyspace unavailable: .*(WRONGPASS|invalid)/);
+      expect(bad.store.state.masters).toEqual([]);
+    } finally {
+      await good.close();
+      await bad.close();
+      await server.stop();
+    }
   });
 });

@@ -104,6 +104,8 @@ export class Store {
   private refreshing: Promise<void> | undefined;
   private readonly checks: (() => Promise<void> | void)[] = [];
   readonly state: StoreState;
+  /** `host:port` of a standalone store (never its credentials), for INFO. */
+  private readonly address: string;
 
   constructor(options: StoreOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -126,6 +128,7 @@ export class Store {
     };
     if (options.clusterNodes !== undefined && options.clusterNodes.length > 0) {
       this.mode = 'cluster';
+      this.address = '';
       this.cluster = createCluster({
         rootNodes: options.clusterNodes.map((n) => {
           const { host, port } = parseHostPort(n);
@@ -140,6 +143,8 @@ export class Store {
       this.cluster.on('node-error', (e: Error) => this.failed(e.message));
     } else {
       this.mode = 'standalone';
+      const u = new URL(options.url ?? 'redis://127.0.0.1:6379');
+      this.address = `${u.hostname}:${u.port || 6379}`;
       this.client = createClient({ url: options.url, socket, ...auth, RESP: 3, disableOfflineQueue: true }) as AnyClient;
       this.client.on('error', (e: Error) => this.failed(e.message));
       this.client.on('ready', () => this.ok());
@@ -195,7 +200,7 @@ export class Store {
         this.state.masters = this.masterAddresses();
       } else {
         await this.guard(this.client!.sendCommand(['PING']));
-        this.state.masters = [this.client!.options?.url ?? 'standalone'];
+        this.state.masters = [this.address];
       }
       this.ok();
     } catch {
@@ -313,6 +318,11 @@ export class Store {
     if (e instanceof TimeoutError) return this.timedOut(write);
     this.state.errors++;
     const message = (e as Error)?.message ?? String(e);
+    // node-redis's "The client is offline" says nothing of why: the connection error does.
+    if (/^The client is (offline|closed)/.test(message) && this.state.lastError !== '') {
+      this.failed(this.state.lastError);
+      return new RespaiError(E.keyspaceUnavailable(this.state.lastError));
+    }
     this.failed(message);
     return this.unavailable(e);
   }
