@@ -1,8 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, spawnRedisServer } from './redis-server.js';
 
 /**
  * A real Redis Cluster of 3 masters and 3 replicas from Debian's redis-server, for the external
@@ -23,17 +23,6 @@ export interface RedisCluster {
   /** SIGKILLs the master serving `key`'s slot; resolves once a replica serves the slot and the cluster is ok. */
   killMasterOf(key: string): Promise<{ killed: number; promoted: number }>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function run(cmd: string, args: string[], stdin?: Buffer): Promise<string> {
@@ -71,23 +60,10 @@ interface Node {
 
 async function startNode(port: number): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), 'respai-cluster-'));
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', '1000', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    void exited.then(() => reject(new Error(`redis-server (cluster node) exited:\n${out}`)));
-  });
+  const { proc, exited } = await spawnRedisServer([
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+    '--cluster-node-timeout', '1000', '--save', '', '--appendonly', 'no',
+  ]);
   return { port, dir, proc, exited };
 }
 

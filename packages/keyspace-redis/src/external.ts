@@ -212,26 +212,29 @@ export class ExternalKeyspace {
    * AI.MODELSTORE's write, once the model is loaded: stores it, then caches it here (taking over
    * the caller's reference), so this node does not load it again.
    */
-  async storeModel(key: Key, model: Model, spec: ModelSpec): Promise<void> {
-    const { fields, digest } = encodeModel(model.meta, spec.blob);
-    try {
-      await this.store.evalScript(SET_VALUES, [keyToBuffer(key)], [AI_TYPE_NAMES.model, String(fields.length / 2), ...fields]);
-    } catch (e) {
-      model.release();
-      throw e;
-    }
-    this.models.put(key, digest, model);
+  storeModel(key: Key, model: Model, spec: ModelSpec): Promise<void> {
+    return this.storeLoaded(key, 'model', model, encodeModel(model.meta, spec.blob), this.models);
   }
 
-  async storeScript(key: Key, script: Script, spec: ScriptSpec): Promise<void> {
-    const { fields, digest } = encodeScript(spec);
+  /** AI.SCRIPTSTORE's write, as `storeModel`. */
+  storeScript(key: Key, script: Script, spec: ScriptSpec): Promise<void> {
+    return this.storeLoaded(key, 'script', script, encodeScript(spec), this.scripts);
+  }
+
+  private async storeLoaded<V extends Model | Script>(
+    key: Key,
+    type: 'model' | 'script',
+    value: V,
+    { fields, digest }: { fields: (string | Buffer)[]; digest: string },
+    cache: ValueCache<V>,
+  ): Promise<void> {
     try {
-      await this.store.evalScript(SET_VALUES, [keyToBuffer(key)], [AI_TYPE_NAMES.script, String(fields.length / 2), ...fields]);
+      await this.store.evalScript(SET_VALUES, [keyToBuffer(key)], [AI_TYPE_NAMES[type], String(fields.length / 2), ...fields]);
     } catch (e) {
-      script.release();
+      value.release();
       throw e;
     }
-    this.scripts.put(key, digest, script);
+    cache.put(key, digest, value);
   }
 
   /** MODELDEL / SCRIPTDEL: deletes `key` if it holds that type (WRONGTYPE otherwise); false when missing. */

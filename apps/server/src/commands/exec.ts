@@ -1,5 +1,18 @@
 import { E, fail } from '@respai/core';
+import type { Client } from '../client.js';
 import { defineCommand } from './types.js';
+
+/** EXEC's start: the queued commands, leaving MULTI; EXECABORT when one was refused while queueing. */
+export function takeTransaction(c: Client): NonNullable<Client['multi']> {
+  const queued = c.multi;
+  if (queued === undefined) fail(E.execWithoutMulti);
+  c.multi = undefined;
+  if (c.multiDirty) {
+    c.multiDirty = false;
+    fail(E.execAbort);
+  }
+  return queued;
+}
 
 export const exec = defineCommand({
   name: 'exec',
@@ -10,13 +23,7 @@ export const exec = defineCommand({
   parse: () => undefined,
   execute(ctx) {
     const c = ctx.client;
-    const queued = c.multi;
-    if (queued === undefined) fail(E.execWithoutMulti);
-    c.multi = undefined;
-    if (c.multiDirty) {
-      c.multiDirty = false;
-      fail(E.execAbort);
-    }
+    const queued = takeTransaction(c);
     // Asynchronous halves first (loading models); then every command in one synchronous step,
     // so no other client sees a partial state.
     const steps = queued.map((q) => c.execStep(q.command, q.args));

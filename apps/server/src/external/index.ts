@@ -3,6 +3,7 @@ import { ExternalKeyspace, type StoreLog } from '@respai/keyspace-redis';
 import type { ServerOptions } from '../config.js';
 import type { Command, ExecContext } from '../commands/types.js';
 import { ErrorReply, type Reply } from '../resp/reply.js';
+import { takeTransaction } from '../commands/exec.js';
 import { runAi } from './ai.js';
 import { allMasters, forward, routeKey, scan, toReply, type } from './forward.js';
 
@@ -97,14 +98,7 @@ export class External implements ExternalMode {
    * are answered here in their place). AI commands cannot be part of one (docs/scale-out.md).
    */
   private async exec(ctx: ExecContext): Promise<Reply> {
-    const c = ctx.client;
-    const queued = c.multi;
-    if (queued === undefined) fail(E.execWithoutMulti);
-    c.multi = undefined;
-    if (c.multiDirty) {
-      c.multiDirty = false;
-      fail(E.execAbort);
-    }
+    const queued = takeTransaction(ctx.client);
     if (queued.some((q) => isAi(q.command))) fail(E.externalMultiAi);
     const sent = queued.filter((q) => !LOCAL.has(q.command.name));
     const argvs = sent.map((q) => [Buffer.from(q.command.name), ...q.args]);
