@@ -7,7 +7,7 @@
  * on stderr when TFLite refuses the model; death by a signal when TFLite crashes (see
  * `probeChildProcess` in @respai/core).
  */
-import { PROBE_REFUSED_EXIT } from '@respai/core';
+import { PROBE_REFUSED_EXIT } from '@respai/core/worker';
 import { nativeAddon } from './native.js';
 
 const chunks: Buffer[] = [];

@@ -2,7 +2,7 @@
  * The TFLITE worker thread: holds TFLite interpreters and runs them, so the synchronous
  * `Invoke` never blocks the server's event loop.
  */
-import { serveWorker, transfer, workerInput } from '@respai/core';
+import { serveWorker, transfer, workerInput } from '@respai/core/worker';
 import { nativeAddon, type NativeInterpreter } from './native.js';
 import type { WireInput, WireModelInfo, WorkerSettings } from './protocol.js';
 
