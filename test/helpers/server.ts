@@ -37,7 +37,8 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   if (ownDir !== undefined) void exited.then(() => rmSync(ownDir, { recursive: true, force: true }));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    // A safety net only: a server loading a snapshot of models on a busy machine can take a while.
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
     const check = () => {
       const m = /"port":(\d+)[^\n]*Ready to accept connections|Ready to accept connections[^\n]*"port":(\d+)/.exec(out);
       if (m) {
