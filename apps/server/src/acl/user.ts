@@ -39,6 +39,8 @@ export class User {
   readonly channels: string[] = [];
   /** Set only by +@all / allcommands: commands added later are allowed (Redis's "future commands" bit). */
   allCommands = false;
+  /** RESTORE payload checking: Redis keeps the flag; respai always checks payloads. */
+  sanitize: '' | 'sanitize-payload' | 'skip-sanitize-payload' = '';
   allowed: Uint8Array;
   /** Whether any command or key is out of bounds (computed after each change). */
   restricted = true;
@@ -65,6 +67,7 @@ export class User {
     this.allChannels = o.allChannels;
     this.channels.splice(0, this.channels.length, ...o.channels);
     this.allCommands = o.allCommands;
+    this.sanitize = o.sanitize;
     this.allowed = Uint8Array.from(o.allowed);
     this.restricted = o.restricted;
   }
@@ -91,6 +94,8 @@ export class User {
         return;
       case 'sanitize-payload':
       case 'skip-sanitize-payload':
+        this.sanitize = lower;
+        return;
       case 'clearselectors':
         return;
       case 'nopass':
@@ -130,7 +135,7 @@ export class User {
         this.allCommands = false;
         return;
       case 'reset':
-        for (const r of ['resetpass', 'resetkeys', 'resetchannels', 'off', '-@all']) this.applyOne(r);
+        for (const r of ['resetpass', 'resetkeys', 'resetchannels', 'off', 'sanitize-payload', '-@all']) this.applyOne(r);
         return;
     }
     const first = op[0]!;
@@ -185,6 +190,7 @@ export class User {
   flags(): string[] {
     const f = [this.enabled ? 'on' : 'off'];
     if (this.nopass) f.push('nopass');
+    if (this.sanitize !== '') f.push(this.sanitize);
     return f;
   }
 
