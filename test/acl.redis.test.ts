@@ -47,7 +47,7 @@ run('ACL, AUTH and SLOWLOG as redis-server 7 answers them', () => {
       ['ACL', 'GETUSER', 'alice'],
       ['ACL', 'SETUSER', 'bob'],
       ['ACL', 'GETUSER', 'bob'],
-      ['ACL', 'SETUSER', 'carol', 'on', 'nopass', 'allkeys', 'nocommands', '+get', '+set', '&chan*'],
+      ['ACL', 'SETUSER', 'carol', 'on', 'nopass', 'allkeys', 'nocommands', '+get', '&chan*'],
       ['ACL', 'GETUSER', 'carol'],
       ['ACL', 'SETUSER', 'dave', 'on', '#' + 'a'.repeat(64), '~a*', '~b', 'resetkeys', '~x', '+@read', '-get', 'allcommands'],
       // Categories, then single commands: Redis lists those in its hash table's order, so one only.
