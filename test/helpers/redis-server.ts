@@ -7,7 +7,7 @@ import { join } from 'node:path';
 /** Debian's redis-server, when installed (scripts/bootstrap installs it). */
 export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on('error', reject);

@@ -28,7 +28,9 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   // A directory of its own unless the test names one: never a snapshot or AOF lying in the repository.
   const ownDir = args.includes('--dir') ? undefined : mkdtempSync(join(tmpdir(), 'respai-test-'));
   const dirArgs = ownDir === undefined ? [] : ['--dir', ownDir];
-  const proc = spawn(process.execPath, [SERVER_CLI, ...args, ...dirArgs, '--port', '0', '--loglevel', 'notice'], {
+  // A free port unless the test names one (TLS tests open a plain and a TLS port together).
+  const portArgs = args.includes('--port') ? [] : ['--port', '0'];
+  const proc = spawn(process.execPath, [SERVER_CLI, ...args, ...dirArgs, ...portArgs, '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { PersistenceLoadError } from '@respai/core';
 import { ConfigError, loadOptions } from './config.js';
-import { startServer } from './server.js';
+import { StartupError, startServer } from './server.js';
 
 const USAGE = `Usage: respai-server [/path/to/respai.conf] [--option value ...]
 
@@ -20,6 +20,17 @@ Options (also accepted as config-file lines, "name value"):
   --appendfilename <name>    (default appendonly.respai)
   --appendfsync <policy>     always | everysec | no (default everysec)
   (docs/persistence.md; repair a damaged append-only file with respai-check-aof --fix <file>)
+  --metrics-port <n>         HTTP /metrics, /healthz, /readyz on every bind address (default 0: off)
+  --metrics-max-keys <n>     model/script keys with their own metric labels, then "other" (default 100)
+  --slowlog-log-slower-than <us>  SLOWLOG threshold, negative = off (default 10000)
+  --slowlog-max-len <n>      SLOWLOG entries kept (default 128)
+  --tls-port <n>             TLS listener (default 0: none); with it, --port 0 means no plain TCP
+  --tls-cert-file, --tls-key-file, --tls-ca-cert-file <path>
+  --tls-auth-clients yes|no|optional   client certificates (default yes)
+  --tls-protocols "<versions>"         e.g. "TLSv1.2 TLSv1.3" (the default)
+  --aclfile <path>           ACL users, loaded at start (ACL LOAD / ACL SAVE)
+  --enable-loadbackend-anywhere yes|no  AI.CONFIG LOADBACKEND outside BACKENDSPATH (default no)
+  (docs/operations.md)
 `;
 
 async function main(): Promise<void> {
@@ -61,7 +72,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof PersistenceLoadError) {
+  if (err instanceof PersistenceLoadError || err instanceof StartupError) {
     process.stderr.write(`respai-server: ${err.message}\n`);
     process.exit(1);
   }

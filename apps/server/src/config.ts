@@ -43,6 +43,26 @@ export interface ServerOptions {
   'rdb-skip-unsupported-types': 'yes' | 'no';
   /** µs to pause after each key while loading an RDB file (Redis's testing option). */
   'key-load-delay': number;
+  // Operations (docs/operations.md).
+  /** HTTP port of /metrics, /healthz and /readyz, on every `bind` address; 0 = off. */
+  'metrics-port': number;
+  /** Distinct model and script keys with their own metric labels; later keys count as `other`. */
+  'metrics-max-keys': number;
+  /** µs; commands taking at least this long go to the slow log; negative = off. */
+  'slowlog-log-slower-than': number;
+  'slowlog-max-len': number;
+  /** TLS listener port; 0 = none. With it, `port 0` means no plain TCP listener. */
+  'tls-port': number;
+  'tls-cert-file': string;
+  'tls-key-file': string;
+  'tls-ca-cert-file': string;
+  'tls-auth-clients': 'yes' | 'no' | 'optional';
+  /** Space-separated, e.g. "TLSv1.2 TLSv1.3"; '' = TLSv1.2 and TLSv1.3. */
+  'tls-protocols': string;
+  /** ACL users file, loaded at start (ACL LOAD / ACL SAVE). */
+  aclfile: string;
+  /** AI.CONFIG LOADBACKEND of a path outside BACKENDSPATH (respai's own backends always load). */
+  'enable-loadbackend-anywhere': 'yes' | 'no';
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
@@ -90,6 +110,18 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   rdbcompression: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   'rdb-skip-unsupported-types': { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   'key-load-delay': { kind: 'int', mutable: true, min: 0, max: 10_000_000 },
+  'metrics-port': { kind: 'int', mutable: false, min: 0, max: 65535 },
+  'metrics-max-keys': { kind: 'int', mutable: false, min: 1, max: 100_000 },
+  'slowlog-log-slower-than': { kind: 'int', mutable: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+  'slowlog-max-len': { kind: 'int', mutable: true, min: 0, max: 2 ** 31 - 1 },
+  'tls-port': { kind: 'int', mutable: false, min: 0, max: 65535 },
+  'tls-cert-file': { kind: 'string', mutable: false },
+  'tls-key-file': { kind: 'string', mutable: false },
+  'tls-ca-cert-file': { kind: 'string', mutable: false },
+  'tls-auth-clients': { kind: 'enum', mutable: false, values: ['yes', 'no', 'optional'] },
+  'tls-protocols': { kind: 'string', mutable: false },
+  aclfile: { kind: 'string', mutable: false },
+  'enable-loadbackend-anywhere': { kind: 'enum', mutable: false, values: ['yes', 'no'] },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -120,6 +152,18 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   rdbcompression: 'yes',
   'rdb-skip-unsupported-types': 'no',
   'key-load-delay': 0,
+  'metrics-port': 0,
+  'metrics-max-keys': 100,
+  'slowlog-log-slower-than': 10000,
+  'slowlog-max-len': 128,
+  'tls-port': 0,
+  'tls-cert-file': '',
+  'tls-key-file': '',
+  'tls-ca-cert-file': '',
+  'tls-auth-clients': 'yes',
+  'tls-protocols': '',
+  aclfile: '',
+  'enable-loadbackend-anywhere': 'no',
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];

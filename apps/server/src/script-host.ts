@@ -12,6 +12,7 @@ import {
 } from './resp/reply.js';
 import { formatDouble } from './resp/format.js';
 import type { ExecContext } from './commands/types.js';
+import { checkCall, restrictedUser } from './acl/check.js';
 
 /** Commands a script may not run through redis.execute, beyond the admin/run/connection flags. */
 const DENIED = new Set(['flushall', 'flushdb', 'keys', 'scan', 'info', 'command', 'dbsize', 'time', 'rename']);
@@ -67,6 +68,12 @@ export async function runScriptCommand(
   }
   if ((command.arity > 0 && args.length !== command.arity) || args.length < -command.arity) {
     return { error: `ERR wrong number of arguments for '${command.name}' command` };
+  }
+  // [acl] A script runs with its caller's permissions: the command, and every key it names.
+  const user = restrictedUser(ctx);
+  if (user !== undefined) {
+    const denied = checkCall(ctx.server.acl!, user, command, args, true);
+    if (denied !== undefined) return { error: denied };
   }
   if (command.keys !== undefined && command.keys.first > 0) {
     const { first, step } = command.keys;

@@ -3,6 +3,8 @@ import type { Client } from './client.js';
 import type { Command } from './commands/types.js';
 import type { ServerOptions } from './config.js';
 import type { Logger } from './logger.js';
+import type { Acl } from './acl/acl.js';
+import type { CommandObserver } from './observe/commands.js';
 
 /** Counters INFO reports; reset by CONFIG RESETSTAT where Redis resets them. */
 export class Stats {
@@ -47,4 +49,10 @@ export interface ServerState {
    * the writes they acknowledge are on disk (appendfsync always), else undefined.
    */
   beforeReply?(): Promise<void> | undefined;
+  /** [acl] Users (absent from unit tests' fake servers: every connection is unrestricted there). */
+  readonly acl?: Acl;
+  /** BACKENDSPATH as set at start: where AI.CONFIG LOADBACKEND may load from (ai.config.ts). */
+  readonly trustedBackendsPath?: string;
+  /** [observe] SLOWLOG and per-command metrics (absent from fake servers). */
+  readonly observe?: CommandObserver;
 }

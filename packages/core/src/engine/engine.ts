@@ -19,6 +19,7 @@ import type { DagOp, DagRequest, DagResult, OpResult, ScriptInput } from './dag.
 import { Model, type ModelMeta } from './model.js';
 import { Script } from './script.js';
 import { Cancelled, RunQueue, TimedOut, withdrawJob, type Job, type Lane, type ModelJob, type TaskJob } from './queue.js';
+import type { RunObserver } from './observe.js';
 
 /** The engine's settings (RedisAI's module configuration). */
 export interface EngineConfig {
@@ -93,6 +94,16 @@ export class Engine {
   private readonly queues = new Map<string, RunQueue>();
   private readonly log: BackendLogger;
   private readonly scriptCommands: EngineOptions['scriptCommands'];
+  private runObserver: RunObserver | undefined;
+
+  /** [observe] Told of every settled run (the server's metrics); undefined = off. */
+  get observer(): RunObserver | undefined {
+    return this.runObserver;
+  }
+  set observer(o: RunObserver | undefined) {
+    this.runObserver = o;
+    for (const q of this.queues.values()) q.observer = o;
+  }
 
   constructor(options: EngineOptions) {
     this.config = { ...DEFAULT_ENGINE_CONFIG, ...options.config };
@@ -267,6 +278,7 @@ export class Engine {
     let q = this.queues.get(device);
     if (q === undefined) {
       q = new RunQueue(device, this.config.threadsPerQueue);
+      q.observer = this.runObserver;
       this.queues.set(device, q);
     }
     return q;
@@ -296,6 +308,8 @@ export class Engine {
   /** Resolves LOAD keys, models and DAG names on the event loop, before anything is queued. */
   private plan(req: DagRequest): Plan {
     const names = new Map<string, Cell>();
+    const checkKey = req.checkKey;
+    if (checkKey !== undefined) checkDagKeys(req, checkKey);
     for (const key of req.load) {
       const t = this.keyspace.getTyped(key, 'tensor');
       if (t === undefined) fail(E.tensorEmpty);
@@ -305,6 +319,7 @@ export class Engine {
       let c = names.get(name);
       if (c === undefined && req.implicitLoad) {
         // One-op commands read their inputs straight from the keyspace.
+        checkKey?.(name);
         const t = this.keyspace.getTyped(name, 'tensor');
         if (t === undefined) fail(E.tensorEmpty);
         c = Cell.of(t);
@@ -366,9 +381,10 @@ export class Engine {
   }
 
   /** Queues a model run of a DAG op. */
-  enqueueModel(model: Model, inputs: Tensor[], deadline: number, settle: (out: Tensor[] | undefined, error: unknown) => void): Job {
+  enqueueModel(model: Model, inputs: Tensor[], deadline: number, settle: (out: Tensor[] | undefined, error: unknown) => void, key = ''): Job {
     const job: ModelJob = {
       kind: 'model',
+      key,
       model,
       inputs,
       lane: model.lane,
@@ -394,10 +410,12 @@ export class Engine {
     args: ScriptArg[],
     deadline: number,
     settle: (out: Tensor[] | undefined, error: unknown) => void,
+    checkKey?: (key: string) => void,
   ): Job {
-    const host = this.scriptHost(op.keys, caller);
+    const host = this.scriptHost(op.keys, caller, checkKey);
     const job: TaskJob = {
       kind: 'task',
+      key: op.key,
       lane: script.lane,
       enqueuedAt: Date.now(),
       deadline,
@@ -417,13 +435,14 @@ export class Engine {
     return job;
   }
 
-  private scriptHost(keys: readonly string[], caller: unknown): ScriptHost {
+  private scriptHost(keys: readonly string[], caller: unknown, checkKey: ((key: string) => void) | undefined): ScriptHost {
     return {
       execute: (cmd) => {
         if (this.scriptCommands === undefined) return Promise.reject(new Error('redis.execute is not available here'));
         return this.scriptCommands(cmd, keys, caller);
       },
       modelExecute: async (key, inputs, nOutputs) => {
+        checkKey?.(key);
         const m = this.model(key);
         if (inputs.length !== m.meta.inputs.length) fail(E.inputCountMismatch);
         // Straight to the runtime: queueing behind the script that waits for it would deadlock.
@@ -550,6 +569,23 @@ function literalFloat(s: string, fn: string, n: number): number {
   if (s.trim() === '' || Number.isNaN(v)) fail(`ERR argument ${n + 1} of ${fn} must be a float, got '${s}'`);
   return v;
 }
+
+/**
+ * [acl] The keyspace keys a DAG names, checked before anything runs: LOAD and PERSIST keys,
+ * models, scripts and a script op's KEYS (one-op commands' inputs are checked as they are read).
+ */
+function checkDagKeys(req: DagRequest, check: (key: string) => void): void {
+  req.load.forEach(check);
+  req.persist.forEach(check);
+  for (const op of req.ops) {
+    if (op.op === 'modelexecute') check(op.key);
+    else if (op.op === 'scriptexecute') {
+      check(op.key);
+      op.keys.forEach(check);
+    }
+  }
+}
+
 interface Plan {
   ops: PlannedOp[];
   persist: (readonly [string, Cell])[];
@@ -638,11 +674,17 @@ class DagRun {
         this.results[i] = { ok: true, tensor: tensors[0]!, format: op.format };
         return this.opDone(i, [], undefined);
       case 'modelexecute':
-        this.jobs[i] = this.engine.enqueueModel(p.model!, tensors, this.deadline, (out, e) => this.opDone(i, out, e));
+        this.jobs[i] = this.engine.enqueueModel(p.model!, tensors, this.deadline, (out, e) => this.opDone(i, out, e), op.key);
         return;
       case 'scriptexecute':
-        this.jobs[i] = this.engine.enqueueScript(this.req.caller, p.script!, op, p.bind!(tensors), this.deadline, (out, e) =>
-          this.opDone(i, out, e),
+        this.jobs[i] = this.engine.enqueueScript(
+          this.req.caller,
+          p.script!,
+          op,
+          p.bind!(tensors),
+          this.deadline,
+          (out, e) => this.opDone(i, out, e),
+          this.req.checkKey,
         );
         return;
     }
