@@ -186,21 +186,26 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
     auto bytes = info[1].As<Napi::Uint8Array>();
     // The model reads its buffer for as long as it lives: keep a copy of our own.
     data_.assign(bytes.Data(), bytes.Data() + bytes.ByteLength());
+    threads_ = info[2].As<Napi::Number>().Int32Value();
+    xnnpack_ = info[3].As<Napi::Number>().Int32Value();
+    if (xnnpack_ >= 0 && api_->XnnpackCreate == nullptr) throw Napi::Error::New(env, "this TFLite library has no XNNPACK delegate");
+    std::string error = Build();
+    if (!error.empty()) throw Napi::Error::New(env, error);
+  }
+
+  ~Interpreter() override { Release(); }
+
+ private:
+  // Builds the model, the delegate and the interpreter at the model's declared shapes; "" or why not.
+  std::string Build() {
     model_ = api_->ModelCreate(data_.data(), data_.size());
-    if (model_ == nullptr) throw Napi::Error::New(env, "the bytes are not a valid TFLite flatbuffer");
+    if (model_ == nullptr) return "the bytes are not a valid TFLite flatbuffer";
     auto* options = api_->OptionsCreate();
-    int threads = info[2].As<Napi::Number>().Int32Value();
-    if (threads > 0) api_->OptionsSetNumThreads(options, threads);
+    if (threads_ > 0) api_->OptionsSetNumThreads(options, threads_);
     api_->OptionsSetErrorReporter(options, &Reporter::Report, &reporter_);
-    int xnnpack = info[3].As<Napi::Number>().Int32Value();
-    if (xnnpack >= 0) {
-      if (api_->XnnpackCreate == nullptr) {
-        api_->OptionsDelete(options);
-        Release();
-        throw Napi::Error::New(env, "this TFLite library has no XNNPACK delegate");
-      }
+    if (xnnpack_ >= 0) {
       // XNNPACK's own pool only when more than one thread is wanted, as TFLite does.
-      XnnpackOptions29 o{threads > 1 ? threads : 0, static_cast<uint32_t>(xnnpack)};
+      XnnpackOptions29 o{threads_ > 1 ? threads_ : 0, static_cast<uint32_t>(xnnpack_)};
       delegate_ = api_->XnnpackCreate(&o);
       if (delegate_ != nullptr) api_->OptionsAddDelegate(options, delegate_);
     }
@@ -208,17 +213,27 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
     api_->OptionsDelete(options);
     if (interpreter_ == nullptr) {
       Release();
-      throw Napi::Error::New(env, reporter_.Take("TFLite could not build an interpreter for the model"));
+      return reporter_.Take("TFLite could not build an interpreter for the model");
     }
     if (api_->AllocateTensors(interpreter_) != kTfLiteOk) {
       Release();
-      throw Napi::Error::New(env, reporter_.Take("TFLite could not allocate the model's tensors"));
+      return reporter_.Take("TFLite could not allocate the model's tensors");
     }
+    allocated_ = true;
+    return "";
   }
 
-  ~Interpreter() override { Release(); }
+  // After a failed resize or allocation the interpreter is left half-prepared (TFLite 2.9's XNNPACK
+  // delegate segfaults on the next Invoke): start again from the bytes, at the declared shapes.
+  Napi::Error Fail(Napi::Env env, const char* fallback) {
+    std::string why = reporter_.Take(fallback);
+    Release();
+    std::string again = Build();
+    if (!again.empty()) why += "; rebuilding the interpreter failed: " + again;
+    return Napi::Error::New(env, why);
+  }
 
- private:
+
   void Release() {
     if (interpreter_ != nullptr) api_->InterpreterDelete(interpreter_);
     if (model_ != nullptr) api_->ModelDelete(model_);
@@ -230,7 +245,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   }
 
   void Open(Napi::Env env) {
-    if (interpreter_ == nullptr) throw Napi::Error::New(env, "the TFLite interpreter was closed");
+    if (interpreter_ == nullptr) throw Napi::Error::New(env, closed_ ? "the TFLite interpreter was closed" : "the TFLite interpreter could not be rebuilt");
   }
 
   // { inputs: [{name, type, dims, scale, zeroPoint}], outputs: [...] } as the model stands now.
@@ -272,13 +287,13 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
       if (!same) {
         allocated_ = false;
         if (api_->ResizeInput(interpreter_, i, want.data(), static_cast<int>(want.size())) != kTfLiteOk) {
-          throw Napi::Error::New(env, reporter_.Take("TFLite could not resize the input"));
+          throw Fail(env, "TFLite could not resize the input");
         }
       }
     }
     if (!allocated_) {
       if (api_->AllocateTensors(interpreter_) != kTfLiteOk) {
-        throw Napi::Error::New(env, reporter_.Take("TFLite could not allocate tensors for these input shapes"));
+        throw Fail(env, "TFLite could not allocate tensors for these input shapes");
       }
       allocated_ = true;
     }
@@ -295,6 +310,8 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
       if (size > 0) std::memcpy(dst, data.Data(), size);
     }
     if (api_->Invoke(interpreter_) != kTfLiteOk) {
+      // A delegate's state after a failed run is not to be trusted either.
+      if (delegate_ != nullptr) throw Fail(env, "TFLite failed to run the model");
       throw Napi::Error::New(env, reporter_.Take("TFLite failed to run the model"));
     }
     int no = api_->OutputCount(interpreter_);
@@ -313,6 +330,7 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    closed_ = true;
     Release();
     return info.Env().Undefined();
   }
@@ -324,7 +342,10 @@ class Interpreter : public Napi::ObjectWrap<Interpreter> {
   TfLiteInterpreter* interpreter_ = nullptr;
   TfLiteDelegate* delegate_ = nullptr;
   Reporter reporter_;
+  int threads_ = 0;
+  int xnnpack_ = -1;
   bool allocated_ = true;
+  bool closed_ = false;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

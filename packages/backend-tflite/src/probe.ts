@@ -27,6 +27,15 @@ const MIN_ROUNDS = 3;
 const MAX_ROUNDS = 40;
 const BUDGET_MS = 300;
 
+/** The feed with dim 0 of every input set to `n` (contents repeated). */
+function resized(feed: Feed, n: number): Feed {
+  return feed.map(({ dims, data }) => {
+    const out = new Uint8Array((data.length / Math.max(1, dims[0]!)) * n);
+    for (let at = 0; at < out.length; at += Math.max(1, data.length)) out.set(data.subarray(0, out.length - at), at);
+    return { dims: [n, ...dims.slice(1)], data: out };
+  });
+}
+
 const { values } = parseArgs({
   options: { threads: { type: 'string', default: '1' }, exclude: { type: 'string', default: '' }, resizable: { type: 'boolean', default: false } },
 });
@@ -57,7 +66,10 @@ async function check(bytes: Uint8Array): Promise<Choice | { refused: string }> {
   };
   for (const runtime of RUNTIMES) if (runtime !== 'litert' && !excluded.has(runtime)) await tryOpen(runtime);
   const noNative = open.length === 0;
-  if (noNative && !excluded.has('litert')) await tryOpen('litert');
+  // Where the C libraries lack an operator (a model from a newer converter), LiteRT may have it;
+  // bytes they find malformed are not worth a wasm compile.
+  const unknownOp = /op for builtin opcode|builtin_code out of range|unresolved custom op/i;
+  if (noNative && !excluded.has('litert') && [...reports.values()].some((r) => unknownOp.test(r.reason ?? ''))) await tryOpen('litert');
   if (open.length === 0) {
     const first = RUNTIMES.map((r) => reports.get(r)).find((r) => r !== undefined);
     return { refused: first?.reason ?? 'no runtime could load the model' };
@@ -78,16 +90,23 @@ async function check(bytes: Uint8Array): Promise<Choice | { refused: string }> {
   const expected = feeds.map((f) => run(reference, f));
   const usable = feeds.map((f, i) => ({ feed: f, out: expected[i]! })).filter((x): x is { feed: Feed; out: WireOutput[] } => !(x.out instanceof Error));
 
+  // A batch of two (zeros) and back: runtimes must resize as the reference does (or fail where it
+  // fails), and run correctly afterwards. LiteRT, which takes only the declared shapes, is not asked.
+  const batch = info.inputs.every((t) => t.dims.length > 0) && usable.length > 0 ? resized(feeds[0]!, 2) : undefined;
+  const batchOut = batch === undefined ? undefined : run(reference, batch);
+  const same = (expected: WireOutput[] | Error, got: WireOutput[] | Error, what: string) => {
+    if (expected instanceof Error) return got instanceof Error ? undefined : `${what}: ran where the reference failed (${expected.message})`;
+    return got instanceof Error ? `${what}: failed where the reference ran: ${got.message}` : outputDifference(expected, got);
+  };
   const qualified: Open[] = [reference];
   const qualify = (o: Open) => {
-    const why =
-      interfaceDifference(info, o.it.describe()) ??
-      usable
-        .map(({ feed, out }) => {
-          const got = run(o, feed);
-          return got instanceof Error ? `failed where the reference ran: ${got.message}` : outputDifference(out, got);
-        })
-        .find((d) => d !== undefined);
+    const checks = usable.map(({ feed, out }) => () => same(out, run(o, feed), 'check inputs'));
+    if (batch !== undefined && o.runtime !== 'litert') {
+      checks.push(() => same(batchOut!, run(o, batch), 'a batch of two'));
+      checks.push(() => same(usable[0]!.out, run(o, usable[0]!.feed), 'after a batch of two'));
+    }
+    let why = interfaceDifference(info, o.it.describe());
+    for (const c of checks) why ??= c();
     if (why !== undefined) reports.set(o.runtime, { runtime: o.runtime, status: 'mismatch', reason: why });
     else qualified.push(o);
   };
