@@ -58,11 +58,11 @@ function readChild(output: string | undefined): { last?: RuntimeId; choice?: Cho
  * not the server. A crash on a runtime other than the reference (TFLite 2.2) leaves that runtime out
  * and checks again, so a model that ran before keeps running; a crash on the reference refuses it.
  */
-async function checkInChild(blob: Buffer, threads: number, resizable: boolean): Promise<{ verdict: ProbeVerdict; choice?: Choice }> {
+async function checkInChild(blob: Buffer, threads: number, resizable: boolean, excluded: readonly RuntimeId[]): Promise<{ verdict: ProbeVerdict; choice?: Choice }> {
   const module = fileURLToPath(builtModuleUrl(import.meta.url, 'probe.js'));
   const exclude: RuntimeId[] = [];
   for (;;) {
-    const args = ['--threads', String(threads), '--exclude', exclude.join(','), ...(resizable ? ['--resizable'] : [])];
+    const args = ['--threads', String(threads), '--exclude', excluded.join(','), '--crashed', exclude.join(','), ...(resizable ? ['--resizable'] : [])];
     const verdict = await probeChildProcess({ module, input: blob, timeoutMs: PROBE_TIMEOUT_MS, args });
     const { last, choice } = readChild('output' in verdict ? verdict.output : undefined);
     if (verdict.kind === 'crashed' && last !== undefined && last !== 'tflite-2.2' && !exclude.includes(last)) {
@@ -91,6 +91,8 @@ function refusal(v: Exclude<ProbeVerdict, { kind: 'ok' }>): never {
 export interface TfliteBackendOptions {
   /** The worker module (default: `worker.js` of this package's build). */
   readonly workerUrl?: URL;
+  /** Runtimes never to use (tests; an operator ruling one out); TFLite 2.2 stays the reference when present. */
+  readonly exclude?: readonly RuntimeId[];
 }
 
 /** An input as the model declares it, with what respai needs to feed it. */
@@ -149,7 +151,7 @@ export class TfliteBackend extends WorkerBackend {
    * start, every runtime built and run, the agreeing ones timed), then remembered.
    */
   private async choose(blob: Buffer, threads: number, resizable: boolean): Promise<Choice> {
-    const kind = `model:threads=${threads}${resizable ? ':resizable' : ''}`;
+    const kind = `model:threads=${threads}${resizable ? ':resizable' : ''}:exclude=${(this.options.exclude ?? []).join(',')}`;
     const key = `${kind}:${await digest(blob)}`;
     const known = this.choices.get(key);
     if (known !== undefined) return known;
@@ -162,7 +164,7 @@ export class TfliteBackend extends WorkerBackend {
       kind,
       blob,
       async () => {
-        const r = await checkInChild(blob, threads, resizable);
+        const r = await checkInChild(blob, threads, resizable, this.options.exclude ?? []);
         if (r.choice !== undefined) remember(r.choice);
         return r.verdict;
       },
@@ -172,7 +174,7 @@ export class TfliteBackend extends WorkerBackend {
     const shared = this.choices.get(key);
     if (shared !== undefined) return shared;
     // Passed before, but its choice was dropped since (Prober.clear, or a full cache): check again.
-    const again = await checkInChild(blob, threads, resizable);
+    const again = await checkInChild(blob, threads, resizable, this.options.exclude ?? []);
     if (again.verdict.kind !== 'ok') refusal(again.verdict);
     return remember(again.choice!);
   }

@@ -5,9 +5,10 @@
  * on the same inputs, times the ones whose outputs agree with the reference's, and says which to
  * use (choose.ts).
  *
- * Arguments: `--threads N` (the workers' interpreter threads), `--exclude a,b` (runtimes to leave
- * out: one that crashed this child before), `--resizable` (the model may be fed other shapes:
- * BATCHSIZE; LiteRT, which cannot resize, is left out).
+ * Arguments: `--threads N` (the workers' interpreter threads), `--exclude a,b` (runtimes the
+ * backend was told not to use), `--crashed a,b` (runtimes that crashed this check before: left
+ * out), `--resizable` (the model may be fed other shapes: BATCHSIZE; LiteRT, which cannot resize,
+ * is left out).
  * Stdout: `stage <runtime>` before each step on a runtime (so a crash names its runtime), then
  * `result <Choice as JSON>`. Exit 0 when some runtime loads the model (whether or not the runs on
  * the check inputs succeed: they need not be valid inputs); PROBE_REFUSED_EXIT with the reference
@@ -37,11 +38,22 @@ function resized(feed: Feed, n: number): Feed {
 }
 
 const { values } = parseArgs({
-  options: { threads: { type: 'string', default: '1' }, exclude: { type: 'string', default: '' }, resizable: { type: 'boolean', default: false } },
+  options: {
+    threads: { type: 'string', default: '1' },
+    exclude: { type: 'string', default: '' },
+    crashed: { type: 'string', default: '' },
+    resizable: { type: 'boolean', default: false },
+  },
 });
 const threads = Number(values.threads);
-const excluded = new Set(values.exclude.split(',').filter(isRuntimeId));
-if (values.resizable) excluded.add('litert');
+const list = (s: string) => s.split(',').filter(isRuntimeId);
+/** Why each runtime left out is. */
+const leftOut = new Map<RuntimeId, string>([
+  ...list(values.exclude).map((r) => [r, 'excluded by the backend'] as const),
+  ...list(values.crashed).map((r) => [r, 'crashed the check'] as const),
+]);
+if (values.resizable && !leftOut.has('litert')) leftOut.set('litert', 'BATCHSIZE: LiteRT cannot resize inputs');
+const excluded = new Set(leftOut.keys());
 
 const stage = (runtime: RuntimeId) => writeSync(1, `stage ${runtime}\n`);
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -69,7 +81,8 @@ async function check(bytes: Uint8Array): Promise<Choice | { refused: string }> {
   // Where the C libraries lack an operator (a model from a newer converter), LiteRT may have it;
   // bytes they find malformed are not worth a wasm compile.
   const unknownOp = /op for builtin opcode|builtin_code out of range|unresolved custom op/i;
-  if (noNative && !excluded.has('litert') && [...reports.values()].some((r) => unknownOp.test(r.reason ?? ''))) await tryOpen('litert');
+  const triedNative = reports.size > 0;
+  if (noNative && !excluded.has('litert') && (!triedNative || [...reports.values()].some((r) => unknownOp.test(r.reason ?? '')))) await tryOpen('litert');
   if (open.length === 0) {
     const first = RUNTIMES.map((r) => reports.get(r)).find((r) => r !== undefined);
     return { refused: first?.reason ?? 'no runtime could load the model' };
@@ -150,8 +163,7 @@ async function check(bytes: Uint8Array): Promise<Choice | { refused: string }> {
     const us = timings.get(o.runtime);
     reports.set(o.runtime, { runtime: o.runtime, status: 'ok', ...(us === undefined ? {} : { us: Math.round(us * 10) / 10 }) });
   }
-  for (const r of excluded) if (!values.resizable || r !== 'litert') reports.set(r, { runtime: r, status: 'failed', reason: 'crashed the check' });
-  if (values.resizable) reports.set('litert', { runtime: 'litert', status: 'skipped', reason: 'BATCHSIZE: LiteRT cannot resize inputs' });
+  for (const [r, reason] of leftOut) reports.set(r, { runtime: r, status: reason === 'crashed the check' ? 'failed' : 'skipped', reason });
   const runtime = timings.size > 0 ? pick(reference.runtime, timings) : reference.runtime;
   for (const o of open) o.it.close();
   return { runtime, info, candidates: RUNTIMES.map((r) => reports.get(r)).filter((r): r is CandidateReport => r !== undefined) };
