@@ -35,6 +35,8 @@ export interface ComputeModel {
   inputs: ComputeInput[];
   /** AI.MODELSTORE's arguments between the key and BLOB (backend, device, INPUTS/OUTPUTS). */
   storeArgs: Arg[];
+  /** How many outputs the model has (default 1); output 0 is the one compared and fetched. */
+  outputs?: number;
 }
 
 /** The in-process floor for one model. */
@@ -165,7 +167,8 @@ export async function runCompute(o: ComputeOptions): Promise<number> {
       const setup = await sendBatch(server.port, Array.from({ length: maxC }, (_, i) => setInputs(i)).flat());
       if (setup.errors > 0) throw new Error(`setting up ${m.name}: ${setup.firstError}`);
       const execArgs = (i: number): Arg[] => [
-        'AI.MODELEXECUTE', key, 'INPUTS', m.inputs.length, ...m.inputs.map((_, k) => inKey(i, k)), 'OUTPUTS', 1, `bench:out:${i}`,
+        'AI.MODELEXECUTE', key, 'INPUTS', m.inputs.length, ...m.inputs.map((_, k) => inKey(i, k)),
+        'OUTPUTS', m.outputs ?? 1, `bench:out:${i}`, ...Array.from({ length: (m.outputs ?? 1) - 1 }, (_, k) => `bench:out:${i}:${k + 1}`),
       ];
       const getArgs = (i: number): Arg[] => ['AI.TENSORGET', `bench:out:${i}`, 'BLOB'];
       const exec = (i: number) => encodeCommand(execArgs(i));

@@ -7,3 +7,4 @@ export { Transfer, WorkerCallError, serveWorker, transfer, workerInput, type Wor
 export { PROBE_REFUSED_EXIT } from './backend/probe.js';
 export { E, RespaiError, echo, fail } from './errors.js';
 export type { DType } from './tensor/dtype.js';
+export { builtModuleUrl } from './backend/module-url.js';

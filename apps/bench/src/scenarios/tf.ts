@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,9 @@ import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `tf: MODELEXECUTE on respai's TF backend vs the same executor called in-process
 
-  Models (frozen GraphDefs written by @respai/backend-tf/testing, the backend's own test fixtures):
+  Models: real (../shared/models/graph.pb, RedisAI's own frozen GraphDef: mul = a * b on FLOAT [2,2];
+  in the default list when the file is there), and frozen GraphDefs written by
+  @respai/backend-tf/testing, the backend's own test fixtures:
   tiny (graph.pb's shape: c = a * b, fed [1,8] floats: the per-run cost of the server), mnist (a
   Keras-style MLP: input [-1,28,28] -> Reshape 784 -> 128 Relu -> 10 Softmax, fed [1,28,28]) and,
   on request, conv (a MobileNet-style convnet on 12x12x3: Conv2D, DepthwiseConv2dNative,
@@ -25,7 +28,7 @@ export const usage = `tf: MODELEXECUTE on respai's TF backend vs the same execut
   level, server throughput >= 85% of direct.
 
 options:
-  --models LIST         tiny,mnist,conv (default tiny,mnist)
+  --models LIST         real,tiny,mnist,conv (default real,tiny,mnist; real only when ../shared has it)
   --modes LIST          exec,roundtrip (default both)
   --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
   --compute B           wasm | cpu: the tfjs backend, server (RESPAI_TF_BACKEND) and direct alike (default wasm)
@@ -56,7 +59,23 @@ interface TfCase {
   describe: string;
 }
 
+const SHARED_GRAPH = join(repoRoot, '../shared/models/graph.pb');
+
 function tfCase(name: string): TfCase {
+  if (name === 'real') {
+    if (!existsSync(SHARED_GRAPH)) throw new Error('--models real: ../shared/models/graph.pb is missing');
+    return {
+      name,
+      blob: readFileSync(SHARED_GRAPH),
+      inputNames: ['a', 'b'],
+      outputNames: ['mul'],
+      inputs: [
+        { dims: [2, 2], data: new Float32Array([2, 3, 2, 3]) },
+        { dims: [2, 2], data: new Float32Array([2, 3, 2, 3]) },
+      ],
+      describe: "../shared/models/graph.pb (RedisAI's frozen GraphDef, mul = a * b), a and b FLOAT [2,2]",
+    };
+  }
   if (name === 'tiny') {
     const r = seededRandom(5);
     const v = () => new Float32Array(8).map(() => r());
@@ -96,14 +115,14 @@ function tfCase(name: string): TfCase {
       describe: `GraphDef MobileNet-style convnet (backend-tf testing convnetModel) ${m.inputs[0]} [${m.inputShape}] -> 10`,
     };
   }
-  throw new Error(`--models: unknown model ${name} (tiny, mnist, conv)`);
+  throw new Error(`--models: unknown model ${name} (real, tiny, mnist, conv)`);
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      models: { type: 'string', default: 'tiny,mnist' },
+      models: { type: 'string', default: existsSync(SHARED_GRAPH) ? 'real,tiny,mnist' : 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
       concurrency: { type: 'string', default: '1,2,4,8,16,32' },
       compute: { type: 'string', default: 'wasm' },

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,9 @@ import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same TorchScript model run through the addon in-process
 
-  Models (TorchScript defined from source by the addon's own saveModule, as the backend's tests do):
+  Models: real (../shared/models/pt-minimal.pt, RedisAI's own TorchScript test archive: a + b on
+  FLOAT [2,2]; in the default list when the file is there), and TorchScript defined from source by
+  the addon's own saveModule, as the backend's tests do:
   tiny (forward(a, b) = a + b on [1,8] floats: almost no compute, the per-run cost of the server) and
   mnist (x [1,1,28,28] -> reshape 784 -> 128 Relu -> 10, fixed pseudo-random weights).
   Modes, through the server: exec (AI.MODELEXECUTE on stored inputs) and roundtrip (AI.TENSORSET of
@@ -24,7 +27,7 @@ export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same 
   after AI.CONFIG LOADBACKEND TORCH and the MODELSTOREs, with their times.
 
 options:
-  --models LIST         tiny,mnist (default both)
+  --models LIST         real,tiny,mnist (default all three; real only when ../shared has it)
   --modes LIST          exec,roundtrip (default both)
   --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
   --intra-op N          libtorch intra-op threads, server and direct alike (default 1)
@@ -68,11 +71,30 @@ const MNIST_SOURCE = [
 interface TorchCase {
   name: string;
   source: string;
+  /** A saved archive to store instead of `source` (the real model). */
+  file?: string;
   describe: string;
   inputs: { dims: number[]; data: Float32Array }[];
 }
 
+const SHARED_PT = join(repoRoot, '../shared/models/pt-minimal.pt');
+
 function torchCase(name: string): TorchCase {
+  if (name === 'real') {
+    if (!existsSync(SHARED_PT)) throw new Error('--models real: ../shared/models/pt-minimal.pt is missing');
+    const r = seededRandom(4);
+    const v = () => new Float32Array(4).map(() => r());
+    return {
+      name,
+      source: '',
+      file: SHARED_PT,
+      describe: '../shared/models/pt-minimal.pt (RedisAI\'s TorchScript test archive, forward(a, b) = a + b), a and b FLOAT [2,2]',
+      inputs: [
+        { dims: [2, 2], data: v() },
+        { dims: [2, 2], data: v() },
+      ],
+    };
+  }
   if (name === 'tiny') {
     const r = seededRandom(3);
     const v = () => new Float32Array(8).map(() => r());
@@ -94,14 +116,14 @@ function torchCase(name: string): TorchCase {
       inputs: [{ dims: [1, 1, 28, 28], data: mnistSample() }],
     };
   }
-  throw new Error(`--models: unknown model ${name} (tiny, mnist)`);
+  throw new Error(`--models: unknown model ${name} (real, tiny, mnist)`);
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      models: { type: 'string', default: 'tiny,mnist' },
+      models: { type: 'string', default: existsSync(SHARED_PT) ? 'real,tiny,mnist' : 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
       concurrency: { type: 'string', default: '1,2,4,8,16,32' },
       'intra-op': { type: 'string', default: '1' },
@@ -153,7 +175,7 @@ export async function run(argv: string[]): Promise<number> {
   const models: ComputeModel[] = cases.map((c) => ({
     name: c.name,
     source: c.describe,
-    blob: torchModelBlob(c.source),
+    blob: c.file !== undefined ? readFileSync(c.file) : torchModelBlob(c.source),
     inputs: c.inputs,
     storeArgs: ['TORCH', 'CPU'],
   }));

@@ -119,6 +119,11 @@ export interface LoadedModel {
   /** Output specs, in the order MODELEXECUTE's OUTPUTS bind to. */
   readonly outputs: readonly TensorSpec[];
   /**
+   * For a backend that chooses a runtime per model (TFLITE): `runtime` names the one this model
+   * runs on, other fields say why (INFO's `ai_model_runtimes` section shows them).
+   */
+  readonly runtime?: Readonly<Record<string, string | number>>;
+  /**
    * Runs the model. `inputs` has exactly `this.inputs.length` tensors (the engine checks the
    * count); the result must have exactly `this.outputs.length` tensors.
    */

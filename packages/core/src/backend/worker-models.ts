@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
 import { RespaiError, fail } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
@@ -303,15 +301,6 @@ export function workerRuntimeError(format: (message: string) => string): (e: unk
   };
 }
 
-/**
- * A module of a package's build beside the calling module (`import.meta.url`): `worker.js` next to
- * `backend.js`. From TypeScript sources (tests) it is the package's built one, as worker threads
- * cannot run TypeScript (tests build first: `ensureBuilt` of @respai/core/testing).
- */
-export function builtModuleUrl(from: string, name: string): URL {
-  const here = new URL(`./${name}`, from);
-  return existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}`, from);
-}
 
 /**
  * What the backends running models in worker threads (ONNX, TF, TFLITE) share: their models live in
