@@ -1,3 +1,4 @@
+import { computeSettings, type ComputeSettings } from './args.js';
 import { Client, floats } from './client.js';
 import { measuredOf, runInProcess, type Measured } from './direct.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad, sendBatch, type Arg } from './loadgen/index.js';
@@ -16,6 +17,33 @@ import { warmUp } from './warmup.js';
 export type Mode = 'exec' | 'roundtrip';
 
 export const MODES: readonly Mode[] = ['exec', 'roundtrip'];
+
+/**
+ * The common part of a compute scenario's command line: prints `usage` and gives undefined for
+ * --help (the scenario then returns 0), else `--modes` and the settings of computeOptions.
+ */
+export function computeArgs(
+  values: Parameters<typeof computeSettings>[0] & { help: boolean; modes: string },
+  usage: string,
+): { modes: Mode[]; bench: ComputeSettings } | undefined {
+  if (values.help) {
+    console.log(usage);
+    return undefined;
+  }
+  return { modes: parseModes(values.modes), bench: computeSettings(values) };
+}
+
+/** `--modes`: a comma-separated list of MODES. */
+export function parseModes(s: string): Mode[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)
+    .map((x) => {
+      if (!MODES.includes(x as Mode)) throw new Error(`--modes: unknown mode ${x}`);
+      return x as Mode;
+    });
+}
 
 /** Targets from the issues, the same for every backend; never relaxed by changing what is measured. */
 export const ADDED_P50_US = 150;
@@ -50,9 +78,7 @@ export interface Floor {
 
 export interface ComputeOptions {
   scenario: string;
-  backend: 'TORCH' | 'TF' | 'TFLITE';
-  /** AI.CONFIG LOADBACKEND's path (the backend package's folder). */
-  backendPath: string;
+  backend: 'ONNX' | 'TORCH' | 'TF' | 'TFLITE';
   /** What the floor is, for the report ("libtorch through the addon, in this process"). */
   floorName: string;
   models: ComputeModel[];
@@ -69,6 +95,8 @@ export interface ComputeOptions {
   serverEnv?: Record<string, string>;
   /** Makes the floor of a model; called once per model, before any server starts. */
   floor(m: ComputeModel): Promise<Floor>;
+  /** Runs while the server is still up, after the measurements (extra measurements of a scenario). */
+  after?: (port: number, log: (s: string) => void) => Promise<void>;
   out: string;
   /** Lines for the head of the report (settings, the floor's load times), read when it prints. */
   head: () => string[];
@@ -143,7 +171,8 @@ export async function runCompute(o: ComputeOptions): Promise<number> {
     client = await Client.connect(server.port);
     const rssStart = server.rssBytes();
     let t0 = performance.now();
-    await client.ok(['AI.CONFIG', 'LOADBACKEND', o.backend, o.backendPath]);
+    // By package name: the server resolves respai's own backends from its BACKENDSPATH.
+    await client.ok(['AI.CONFIG', 'LOADBACKEND', o.backend, `@respai/backend-${o.backend.toLowerCase()}`]);
     const loadBackendMs = performance.now() - t0;
     const rssBackend = server.rssBytes();
     const storeMs = new Map<string, number>();
@@ -193,6 +222,7 @@ export async function runCompute(o: ComputeOptions): Promise<number> {
       }
     }
     load = { rssStart, loadBackendMs, rssBackend, storeMs, rssModels, rssAfter: server.rssBytes() };
+    await o.after?.(server.port, log);
   } finally {
     progress.clear();
     client?.close();

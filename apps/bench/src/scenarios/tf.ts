@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convnetModel, mlpModel, mulModel } from '@respai/backend-tf/testing';
-import { parseList, parsePositiveInt } from '../args.js';
-import { MODES, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { computeOptions, parseList, parsePositiveInt } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
 import { serverWarmupMs } from '../warmup.js';
@@ -124,32 +123,18 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       models: { type: 'string', default: existsSync(SHARED_GRAPH) ? 'real,tiny,mnist' : 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
+      ...computeOptions(join(repoRoot, 'bench-results')),
       compute: { type: 'string', default: 'wasm' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const args = computeArgs(values, usage);
+  if (args === undefined) return 0;
+  const { modes, bench } = args;
   const cases = parseList(values.models, tfCase);
-  const modes = parseList(values.modes, (s) => {
-    if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s}`);
-    return s as Mode;
-  });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
+  const { levels, intraOp, windowMs, maxWindows } = bench;
   if (values.compute !== 'wasm' && values.compute !== 'cpu') throw new Error(`--compute: wasm or cpu, got ${values.compute}`);
   const compute: ComputeBackend = values.compute;
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+  const tpq = bench.threadsPerQueue;
 
   // The runtime module is what each TF worker runs; its package does not export it, so it is
   // loaded from beside the package's entry point (dist/runtime.js).
@@ -190,7 +175,6 @@ export async function run(argv: string[]): Promise<number> {
   return runCompute({
     scenario: 'tf',
     backend: 'TF',
-    backendPath: dirname(dirname(fileURLToPath(entry))),
     floorName: `backend-tf's runtime in-process (tfjs ${compute})`,
     models,
     modes,
@@ -198,11 +182,11 @@ export async function run(argv: string[]): Promise<number> {
     windowMs,
     warmupMs: Math.min(windowMs, 1000),
     maxWindows,
-    serverWarmupMs: serverWarmupMs(values['server-warmup-ms'], values.quick),
+    serverWarmupMs: bench.serverWarmupMs,
     serverArgs: ['--threads-per-queue', String(tpq)],
     serverEnv: { RESPAI_TF_BACKEND: compute },
     floor,
-    out: values.out,
+    out: bench.out,
     head: () => [
       `tfjs ${info.tfjs} on ${info.backend} (SIMD ${info.wasmSimd ? 'on' : 'off'}, wasm threads ${info.wasmThreads ? 'on' : 'off'}); ` +
         `threads-per-queue ${tpq}`,

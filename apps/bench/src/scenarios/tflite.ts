@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binaryModel, mlpModel, TensorType } from '@respai/backend-tflite/testing';
-import { parseList, parsePositiveInt } from '../args.js';
-import { MODES, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { computeOptions, parseList, parsePositiveInt } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
 import { serverWarmupMs } from '../warmup.js';
@@ -119,31 +119,15 @@ export async function run(argv: string[]): Promise<number> {
       models: { type: 'string', default: existsSync(join(SHARED, 'mnist_model_quant.tflite')) ? 'real,tiny,mnist' : 'tiny,mnist' },
       runtime: { type: 'string', default: 'auto' },
       modes: { type: 'string', default: 'exec,roundtrip' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
-      'intra-op': { type: 'string', default: '1' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...computeOptions(join(repoRoot, 'bench-results')),
     },
   });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const args = computeArgs(values, usage);
+  if (args === undefined) return 0;
+  const { modes, bench } = args;
   const cases = parseList(values.models, tfliteCase);
-  const modes = parseList(values.modes, (s) => {
-    if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s}`);
-    return s as Mode;
-  });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
-  const intraOp = parsePositiveInt(values['intra-op'], '--intra-op');
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+  const { levels, intraOp, windowMs, maxWindows } = bench;
+  const tpq = bench.threadsPerQueue;
 
   // The runtimes the backend's workers run, from the package's build.
   const entry = import.meta.resolve('@respai/backend-tflite');
@@ -198,7 +182,6 @@ export async function run(argv: string[]): Promise<number> {
   return runCompute({
     scenario: 'tflite',
     backend: 'TFLITE',
-    backendPath: pkgDir,
     floorName: "the backend's chosen TFLite runtime in-process",
     models,
     modes,
@@ -206,10 +189,10 @@ export async function run(argv: string[]): Promise<number> {
     windowMs,
     warmupMs: Math.min(windowMs, 1000),
     maxWindows,
-    serverWarmupMs: serverWarmupMs(values['server-warmup-ms'], values.quick),
+    serverWarmupMs: bench.serverWarmupMs,
     serverArgs: ['--intra-op-parallelism', String(intraOp), '--threads-per-queue', String(tpq)],
     floor,
-    out: values.out,
+    out: bench.out,
     head: () => [
       `interpreter threads ${intraOp}, threads-per-queue ${tpq}; runtimes module import ${importMs.toFixed(0)} ms`,
       ...loads,

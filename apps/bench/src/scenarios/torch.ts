@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tensor, type BackendSettings, type Device } from '@respai/core';
-import { parseList, parsePositiveInt } from '../args.js';
-import { MODES, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { computeOptions, parseList, parsePositiveInt } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
 import { serverWarmupMs } from '../warmup.js';
@@ -125,33 +124,17 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       models: { type: 'string', default: existsSync(SHARED_PT) ? 'real,tiny,mnist' : 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
-      'intra-op': { type: 'string', default: '1' },
+      ...computeOptions(join(repoRoot, 'bench-results')),
       'inter-op': { type: 'string', default: '1' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const args = computeArgs(values, usage);
+  if (args === undefined) return 0;
+  const { modes, bench } = args;
   const cases = parseList(values.models, torchCase);
-  const modes = parseList(values.modes, (s) => {
-    if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s}`);
-    return s as Mode;
-  });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
-  const intraOp = parsePositiveInt(values['intra-op'], '--intra-op');
+  const { levels, intraOp, windowMs, maxWindows } = bench;
   const interOp = parsePositiveInt(values['inter-op'], '--inter-op');
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+  const tpq = bench.threadsPerQueue;
 
   // The addon's load time in this process: importing the package dlopens libtorch and the addon.
   const t0 = performance.now();
@@ -202,7 +185,6 @@ export async function run(argv: string[]): Promise<number> {
   return runCompute({
     scenario: 'torch',
     backend: 'TORCH',
-    backendPath: dirname(dirname(fileURLToPath(import.meta.resolve('@respai/backend-torch')))),
     floorName: 'the TORCH addon in-process (libtorch)',
     models,
     modes,
@@ -210,7 +192,7 @@ export async function run(argv: string[]): Promise<number> {
     windowMs,
     warmupMs: Math.min(windowMs, 1000),
     maxWindows,
-    serverWarmupMs: serverWarmupMs(values['server-warmup-ms'], values.quick),
+    serverWarmupMs: bench.serverWarmupMs,
     serverArgs: [
       '--intra-op-parallelism',
       String(intraOp),
@@ -220,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
       String(tpq),
     ],
     floor,
-    out: values.out,
+    out: bench.out,
     head: () => [
       `libtorch ${torchVersion}; intra-op threads ${intraOp}, inter-op threads ${interOp}, threads-per-queue ${tpq}`,
       `addon in this process: import (dlopen libtorch + addon) ${importMs.toFixed(0)} ms, init ${initMs.toFixed(1)} ms; ` +
