@@ -19,7 +19,7 @@ export const usage = `onnx: MODELEXECUTE on respai vs the same model called in-p
   and intra-op thread count as the server's worker, with the same concurrency in flight.
   Each concurrency level repeats measurement windows until the last three agree within 10%.
   Targets (compute.ts, as for every compute scenario): at the first concurrency level, server p50
-  <= direct p50 + 150 us; at the best level, server throughput >= 85% of direct.
+  <= direct p50 + 100 us; at the best level, server throughput >= 85% of direct.
 
 options:
   --models LIST         tiny,mnist (default both)

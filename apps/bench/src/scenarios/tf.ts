@@ -23,7 +23,7 @@ export const usage = `tf: MODELEXECUTE on respai's TF backend vs the same execut
   tfjs-converter on the tfjs wasm backend, what each TF worker thread runs) loaded on this process's
   main thread, with the same number of runs in flight as the server has connections (the runtime
   serialises runs within a thread, as a worker does). It runs first, with no server up.
-  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 150 us; at the best
+  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 100 us; at the best
   level, server throughput >= 85% of direct.
 
 options:

@@ -25,7 +25,7 @@ export const usage = `tflite: MODELEXECUTE on respai's TFLITE backend vs the sam
   with the same number of runs in flight as the server has connections. It runs first, with no
   server up. --runtime names one instead (--runtime tflite-2.2: the floor of the backend before it
   chose runtimes).
-  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 150 us; at the best
+  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 100 us; at the best
   level, server throughput >= 85% of direct.
 
 options:

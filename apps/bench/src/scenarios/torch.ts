@@ -20,7 +20,7 @@ export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same 
   The floor ("direct") is the TORCH backend object in this process (@respai/backend-torch: the addon,
   runs on its own threads, as in the server) with the same intra-/inter-op threads, and the same
   number of runs in flight as the server has connections; it runs first, with no server up.
-  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 150 us; at the best
+  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 100 us; at the best
   level, server throughput >= 85% of direct. Also reported: the addon's load time in this process
   (import = dlopen of libtorch, init, first model load, first run) and the server's RSS before and
   after AI.CONFIG LOADBACKEND TORCH and the MODELSTOREs, with their times.
