@@ -6,7 +6,7 @@ import { hincrby } from './hincrby.js';
 import { lpop } from './lpop.js';
 import { lpos } from './lpos.js';
 import { lrange } from './lrange.js';
-import { parseCursor } from './hscan.js';
+import { parseCursor } from './args.js';
 import { script } from './script.js';
 
 const args = (...xs: (string | number)[]): Buffer[] => xs.map((x) => Buffer.from(String(x), 'latin1'));

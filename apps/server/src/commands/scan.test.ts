@@ -77,17 +77,34 @@ describe('SCAN parse', () => {
     expect(errorOf(() => parse('0', ...opts))).toBe('ERR syntax error');
   });
 
-  it.each([['abc'], ['1.5'], ['9223372036854775808']])('COUNT %j is not an integer', (n) => {
+  it.each([['abc'], ['1.5'], ['9223372036854775808'], ['+5'], ['05']])('COUNT %j is not an integer', (n) => {
     expect(errorOf(() => parse('0', 'COUNT', n))).toBe('ERR value is not an integer or out of range');
   });
 
-  // BUG (minor): Redis reads the cursor with strtoul, so `SCAN -1`, `SCAN +1` and
-  // `SCAN 18446744073709551615` are valid there (an arbitrary cursor; Redis replies a page); we
-  // reply `ERR invalid cursor`. Likewise `SCAN 0 COUNT 9223372036854775807` is valid in Redis and
-  // `ERR value is not an integer or out of range` here (COUNT past 2^53).
-  it.skip('accepts any strtoul cursor and any int64 COUNT like Redis', () => {
-    for (const c of ['-1', '+1', '18446744073709551615']) expect(() => parse(c)).not.toThrow();
-    expect(() => parse('0', 'COUNT', '9223372036854775807')).not.toThrow();
+  // Redis reads the cursor with strtoul (a sign allowed, "" is 0) and COUNT as any int64.
+  it.each([
+    ['-1', 2 ** 64 - 1],
+    ['+1', 1],
+    ['18446744073709551615', 2 ** 64 - 1],
+    ['-18446744073709551615', 1],
+    ['', 0],
+    ['007', 7],
+  ])('cursor %j as strtoul reads it', (c, want) => {
+    expect(parse(c).cursor).toBe(want);
+  });
+
+  it.each(['-', '+', '18446744073709551616', '-18446744073709551616', '0x10', '\t1'])('invalid cursor %j', (c) => {
+    expect(errorOf(() => parse(c))).toBe('ERR invalid cursor');
+  });
+
+  it('COUNT up to int64 max; the cursor is read before the options', () => {
+    expect(parse('0', 'COUNT', '9223372036854775807').count).toBe(2 ** 63);
+    expect(errorOf(() => parse('x', 'COUNT', 'y'))).toBe('ERR invalid cursor');
+  });
+
+  it("MATCH '*' is no pattern at all, so the empty key is listed", () => {
+    expect(parse('0', 'MATCH', '*').match).toBeUndefined();
+    expect(parse('0', 'MATCH', '**').match).toBe('**');
   });
 });
 
