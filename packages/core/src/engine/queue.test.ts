@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { E, RespaiError } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
 import { CPU, createMockBackend, floats, mockModelBlob, plainValues, tensor, type MockBackend, type MockModel, type MockModelDef } from '../testing/index.js';
@@ -330,17 +330,23 @@ describe('RunQueue: auto-batching', () => {
   });
 
   it('MINBATCHTIMEOUT releases a short batch, counted from the first request', async () => {
-    const b = createMockBackend();
-    const m = await model(b, { op: 'identity' }, { batchSize: 4, minBatchSize: 3, minBatchTimeout: 30 });
-    const q = new RunQueue('CPU', 1);
-    const t0 = Date.now() - 10; // the first request has been queued for 10 ms already
-    const a = submit(q, m, [row(1)], { enqueuedAt: t0 });
-    const c = submit(q, m, [row(2)]);
-    expect(m.handle.runs).toBe(0);
-    await Promise.all([a, c].map(ok));
-    expect(m.handle.batches).toEqual([2]);
-    const started = b.runLog[0]!.startedAt;
-    expect(started - t0).toBeGreaterThanOrEqual(30);
+    vi.useFakeTimers();
+    try {
+      const b = createMockBackend();
+      const m = await model(b, { op: 'identity' }, { batchSize: 4, minBatchSize: 3, minBatchTimeout: 30 });
+      const q = new RunQueue('CPU', 1);
+      const t0 = Date.now() - 10; // the first request has been queued for 10 ms already
+      const a = submit(q, m, [row(1)], { enqueuedAt: t0 });
+      const c = submit(q, m, [row(2)]);
+      await vi.advanceTimersByTimeAsync(19);
+      expect(m.handle.runs).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await Promise.all([a, c].map(ok));
+      expect(m.handle.batches).toEqual([2]);
+      expect(b.runLog[0]!.startedAt - t0).toBe(30);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a held request still times out at its deadline', async () => {

@@ -105,10 +105,8 @@ describe('tensorFromArgs', () => {
   it('enforces maxBytes before allocating', () => {
     expect(() => set('FLOAT 3', { maxBytes: 8 })).toThrow(err('ERR tensor size exceeds proto-max-bulk-len (8 bytes)'));
     expect(set('FLOAT 2', { maxBytes: 8 }).byteLength).toBe(8);
-    const start = performance.now();
+    // Checked on the declared shape, before anything the size of it is allocated.
     expect(() => set('DOUBLE 4294967296 4294967296 4294967296')).toThrow(err(E.tensorTooLarge(512 * 1024 * 1024)));
-    // A guard against allocating the declared size, not a speed check.
-    expect(performance.now() - start).toBeLessThan(5_000);
   });
 
   it('does not crash on missing arguments', () => {

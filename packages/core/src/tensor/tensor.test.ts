@@ -340,8 +340,8 @@ describe('checkSize', () => {
     expect(() => checkSize('STRING', [101], 100)).toThrow(err('ERR tensor size exceeds proto-max-bulk-len (100 bytes)'));
   });
 
+  // Looping over (or allocating) a declared 2^40-element shape would not end within the test's time limit.
   it('does not wrap on huge dimensions and throws at once', () => {
-    const start = performance.now();
     const limit = 512 * 1024 * 1024;
     for (const shape of [
       [4294967296, 4294967296],
@@ -351,8 +351,6 @@ describe('checkSize', () => {
     ]) {
       expect(() => checkSize('FLOAT', shape, limit)).toThrow(err(`ERR tensor size exceeds proto-max-bulk-len (${limit} bytes)`));
     }
-    // A guard against allocating or looping over the declared size, not a speed check.
-    expect(performance.now() - start).toBeLessThan(5_000);
   });
 
   it('rejects invalid dimensions', () => {
