@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ModelLoadRequest } from '../backend/spi.js';
 import { Tensor } from '../tensor/index.js';
-import { CPU, device, floats, plainValues, tensor, tensorDiff } from './helpers.js';
+import { CPU, device, floats, plainValues, tensor, tensorDiff, turnsWhile } from './helpers.js';
 import { createMockBackend, mockModelBlob, parseMockModel, type MockModel, type MockModelDef } from './mock-backend.js';
 
 const req = (def: MockModelDef | Buffer, over: Partial<ModelLoadRequest> = {}): ModelLoadRequest => ({
@@ -134,6 +134,16 @@ describe('MockBackend', () => {
     } finally {
       now.mockRestore();
     }
+  });
+});
+
+describe('turnsWhile', () => {
+  it('counts no more than one turn for a run that blocks the loop, many for one that does not', async () => {
+    const b = createMockBackend();
+    const busy = await b.loadModel(req({ op: 'busy', ms: 30 }));
+    expect(await turnsWhile(busy.run([floats([1], [1])], { slot: 0 }))).toBeLessThanOrEqual(1);
+    const timer = await b.loadModel(req({ op: 'sleep', ms: 30 }));
+    expect(await turnsWhile(timer.run([floats([1], [1])], { slot: 0 }))).toBeGreaterThan(10);
   });
 });
 
