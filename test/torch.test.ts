@@ -129,16 +129,17 @@ describe('TorchScript models', () => {
     const heavy = torchModelBlob('def forward(self, x):\n    y = x\n    for i in range(60):\n        y = torch.tanh(y @ x)\n    return y\n');
     expect(await cmd('AI.MODELSTORE', 'heavy', 'TORCH', 'CPU', 'BLOB', heavy)).toBe('OK');
     await cmd('AI.TENSORSET', 'hx', 'FLOAT', '400', '400', 'BLOB', Buffer.alloc(400 * 400 * 4));
-    let done = false;
-    const run = cmd('AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', 'hx', 'OUTPUTS', '1', 'hy').then((r) => ((done = true), r));
-    // Pings answered while the run is in flight (hang guard, not a speed check).
-    let pings = 0;
-    while (!done && pings < 1000) {
-      expect(await other.ping()).toBe('PONG');
-      pings++;
-    }
+    const running = async () => /^ai_queue_CPU_running:1\r$/m.test(String(await other.sendCommand(['INFO', 'MODULES'])));
+    const order: string[] = [];
+    const run = cmd('AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', 'hx', 'OUTPUTS', '1', 'hy').then((r) => (order.push('model'), r));
+    for (let i = 0; !(await running()); i++) if (i > 10_000) throw new Error('the heavy run never started');
+    expect(await other.ping()).toBe('PONG');
+    expect(await other.sendCommand(['SET', 'meanwhile', '1'])).toBe('OK');
+    order.push('other client');
+    // Answered after those: the model was computing all along.
+    expect(await running()).toBe(true);
     expect(await run).toBe('OK');
-    expect(pings).toBeGreaterThan(0);
+    expect(order).toEqual(['other client', 'model']);
   });
 });
 
