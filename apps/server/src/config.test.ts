@@ -42,9 +42,39 @@ const fresh = (): ServerOptions => ({ ...DEFAULTS, bind: [...DEFAULTS.bind], loa
 const invalid = (name: string, why: string) => `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`;
 
 describe('loadOptions: flags', () => {
-  it('no arguments: the defaults, no config file', () => {
+  // Pinned as documented (docs/server.md, docs/persistence.md): redis-server's defaults for its
+  // own options (test/config.redis.test.ts compares them with a real one), the original engine's
+  // for its module configuration (MODEL_EXECUTION_TIMEOUT 5000 ms, MODEL_CHUNK_SIZE 511 MiB).
+  it('no arguments: the documented defaults, no config file', () => {
     const r = loadOptions([]);
-    expect(r.options).toEqual(DEFAULTS);
+    expect(r.options).toEqual({
+      port: 6379,
+      bind: ['127.0.0.1'],
+      requirepass: '',
+      maxclients: 10000,
+      'proto-max-bulk-len': 536870912,
+      loglevel: 'notice',
+      logfile: '',
+      backendspath: '',
+      loadbackend: [],
+      'threads-per-queue': 1,
+      'intra-op-parallelism': 0,
+      'inter-op-parallelism': 0,
+      'model-execution-timeout': 5000,
+      'backend-memory-limit': 0,
+      'model-chunk-size': 535822336,
+      dir: '.',
+      dbfilename: 'dump.rdb',
+      save: '',
+      appendonly: 'no',
+      appendfilename: 'appendonly.respai',
+      appendfsync: 'everysec',
+      'auto-aof-rewrite-percentage': 100,
+      'auto-aof-rewrite-min-size': 67108864,
+      rdbcompression: 'yes',
+      'rdb-skip-unsupported-types': 'no',
+      'key-load-delay': 0,
+    });
     expect(r.configFile).toBeUndefined();
     expect('configFile' in r).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { E, RespaiError } from '../errors.js';
+import { RespaiError } from '../errors.js';
 import { MemoryKeyspace } from '../keyspace/memory.js';
 import type { Tensor } from '../tensor/index.js';
 import {
@@ -67,14 +67,14 @@ describe('Engine.storeModel / model', () => {
 
   it('refuses a GPU model on a backend without GPU support, WRONGTYPE keys, and garbage blobs', async () => {
     const t = await setup();
-    await expect(t.store('m', { op: 'add' }, { device: device('GPU:0') })).rejects.toThrow(new RespaiError(E.noGpu('ONNX')));
+    await expect(t.store('m', { op: 'add' }, { device: device('GPU:0') })).rejects.toThrow(new RespaiError('ERR GPU requested but ONNX has no GPU support here'));
     t.setTensor('t', floats([1], [1]));
-    await expect(t.store('t', { op: 'add' })).rejects.toThrow(new RespaiError(E.wrongType));
+    await expect(t.store('t', { op: 'add' })).rejects.toThrow(new RespaiError('WRONGTYPE Operation against a key holding the wrong kind of value'));
     await expect(t.engine.storeModel('g', mockModelSpec({ op: 'add' }, { blob: Buffer.from('garbage') }))).rejects.toThrow(/mock: model blob is not JSON/);
     expect(t.keyspace.has('m')).toBe(false);
     expect(t.keyspace.has('g')).toBe(false);
-    expect(() => t.engine.model('missing')).toThrow(new RespaiError(E.modelEmpty));
-    expect(() => t.engine.model('t')).toThrow(new RespaiError(E.wrongType));
+    expect(() => t.engine.model('missing')).toThrow(new RespaiError('ERR model key is empty'));
+    expect(() => t.engine.model('t')).toThrow(new RespaiError('WRONGTYPE Operation against a key holding the wrong kind of value'));
   });
 
   it('replacing a model frees the old one; a failed replacement keeps it', async () => {
@@ -114,7 +114,7 @@ describe('Engine.runDag: one-op MODELEXECUTE', () => {
     const t = await setup();
     await t.store('m', { op: 'add' });
     t.setTensor('a', floats([1], [1]));
-    await expect(modelExecute(t, 'm', ['a', 'nope'], ['c'])).rejects.toThrow(new RespaiError(E.tensorEmpty));
+    await expect(modelExecute(t, 'm', ['a', 'nope'], ['c'])).rejects.toThrow(new RespaiError('ERR tensor key is empty or in a different shard'));
     expect(t.backend.runs).toBe(0);
   });
 
@@ -123,14 +123,14 @@ describe('Engine.runDag: one-op MODELEXECUTE', () => {
     await t.store('m', { op: 'add' });
     t.keyspace.set('s', { type: 'string', value: Buffer.from('x') });
     t.setTensor('a', floats([1], [1]));
-    await expect(modelExecute(t, 'm', ['a', 's'], ['c'])).rejects.toThrow(new RespaiError(E.wrongType));
+    await expect(modelExecute(t, 'm', ['a', 's'], ['c'])).rejects.toThrow(new RespaiError('WRONGTYPE Operation against a key holding the wrong kind of value'));
   });
 
   it('a missing model: ERR model key is empty; a tensor at the model key: WRONGTYPE', async () => {
     const t = await setup();
     t.setTensor('a', floats([1], [1]));
-    await expect(modelExecute(t, 'nomodel', ['a'], ['c'])).rejects.toThrow(new RespaiError(E.modelEmpty));
-    await expect(modelExecute(t, 'a', ['a'], ['c'])).rejects.toThrow(new RespaiError(E.wrongType));
+    await expect(modelExecute(t, 'nomodel', ['a'], ['c'])).rejects.toThrow(new RespaiError('ERR model key is empty'));
+    await expect(modelExecute(t, 'a', ['a'], ['c'])).rejects.toThrow(new RespaiError('WRONGTYPE Operation against a key holding the wrong kind of value'));
   });
 
   it('input and output counts must match the model: the catalog texts', async () => {
@@ -214,7 +214,7 @@ describe('Engine.runDag: DAGs', () => {
     t.keyspace.set('str', { type: 'string', value: Buffer.from('s') });
     await expect(
       run(t, { load: [], persist: ['str'], ops: [{ op: 'tensorset', output: 'str', tensor: floats([1], [1]) }] }),
-    ).rejects.toThrow(new RespaiError(E.wrongType));
+    ).rejects.toThrow(new RespaiError('WRONGTYPE Operation against a key holding the wrong kind of value'));
     expect(t.backend.runs).toBe(0);
   });
 
@@ -401,7 +401,7 @@ describe('Engine.runDag: devices, concurrency and batching', () => {
     t.setTensor('a', floats([1], [1]));
     const blocker = modelExecute(t, 'slow', ['a'], ['s']);
     const rs = await Promise.all([0, 1].map((i) => modelExecute(t, 'm', ['a'], [`out${i}`])));
-    for (const r of rs) expect((results(r)[0] as { error: Error }).error.message).toBe(E.badBatchOutput);
+    for (const r of rs) expect((results(r)[0] as { error: Error }).error.message).toBe('ERR Model did not generate the expected batch size');
     results(await blocker);
     expect(t.keyspace.has('out0')).toBe(false);
   });

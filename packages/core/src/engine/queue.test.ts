@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { E, RespaiError } from '../errors.js';
+import { RespaiError } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
 import { CPU, createMockBackend, floats, mockModelBlob, plainValues, tensor, type MockBackend, type MockModel, type MockModelDef } from '../testing/index.js';
 import { Model, type ModelMeta } from './model.js';
@@ -366,7 +366,7 @@ describe('RunQueue: auto-batching', () => {
     for (const s of bad) {
       const e = await failure(s);
       expect(RespaiError.isInstance(e)).toBe(true);
-      expect((e as Error).message).toBe(E.badBatchOutput);
+      expect((e as Error).message).toBe('ERR Model did not generate the expected batch size');
     }
     await ok(first);
     // A lone request is not split, so this model still answers it.
