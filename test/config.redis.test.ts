@@ -3,10 +3,8 @@
  * CONFIG GET reports, and CONFIG SET's refusals, byte for byte. Each server runs with its own
  * defaults (redis-server: the test helper's port, dir, `save ""` and `appendonly no` only).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, type Arg } from './helpers/raw-client.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { hasRedisServer, twinServers } from './helpers/redis-server.js';
 
 /**
  * Redis's options with the same meaning and default in respai (maxclients follows the fd limit in
@@ -21,38 +19,15 @@ const SHARED = [
 const run = hasRedisServer ? describe : describe.skip;
 
 run('CONFIG: replies equal redis-server 7 for the options both have', () => {
-  let redis: RedisServer;
-  let respai: RunningServer;
-  let a: RawClient;
-  let b: RawClient;
-
-  beforeAll(async () => {
-    [redis, respai] = await Promise.all([startRedisServer(), startServer()]);
-    [a, b] = await Promise.all([RawClient.connect(redis.port), RawClient.connect(respai.port)]);
-  }, 30_000);
-
-  afterAll(async () => {
-    a?.close();
-    b?.close();
-    await Promise.all([redis?.stop(), respai?.stop()]);
-  });
-
-  async function differences(commands: Arg[][]): Promise<string[]> {
-    const diffs: string[] = [];
-    for (const c of commands) {
-      const [x, y] = await Promise.all([a.call(...c), b.call(...c)]);
-      if (x !== y) diffs.push(`${c.join(' ')}\n  redis:  ${JSON.stringify(x)}\n  respai: ${JSON.stringify(y)}`);
-    }
-    return diffs;
-  }
+  const twins = twinServers();
 
   it('CONFIG GET: the same defaults', async () => {
-    expect(await differences(SHARED.map((o) => ['CONFIG', 'GET', o]))).toEqual([]);
+    expect(await twins.differences(SHARED.map((o) => ['CONFIG', 'GET', o]))).toEqual([]);
   });
 
   it("CONFIG SET: the same refusals (and nothing changed by them)", async () => {
     expect(
-      await differences([
+      await twins.differences([
         ['CONFIG', 'SET', 'maxclients', '0'],
         ['CONFIG', 'SET', 'maxclients', 'abc'],
         ['CONFIG', 'SET', 'maxclients', '-1'],

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RespaiError } from '@respai/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, formatValue, loadOptions, parseMemory, setOption, type ServerOptions } from './config.js';
+import { errorOf } from './commands/test-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'respai-config-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,17 +25,6 @@ function configError(fn: () => unknown): ConfigError {
     throw e;
   }
   throw new Error('expected a ConfigError, nothing was thrown');
-}
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
 }
 
 const fresh = (): ServerOptions => ({ ...DEFAULTS, bind: [...DEFAULTS.bind], loadbackend: [] });

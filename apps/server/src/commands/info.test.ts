@@ -5,9 +5,7 @@ import { VerbatimReply } from '../resp/reply.js';
 import { Stats, type ServerState } from '../state.js';
 import { info, renderInfo } from './info.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+import { args, pctx } from './test-helpers.js';
 
 function fakeServer(): ServerState {
   const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });

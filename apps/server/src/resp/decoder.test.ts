@@ -1,4 +1,5 @@
 import { RespaiError } from '@respai/core';
+import { Rng } from '@respai/core/fuzz';
 import { describe, expect, it, vi } from 'vitest';
 import { type DecoderLimits, RespDecoder, splitArgs } from './decoder.js';
 
@@ -28,14 +29,8 @@ function run(chunks: readonly Buffer[], limits: DecoderLimits = LIMITS): Outcome
 }
 
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function bytewise(b: Buffer): Buffer[] {

@@ -49,7 +49,7 @@ class Latch {
   private readonly view = new Int32Array(this.sab);
   /** Resolves once the worker is inside the call. */
   async entered(): Promise<void> {
-    while (Atomics.load(this.view, 0) === 0) await Atomics.waitAsync(this.view, 0, 0).value;
+    while (Atomics.load(this.view, 0) === 0) await new Promise((r) => setImmediate(r));
   }
   release(): void {
     Atomics.store(this.view, 1, 1);
