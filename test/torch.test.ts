@@ -336,6 +336,14 @@ describe('scripts: the rest of the surface', () => {
       '    redis.execute("INCR", key)',
       '    return torch.tensor(1)',
       '',
+      'def readonly(key: str):',
+      '    redis.execute("INFO", "server")',
+      '    redis.execute("DBSIZE", [])',
+      '    redis.execute("TIME", [])',
+      '    redis.execute("COMMAND", "COUNT")',
+      '    redis.execute("AI.SCRIPTGET", "bad{3}", "META")',
+      '    return torch.tensor(1)',
+      '',
     ].join('\n');
     expect(await cmd('AI.SCRIPTSET', 'bad{3}', 'CPU', 'SOURCE', src)).toBe('OK');
     const run = (fn: string) => err('AI.SCRIPTEXECUTE', 'bad{3}', fn, 'KEYS', '1', '{3}', 'INPUTS', '1', 's{3}', 'OUTPUTS', '1', 'o{3}');
@@ -349,6 +357,8 @@ describe('scripts: the rest of the surface', () => {
     // Nothing was touched: the server is up, the keys are there, notmine was never written.
     expect(await cmd('EXISTS', 'notmine', 'o{3}', 'keep', 'myscript')).toBe(2);
     expect(await cmd('GET', 's{3}')).toBe('abc');
+    // Read-only commands that take no key, and AI.SCRIPTGET of a declared key, are allowed.
+    expect(await cmd('AI.SCRIPTEXECUTE', 'bad{3}', 'readonly', 'KEYS', '1', '{3}', 'INPUTS', '1', 's{3}', 'OUTPUTS', '1', 'o{3}')).toBe('OK');
   });
 
   it('redisAI.model_execute runs a stored model from a script', async () => {
