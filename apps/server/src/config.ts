@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { E, fail } from '@respai/core';
+import { DEFAULT_ENGINE_CONFIG, E, fail } from '@respai/core';
 import { splitArgs } from './resp/decoder.js';
 
 /**
@@ -104,7 +104,7 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   save: { kind: 'savepoints', mutable: true },
   appendonly: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   appendfilename: { kind: 'string', mutable: false },
-  appendfsync: { kind: 'enum', mutable: true, values: ['always', 'everysec', 'no'] },
+  appendfsync: { kind: 'enum', mutable: true, values: ['everysec', 'always', 'no'] },
   'auto-aof-rewrite-percentage': { kind: 'int', mutable: true, min: 0, max: 2 ** 31 - 1 },
   'auto-aof-rewrite-min-size': { kind: 'memory', mutable: true, min: 0, max: 2 ** 52 },
   rdbcompression: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
@@ -134,12 +134,13 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   logfile: '',
   backendspath: '',
   loadbackend: [],
-  'threads-per-queue': 1,
-  'intra-op-parallelism': 0,
-  'inter-op-parallelism': 0,
-  'model-execution-timeout': 5000,
-  'backend-memory-limit': 0,
-  'model-chunk-size': 535822336,
+  // RedisAI's module configuration: the engine's defaults.
+  'threads-per-queue': DEFAULT_ENGINE_CONFIG.threadsPerQueue,
+  'intra-op-parallelism': DEFAULT_ENGINE_CONFIG.intraOpParallelism,
+  'inter-op-parallelism': DEFAULT_ENGINE_CONFIG.interOpParallelism,
+  'model-execution-timeout': DEFAULT_ENGINE_CONFIG.modelExecutionTimeoutMs,
+  'backend-memory-limit': DEFAULT_ENGINE_CONFIG.backendMemoryLimitMb,
+  'model-chunk-size': DEFAULT_ENGINE_CONFIG.modelChunkSize,
   dir: '.',
   dbfilename: 'dump.rdb',
   // Unlike redis-server, no snapshot points by default: nothing is written unless asked for.
@@ -210,9 +211,9 @@ function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): Ser
       return raw as ServerOptions[K];
     case 'enum': {
       const v = raw.toLowerCase();
-      return spec.values!.includes(v)
-        ? (v as ServerOptions[K])
-        : new Invalid('argument(s) must be one of the following: ' + spec.values!.join(', '));
+      if (spec.values!.includes(v)) return v as ServerOptions[K];
+      // Redis's texts: its boolean options have their own; enums list the values in its order.
+      return new Invalid(spec.values!.join() === 'yes,no' ? "argument must be 'yes' or 'no'" : 'argument(s) must be one of the following: ' + spec.values!.join(', '));
     }
     case 'loglevel': {
       const v = raw.toLowerCase() as LogLevel;

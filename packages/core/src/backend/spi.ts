@@ -54,6 +54,20 @@ export interface BackendLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * The original engine's defaults (MODEL_EXECUTION_TIMEOUT 5000 ms, THREADS_PER_QUEUE 1, the
+ * runtimes' own thread counts, no memory limit), logging nowhere: the one table the engine's and
+ * the server's defaults take theirs from, and what a backend holds before `init`.
+ */
+export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
+  intraOpParallelism: 0,
+  interOpParallelism: 0,
+  modelExecutionTimeoutMs: 5000,
+  backendMemoryLimitMb: 0,
+  threadsPerQueue: 1,
+  log: { debug() {}, info() {}, warn() {} },
+};
+
 /** What a backend knows about one model input or output. */
 export interface TensorSpec {
   /** The name in the model ('' where the format has none, as TorchScript outputs). */

@@ -1,22 +1,12 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { RespaiError, fail } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
-import { BACKEND_API_VERSION, RunNotStarted, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type QueuedRun, type RunContext, type TensorSpec } from './spi.js';
+import { BACKEND_API_VERSION, DEFAULT_BACKEND_SETTINGS, RunNotStarted, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type QueuedRun, type RunContext, type TensorSpec } from './spi.js';
 import { RunControl } from './run-control.js';
 import { DeviceWorkers, WorkerCallError, WorkerGoneError, WorkerRpc, WorkerTimeoutError, type DirectCall } from './workers.js';
 
 /** Runs of one engine slot a worker-thread backend holds at once (its worker's backlog). */
 export const WORKER_RUNS_PER_SLOT = 4;
-
-/** Settings before `init` (runtime defaults, one slot per queue, no logging). */
-export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
-  intraOpParallelism: 0,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 0,
-  backendMemoryLimitMb: 0,
-  threadsPerQueue: 1,
-  log: { debug() {}, info() {}, warn() {} },
-};
 
 /** Where a loaded model lives: every worker of its device holds it under `id`. */
 export interface WorkerModelRef {

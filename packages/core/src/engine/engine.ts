@@ -1,5 +1,6 @@
 import { E, RespaiError, boundedMessage, clientError, echo, fail } from '../errors.js';
 import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
+import { DEFAULT_BACKEND_SETTINGS } from '../backend/spi.js';
 import type {
   Backend,
   BackendLogger,
@@ -34,13 +35,14 @@ export interface EngineConfig {
   backendMemoryLimitMb: number;
 }
 
+/** The original's defaults: MODEL_CHUNK_SIZE 511 MiB, the rest as a backend's (DEFAULT_BACKEND_SETTINGS). */
 export const DEFAULT_ENGINE_CONFIG: Readonly<Omit<EngineConfig, 'backendsPath'>> = {
   modelChunkSize: 535822336,
-  threadsPerQueue: 1,
-  intraOpParallelism: 0,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 5000,
-  backendMemoryLimitMb: 0,
+  threadsPerQueue: DEFAULT_BACKEND_SETTINGS.threadsPerQueue,
+  intraOpParallelism: DEFAULT_BACKEND_SETTINGS.intraOpParallelism,
+  interOpParallelism: DEFAULT_BACKEND_SETTINGS.interOpParallelism,
+  modelExecutionTimeoutMs: DEFAULT_BACKEND_SETTINGS.modelExecutionTimeoutMs,
+  backendMemoryLimitMb: DEFAULT_BACKEND_SETTINGS.backendMemoryLimitMb,
 };
 
 export interface EngineOptions {

@@ -91,8 +91,8 @@ describe('parseInteger', () => {
 
 describe('long inputs', () => {
   it('parse in linear time (no regex backtracking on megabyte values)', () => {
+    // A hang guard: quadratic backtracking on 1 MB would take minutes, far past the test's time limit.
     const big = 1_000_000;
-    const start = performance.now();
     expect(parseDouble('1'.repeat(big) + 'x')).toBeUndefined();
     expect(parseDouble('1'.repeat(big) + 'e' + '1'.repeat(big) + 'x')).toBeUndefined();
     expect(parseDouble('0x' + '1'.repeat(big) + 'g')).toBeUndefined();
@@ -100,8 +100,6 @@ describe('long inputs', () => {
     expect(parseDouble('1'.repeat(400))).toBeUndefined(); // overflows
     expect(parseInteger('0'.repeat(big) + 'x')).toBeUndefined();
     expect(parseInteger('0'.repeat(big) + '42')).toBe(42n);
-    // A hang guard (quadratic backtracking on 1 MB would take minutes), not a speed check.
-    expect(performance.now() - start).toBeLessThan(15_000);
   });
 });
 
