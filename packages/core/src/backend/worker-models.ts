@@ -123,12 +123,14 @@ export class WorkerModels {
     if (ref.generation !== this.generation || this.workers === undefined) fail(this.disposedError);
     const timeoutMs = settings.modelExecutionTimeoutMs;
     const cell = queued === undefined ? -1 : this.control.acquire(queued);
+    let timedOut = false;
     try {
       const options = queued === undefined ? { transfer, timeoutMs } : { transfer, timeoutMs, queued: { cell, deadline: queued.deadline } };
       return await this.workers.forSlot(ref.device, slot).call<R>('run', [ref.id, ...args], options);
     } catch (e) {
       if (e instanceof RunNotStarted) throw e;
       if (e instanceof WorkerTimeoutError) {
+        timedOut = true;
         settings.log.warn(`${backend} run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced`, { device: ref.device, slot, timeoutMs });
         throw new RespaiError(`ERR ${backend} model run exceeded MODEL_EXECUTION_TIMEOUT (${timeoutMs} ms)`, { cause: e });
       }
@@ -139,7 +141,10 @@ export class WorkerModels {
       }
       throw this.options.runtimeError(e);
     } finally {
-      if (queued !== undefined) this.control.release(cell, queued);
+      if (queued !== undefined) {
+        if (timedOut) this.control.abandon(cell, queued);
+        else this.control.release(cell, queued);
+      }
     }
   }
 
