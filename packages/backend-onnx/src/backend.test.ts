@@ -338,8 +338,9 @@ describe('MODEL_EXECUTION_TIMEOUT', () => {
     const [other] = await m.run([ones(2, 512)], { slot: 1 });
     expect(other!.shape).toEqual([2, 512]);
     expect(await long).toBe('ERR ONNX model run exceeded MODEL_EXECUTION_TIMEOUT (150 ms)');
-    // Answered at the limit, while onnxruntime was still computing (1 s or more of work).
-    expect(queued.computeUs).toBe(0);
+    // Answered at the limit, while onnxruntime was still computing (1 s or more of work): the record
+    // is abandoned, not read, so the engine times the run itself (the worker may still write it).
+    expect(queued.computeUs).toBeUndefined();
     expect(log.warn).toHaveBeenCalledWith('ONNX run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced', {
       device: 'CPU',
       slot: 0,
