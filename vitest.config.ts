@@ -8,6 +8,7 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const alias = {
   // Before '@respai/core': aliases match by prefix, and the first match wins.
   '@respai/core/testing': src('./packages/core/src/testing/index.ts'),
+  '@respai/core/worker': src('./packages/core/src/worker.ts'),
   // Seeded mutators without vitest: benchmarks and scripts use them too.
   '@respai/core/fuzz': src('./packages/core/src/testing/fuzz.ts'),
   '@respai/core': src('./packages/core/src/index.ts'),

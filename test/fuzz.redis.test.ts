@@ -4,24 +4,15 @@
  * both servers; every reply must be byte for byte the same and respai must stay up. Hashes stay
  * small (listpack-sized in Redis) so that field order is comparable too.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '@respai/core/fuzz';
 import { RawClient, type Arg } from './helpers/raw-client.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { hasRedisServer, twinServers } from './helpers/redis-server.js';
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
+/** A seeded generator, so a failing run can be replayed with its seed. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const KEYS = ['l1', 'l2', 'h1', 'h2', 's1', 'missing', 'x{t}'];
@@ -86,41 +77,24 @@ function seeds(spec: string): number[] {
 const run = hasRedisServer ? describe : describe.skip;
 
 run('fuzzing lists, hashes and EVAL against redis-server 7', () => {
-  let redis: RedisServer;
-  let respai: RunningServer;
-  let dir: string;
-  let a: RawClient;
-  let b: RawClient;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'respai-fuzz-'));
-    [redis, respai] = await Promise.all([startRedisServer(), startServer(['--dir', dir])]);
-    [a, b] = await Promise.all([RawClient.connect(redis.port), RawClient.connect(respai.port)]);
-  }, 30_000);
-
-  afterAll(async () => {
-    a?.close();
-    b?.close();
-    await Promise.all([redis?.stop(), respai?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const twins = twinServers();
 
   // FUZZ_SEEDS=1-200 runs more (a range or a comma list).
   for (const seed of seeds(process.env['FUZZ_SEEDS'] ?? '1-4')) {
     it(`seed ${seed}: 1500 random commands, identical replies, server alive`, async () => {
       const r = prng(seed);
-      await Promise.all([a.call('FLUSHALL'), b.call('FLUSHALL')]);
+      await Promise.all([twins.redis.call('FLUSHALL'), twins.respai.call('FLUSHALL')]);
       const proto = seed % 2 === 0 ? 3 : 2;
-      await Promise.all([a.call('HELLO', proto), b.call('HELLO', proto)]);
+      await Promise.all([twins.redis.call('HELLO', proto), twins.respai.call('HELLO', proto)]);
       const diffs: string[] = [];
       for (let i = 0; i < 1500 && diffs.length < 5; i++) {
         const c = fuzzCommand(r);
-        const [x, y] = await Promise.all([a.call(...c), b.call(...c)]);
+        const [x, y] = await Promise.all([twins.redis.call(...c), twins.respai.call(...c)]);
         if (x !== y) diffs.push(`#${i} ${JSON.stringify(c)}\n  redis:  ${JSON.stringify(x)}\n  respai: ${JSON.stringify(y)}`);
       }
       expect(diffs).toEqual([]);
-      expect(await b.call('PING')).toBe('+PONG\r\n');
-      expect(respai.proc.exitCode).toBeNull();
+      expect(await twins.respai.call('PING')).toBe('+PONG\r\n');
+      expect(twins.respaiServer.proc.exitCode).toBeNull();
       // The final keyspaces hold the same keys with the same contents.
       for (const k of KEYS) {
         const dump = async (c: RawClient) => {
@@ -130,7 +104,7 @@ run('fuzzing lists, hashes and EVAL against redis-server 7', () => {
           if (t === '+string\r\n') return t + (await c.call('GET', k));
           return t;
         };
-        expect(await dump(b)).toBe(await dump(a));
+        expect(await dump(twins.respai)).toBe(await dump(twins.redis));
       }
     }, 120_000);
   }

@@ -3,13 +3,9 @@
  * arity, WRONGTYPE, bad integers, out-of-range indexes) go to both servers and every reply is
  * compared byte for byte, in RESP2 and RESP3.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RawClient, type Arg } from './helpers/raw-client.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { hasRedisServer, twinServers } from './helpers/redis-server.js';
 
 /** Commands written as one line each; words split on spaces. */
 const cmds = (text: string): Arg[][] =>
@@ -310,48 +306,21 @@ const SCENARIOS: Record<string, Arg[][]> = {
 const run = hasRedisServer ? describe : describe.skip;
 
 run('lists and hashes: replies equal redis-server 7', () => {
-  let redis: RedisServer;
-  let respai: RunningServer;
-  let dir: string;
-  let a: RawClient;
-  let b: RawClient;
+  const twins = twinServers();
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'respai-lh-'));
-    [redis, respai] = await Promise.all([startRedisServer(), startServer(['--dir', dir])]);
-    [a, b] = await Promise.all([RawClient.connect(redis.port), RawClient.connect(respai.port)]);
-  }, 30_000);
-
-  afterAll(async () => {
-    a?.close();
-    b?.close();
-    await Promise.all([redis?.stop(), respai?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** Runs the commands on both servers; returns the mismatches (empty when all equal). */
-  async function compare(commands: Arg[][]): Promise<string[]> {
-    const diffs: string[] = [];
-    for (const c of commands) {
-      const [x, y] = await Promise.all([a.call(...c), b.call(...c)]);
-      const cut = (t: string) => (t.length > 300 ? `${t.slice(0, 300)}...` : t);
-      if (x !== y) diffs.push(`${cut(c.join(' '))}\n  redis:  ${cut(JSON.stringify(x))}\n  respai: ${cut(JSON.stringify(y))}`);
-    }
-    return diffs;
-  }
 
   for (const proto of [2, 3] as const) {
     for (const [name, commands] of Object.entries(SCENARIOS)) {
       it(`RESP${proto}: ${name}`, async () => {
-        expect(await compare([['FLUSHALL'], ['HELLO', proto, 'SETNAME', 'x']].map((c) => c) as Arg[][]).then((d) => d.filter((l) => !l.startsWith('HELLO')))).toEqual([]);
-        expect(await compare(commands)).toEqual([]);
+        expect(await twins.differences([['FLUSHALL'], ['HELLO', proto, 'SETNAME', 'x']].map((c) => c) as Arg[][]).then((d) => d.filter((l) => !l.startsWith('HELLO')))).toEqual([]);
+        expect(await twins.differences(commands)).toEqual([]);
       });
     }
   }
 
   it('binary-safe elements, fields and values (NUL, CR LF, high bytes)', async () => {
     const bin = Buffer.from([0, 13, 10, 255, 128, 36, 42]);
-    const diffs = await compare([
+    const diffs = await twins.differences([
       ['FLUSHALL'],
       ['RPUSH', 'l', bin, Buffer.alloc(0), bin],
       ['LRANGE', 'l', 0, -1],
@@ -369,7 +338,7 @@ run('lists and hashes: replies equal redis-server 7', () => {
   it('large lists and hashes: LRANGE slices, LTRIM, HLEN; HGETALL and HSCAN hold the same pairs', async () => {
     const n = 1000;
     const items = Array.from({ length: n }, (_, i) => `item-${i}`);
-    const diffs = await compare([
+    const diffs = await twins.differences([
       ['FLUSHALL'],
       ['RPUSH', 'l', ...items],
       ['LPUSH', 'l', ...items.slice(0, 300)],
@@ -396,7 +365,7 @@ run('lists and hashes: replies equal redis-server 7', () => {
       return out.sort();
     };
     const parse = (reply: string) => reply.split('\r\n').filter((l) => l !== '' && !/^[*$%]/.test(l)).map((l) => Buffer.from(l));
-    expect(pairs(parse(await b.call('HGETALL', 'h')))).toEqual(pairs(parse(await a.call('HGETALL', 'h'))));
+    expect(pairs(parse(await twins.respai.call('HGETALL', 'h')))).toEqual(pairs(parse(await twins.redis.call('HGETALL', 'h'))));
     async function scanAll(c: RawClient): Promise<string[]> {
       const seen = new Set<string>();
       let cursor = '0';
@@ -408,6 +377,6 @@ run('lists and hashes: replies equal redis-server 7', () => {
       } while (cursor !== '0');
       return [...seen].sort();
     }
-    expect(await scanAll(b)).toEqual(await scanAll(a));
+    expect(await scanAll(twins.respai)).toEqual(await scanAll(twins.redis));
   });
 });

@@ -8,13 +8,9 @@
  * depend on the Lua version (5.1 there, 5.4 here: compiler messages, tostring of integral
  * floats): those are checked against respai's own expected text, and docs/lua.md lists them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawClient, type Arg } from './helpers/raw-client.js';
-import { hasRedisServer, startRedisServer, type RedisServer } from './helpers/redis-server.js';
-import { startServer, type RunningServer } from './helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import type { Arg } from './helpers/raw-client.js';
+import { hasRedisServer, twinServers } from './helpers/redis-server.js';
 
 const ev = (script: string, ...rest: Arg[]): Arg[] => ['EVAL', script, ...rest];
 
@@ -195,95 +191,69 @@ const CASES: Record<string, Arg[][]> = {
 const run = hasRedisServer ? describe : describe.skip;
 
 run('Lua scripting: replies equal redis-server 7', () => {
-  let redis: RedisServer;
-  let respai: RunningServer;
-  let dir: string;
-  let a: RawClient;
-  let b: RawClient;
+  const twins = twinServers();
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'respai-lua-'));
-    [redis, respai] = await Promise.all([startRedisServer(), startServer(['--dir', dir])]);
-    [a, b] = await Promise.all([RawClient.connect(redis.port), RawClient.connect(respai.port)]);
-  }, 30_000);
-
-  afterAll(async () => {
-    a?.close();
-    b?.close();
-    await Promise.all([redis?.stop(), respai?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function compare(commands: Arg[][]): Promise<string[]> {
-    const diffs: string[] = [];
-    const cut = (t: string) => (t.length > 400 ? `${t.slice(0, 400)}...` : t);
-    for (const c of commands) {
-      const [x, y] = await Promise.all([a.call(...c), b.call(...c)]);
-      if (x !== y) diffs.push(`${cut(c.join(' '))}\n  redis:  ${cut(JSON.stringify(x))}\n  respai: ${cut(JSON.stringify(y))}`);
-    }
-    return diffs;
-  }
 
   for (const proto of [2, 3] as const) {
     for (const [name, commands] of Object.entries(CASES)) {
       it(`RESP${proto}: ${name}`, async () => {
-        await Promise.all([a.call('HELLO', proto), b.call('HELLO', proto)]);
-        expect(await compare([['FLUSHALL'], ['SCRIPT', 'FLUSH']])).toEqual([]);
-        expect(await compare(commands)).toEqual([]);
+        await Promise.all([twins.redis.call('HELLO', proto), twins.respai.call('HELLO', proto)]);
+        expect(await twins.differences([['FLUSHALL'], ['SCRIPT', 'FLUSH']])).toEqual([]);
+        expect(await twins.differences(commands)).toEqual([]);
       });
     }
   }
 
   it('Script return recursive object: cut with "reached lua stack limit", the connection stays usable', async () => {
-    await b.call('HELLO', 2);
-    const r = await b.call('EVAL', 'local a = {}; local b = {a}; a[1] = b; return a', 0);
+    await twins.respai.call('HELLO', 2);
+    const r = await twins.respai.call('EVAL', 'local a = {}; local b = {a}; a[1] = b; return a', 0);
     expect(r.startsWith('*1\r\n*1\r\n')).toBe(true);
     expect(r.endsWith('-ERR reached lua stack limit\r\n')).toBe(true);
-    expect(await b.call('PING')).toBe('+PONG\r\n');
+    expect(await twins.respai.call('PING')).toBe('+PONG\r\n');
   });
 
   it('texts that depend on the Lua version: respai gives Lua 5.4 words in Redis 7 frames', async () => {
     // Lua 5.1 quotes the token ('<eof>'); Lua 5.4 does not.
-    expect(await b.call('EVAL', 'return 1 +', 0)).toBe("-ERR Error compiling script (new function): user_script:1: unexpected symbol near <eof>\r\n");
-    expect(await b.call('SCRIPT', 'LOAD', 'return (')).toBe("-ERR Error compiling script (new function): user_script:1: unexpected symbol near <eof>\r\n");
+    expect(await twins.respai.call('EVAL', 'return 1 +', 0)).toBe("-ERR Error compiling script (new function): user_script:1: unexpected symbol near <eof>\r\n");
+    expect(await twins.respai.call('SCRIPT', 'LOAD', 'return (')).toBe("-ERR Error compiling script (new function): user_script:1: unexpected symbol near <eof>\r\n");
     // Lua 5.4 reads an integer literal past 2^53 exactly; Lua 5.1 rounds it to a double first.
-    expect(await b.call('EVAL', 'return 9007199254740993', 0)).toBe(':9007199254740993\r\n');
-    expect(await b.call('EVAL', 'local t = nil; return t.x', 0)).toMatch(
+    expect(await twins.respai.call('EVAL', 'return 9007199254740993', 0)).toBe(':9007199254740993\r\n');
+    expect(await twins.respai.call('EVAL', 'local t = nil; return t.x', 0)).toMatch(
       /^-ERR user_script:1: attempt to index a nil value \(local 't'\) script: [0-9a-f]{40}, on @user_script:1\.\r\n$/,
     );
     // An integral float prints as 5.0 inside Lua 5.4 (tostring, ..); arguments to redis.call are
     // formatted by respai as Redis does (%.17g), so what reaches the keyspace is the same.
-    expect(await b.call('EVAL', 'return tostring(10/2)', 0)).toBe('$3\r\n5.0\r\n');
+    expect(await twins.respai.call('EVAL', 'return tostring(10/2)', 0)).toBe('$3\r\n5.0\r\n');
     // A runaway recursion is a Lua error, not a crash.
-    const deep = await b.call('EVAL', 'local function f(n) return f(n+1)+1 end return f(1)', 0);
+    const deep = await twins.respai.call('EVAL', 'local function f(n) return f(n+1)+1 end return f(1)', 0);
     expect(deep).toMatch(/^-ERR user_script:1: stack overflow .*script: [0-9a-f]{40}, on @user_script:1\.\r\n$/);
-    expect(await b.call('PING')).toBe('+PONG\r\n');
+    expect(await twins.respai.call('PING')).toBe('+PONG\r\n');
   });
 
   it('RedisAI run commands are refused inside Lua with the original text (test_lua_multi)', async () => {
     const s = "return redis.pcall('AI.MODELEXECUTE', 'no_model{1}', 'INPUTS', 1, 'NO_INPUT{1}', 'OUTPUTS', 1, 'NO_OUTPUT{1}')";
-    expect(await b.call('EVAL', s, 0)).toBe('-ERR Cannot run RedisAI command within a transaction or a LUA script\r\n');
+    expect(await twins.respai.call('EVAL', s, 0)).toBe('-ERR Cannot run RedisAI command within a transaction or a LUA script\r\n');
     for (const cmd of ['AI.MODELRUN', 'AI.SCRIPTEXECUTE', 'AI.SCRIPTRUN', 'AI.DAGEXECUTE', 'AI.DAGEXECUTE_RO', 'AI.DAGRUN', 'AI.DAGRUN_RO']) {
-      expect(await b.call('EVAL', `return redis.call('${cmd}', 'x', 'INPUTS', 1, 'i', 'OUTPUTS', 1, 'o', 'x', 'y')`, 0)).toMatch(
+      expect(await twins.respai.call('EVAL', `return redis.call('${cmd}', 'x', 'INPUTS', 1, 'i', 'OUTPUTS', 1, 'o', 'x', 'y')`, 0)).toMatch(
         /^-ERR Cannot run RedisAI command within a transaction or a LUA script script: [0-9a-f]{40}, on @user_script:1\.\r\n$/,
       );
     }
     // Tensors are plain data: a script may store and read them, as in the original.
-    expect(await b.call('EVAL', "redis.call('AI.TENSORSET', KEYS[1], 'FLOAT', 2, 'VALUES', 1, 2) return redis.call('AI.TENSORGET', KEYS[1], 'VALUES')", 1, 't')).toBe(
+    expect(await twins.respai.call('EVAL', "redis.call('AI.TENSORSET', KEYS[1], 'FLOAT', 2, 'VALUES', 1, 2) return redis.call('AI.TENSORGET', KEYS[1], 'VALUES')", 1, 't')).toBe(
       '*2\r\n$1\r\n1\r\n$1\r\n2\r\n',
     );
-    expect(await b.call('EVAL', "return redis.pcall('LPUSH', KEYS[1], 'x')", 1, 't')).toBe('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
+    expect(await twins.respai.call('EVAL', "return redis.pcall('LPUSH', KEYS[1], 'x')", 1, 't')).toBe('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n');
   });
 
   it('SCRIPT HELP lists what respai has (Redis also lists DEBUG)', async () => {
-    const r = await b.call('SCRIPT', 'HELP');
+    const r = await twins.respai.call('SCRIPT', 'HELP');
     expect(r).toMatch(/^\*15\r\n\+SCRIPT <subcommand>/);
     expect(r).toContain('+LOAD <script>\r\n');
     expect(r).not.toContain('DEBUG');
   });
 
   it('EVAL inside MULTI runs at EXEC', async () => {
-    const c = await Promise.all([a, b].map(async (cl) => [await cl.call('MULTI'), await cl.call('EVAL', "return redis.call('incr', KEYS[1])", 1, 'ctr'), await cl.call('EXEC')]));
+    const c = await Promise.all([twins.redis, twins.respai].map(async (cl) => [await cl.call('MULTI'), await cl.call('EVAL', "return redis.call('incr', KEYS[1])", 1, 'ctr'), await cl.call('EXEC')]));
     expect(c[1]).toEqual(c[0]);
   });
 });

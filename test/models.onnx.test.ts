@@ -714,53 +714,72 @@ function rawSocket(port: number): Promise<Socket> {
   });
 }
 
+/** CPU's queue as INFO MODULES reports it (asked on `client`, so after what it sent before). */
+async function cpuQueue(): Promise<{ running: number; queued: number }> {
+  const text = String(await cmd('INFO', 'MODULES'));
+  const field = (name: string) => Number(new RegExp(`^ai_queue_CPU_${name}:(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { running: field('running'), queued: field('queued') };
+}
+
+/** Polls CPU's queue until `cond` holds (the server's own view, not a guess at timing). */
+async function untilQueue(what: string, cond: (q: { running: number; queued: number }) => boolean): Promise<void> {
+  for (let i = 0; !cond(await cpuQueue()); i++) {
+    if (i > 10_000) throw new Error(`CPU's queue never showed: ${what}`);
+    await sleep(2);
+  }
+}
+
 describe('the run queue', () => {
-  const heavyRun = (c: Client, out: string, rows = 'x-heavy') => c.sendCommand(['AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', rows, 'OUTPUTS', '1', out]);
+  // 100 matmul layers on 4 x HEAVY_ROWS rows: seconds of work, so "still running" is the server's
+  // state when it answers the other clients, not a race the test has to win.
+  const heavierRun = (c: Client, out: string) => c.sendCommand(['AI.MODELEXECUTE', 'heavier', 'INPUTS', '1', 'x-heavier', 'OUTPUTS', '1', out]);
 
   beforeAll(async () => {
     expect(await cmd('AI.MODELSTORE', 'heavy', 'ONNX', 'CPU', 'BLOB', HEAVY)).toBe('OK');
+    expect(await cmd('AI.MODELSTORE', 'heavier', 'ONNX', 'CPU', 'BLOB', matmulChainModel(512, 100))).toBe('OK');
     await cmd('AI.MODELSTORE', 'add', 'ONNX', 'CPU', 'BLOB', ADD);
     await cmd('AI.TENSORSET', 'a', 'FLOAT', '2', '2', 'VALUES', '2', '3', '2', '3');
-    await cmd('AI.TENSORSET', 'x-heavy', 'FLOAT', String(HEAVY_ROWS), '512');
+    await cmd('AI.TENSORSET', 'x-heavier', 'FLOAT', String(4 * HEAVY_ROWS), '512');
     await cmd('AI.TENSORSET', 'x-light', 'FLOAT', '2', '512', 'BLOB', f32(...new Array(1024).fill(1)));
-    // Warm the worker's session up.
+    // Warm the worker's sessions up.
     expect(await cmd('AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', 'x-light', 'OUTPUTS', '1', 'y-light')).toBe('OK');
+    expect(await cmd('AI.MODELEXECUTE', 'heavier', 'INPUTS', '1', 'x-light', 'OUTPUTS', '1', 'y-light')).toBe('OK');
     expect(new Set(await values('y-light'))).toEqual(new Set([1]));
   });
 
-  it('another client is answered while a heavy model runs: its PING reply comes first', async () => {
+  it('another client is answered while a heavy model runs: its replies come first', async () => {
     const order: string[] = [];
-    const run = heavyRun(other, 'y-heavy').then((r) => {
+    const run = heavierRun(other, 'y-heavy').then((r) => {
       order.push('model');
       return r;
     });
-    await sleep(30);
+    await untilQueue('the heavy run started', (q) => q.running === 1);
     expect(await client.ping()).toBe('PONG');
     order.push('ping');
     expect(await cmd('SET', 'meanwhile', '1')).toBe('OK');
     expect(await cmd('AI.TENSORGET', GUARD, 'META')).toEqual(['dtype', 'FLOAT', 'shape', [2, 2]]);
     order.push('commands');
+    // Answered after those: the model was computing all along.
+    expect(await cpuQueue()).toEqual({ running: 1, queued: 0 });
     expect(await run).toBe('OK');
     expect(order).toEqual(['ping', 'commands', 'model']);
-    expect(await cmd('AI.TENSORGET', 'y-heavy', 'META')).toEqual(['dtype', 'FLOAT', 'shape', [HEAVY_ROWS, 512]]);
+    expect(await cmd('AI.TENSORGET', 'y-heavy', 'META')).toEqual(['dtype', 'FLOAT', 'shape', [4 * HEAVY_ROWS, 512]]);
   });
 
   it('TIMEOUT: a request queued behind a slow model replies TIMEDOUT and writes nothing', async () => {
-    // 20 times the heavy run (a second or more with any thread count here), and a margin of 100
-    // ms for it to start: the timed-out requests must still be queued behind it.
-    expect(await cmd('AI.MODELSTORE', 'heavier', 'ONNX', 'CPU', 'BLOB', matmulChainModel(512, 100))).toBe('OK');
-    await cmd('AI.TENSORSET', 'x-heavier', 'FLOAT', String(4 * HEAVY_ROWS), '512');
     const order: string[] = [];
-    const run = other.sendCommand(['AI.MODELEXECUTE', 'heavier', 'INPUTS', '1', 'x-heavier', 'OUTPUTS', '1', 'y-heavy2']).then((r) => {
+    const run = heavierRun(other, 'y-heavy2').then((r) => {
       order.push('model');
       return r;
     });
-    await sleep(100);
+    await untilQueue('the heavy run started', (q) => q.running === 1);
     expect(await cmd('AI.MODELEXECUTE', 'add', 'INPUTS', '2', 'a', 'a', 'OUTPUTS', '1', 'timed-out', 'TIMEOUT', '50')).toBe('TIMEDOUT');
     order.push('timedout');
     // The deprecated form too.
     expect(await cmd('AI.MODELRUN', 'add', 'TIMEOUT', '20', 'INPUTS', 'a', 'a', 'OUTPUTS', 'timed-out')).toBe('TIMEDOUT');
     order.push('timedout');
+    // Replied at their deadlines, while the slot was still busy.
+    expect((await cpuQueue()).running).toBe(1);
     expect(await run).toBe('OK');
     expect(order).toEqual(['timedout', 'timedout', 'model']);
     expect(await cmd('EXISTS', 'timed-out')).toBe(0);
@@ -772,12 +791,12 @@ describe('the run queue', () => {
   it('clients that disconnect while their request runs or waits: nothing breaks, others are served', async () => {
     const running = await rawSocket(server.port);
     const queued = await rawSocket(server.port);
-    running.write(resp('AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', 'x-heavy', 'OUTPUTS', '1', 'gone1'));
-    await sleep(30);
+    running.write(resp('AI.MODELEXECUTE', 'heavier', 'INPUTS', '1', 'x-heavier', 'OUTPUTS', '1', 'gone1'));
+    await untilQueue('the heavy run started', (q) => q.running === 1);
     queued.write(resp('AI.MODELEXECUTE', 'add', 'INPUTS', '2', 'a', 'a', 'OUTPUTS', '1', 'gone2'));
     // Queued behind both: served once they are done or dropped.
     const served = other.sendCommand(['AI.MODELEXECUTE', 'add', 'INPUTS', '2', 'a', 'a', 'OUTPUTS', '1', 'served']);
-    await sleep(30);
+    await untilQueue('both requests queued behind it', (q) => q.queued === 2);
     running.destroy();
     queued.destroy();
     expect(await client.ping()).toBe('PONG');

@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -256,6 +256,65 @@ describe('the original engine\'s data (fixtures)', () => {
       await checkReadbacks(again.c, '', Date.now());
     });
   }
+});
+
+/** The `respai` command-line tool (apps/cli), as a user runs it. */
+function cli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(REPO, 'apps/cli/bin/respai.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('respai import (the command-line tool) of RDB files into a running server', () => {
+  itShared("the original's dump.rdb: the keys it held, with their readbacks and runs", FIXTURE_FILES, async () => {
+    const { s, c } = await respai([]);
+    const file = sharedPath(FIX, 'dump.rdb');
+    const first = cli(['import', file, '-p', String(s.port), '--no-progress']);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/^imported 1[78] keys from dump\.rdb \(RDB version 10\)/);
+    expect(first.code).toBe(0);
+    await checkReadbacks(c, '', Date.now());
+    expect(await checkRuns(c, '')).toBe(5);
+    // Again: every key exists, so each RESTORE is refused (BUSYKEY), and the tool says so and fails...
+    const again = cli(['import', file, '-p', String(s.port), '--no-progress']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/keys were refused:\n {2}"[^"]+": BUSYKEY Target key name already exists\./);
+    // ...unless told to replace them.
+    const replaced = cli(['import', file, '-p', String(s.port), '--no-progress', '--replace']);
+    expect(replaced.code).toBe(0);
+    await checkReadbacks(c, '', Date.now());
+  });
+
+  it("a file respai wrote: every type it holds, TTLs kept, the same DEBUG DIGEST; damaged files refused whole", async () => {
+    const dir = tempDir();
+    const { c: a } = await respai(['--dir', dir]);
+    await a.sendCommand(['SET', 'str', 'hello']);
+    await a.sendCommand(['SET', 'ttl', 'soon', 'PX', '3600000']);
+    await a.sendCommand(['RPUSH', 'list', 'a', 'b', 'c']);
+    await a.sendCommand(['HSET', 'hash', 'f', 'v', 'g', 'w']);
+    await a.sendCommand(['AI.TENSORSET', 't', 'INT64', '2', 'VALUES', '-9007199254740993', '7']);
+    await a.sendCommand(['AI.SCRIPTSTORE', 'scr', 'CPU', 'ENTRY_POINTS', '1', 'f', 'SOURCE', 'def f(a):\n    return a + 1\n']);
+    expect(await a.sendCommand(['SAVE'])).toBe('OK');
+    const digest = await a.sendCommand(['DEBUG', 'DIGEST']);
+    const { s: bs, c: b } = await respai([]);
+    const r = cli(['import', join(dir, 'dump.rdb'), '-p', String(bs.port), '--no-progress']);
+    expect(r.stdout).toMatch(/^imported 6 keys from dump\.rdb \(RDB version 10\); 1 with a TTL/);
+    expect(r.code).toBe(0);
+    expect(await b.sendCommand(['DEBUG', 'DIGEST'])).toBe(digest);
+    expect(Number(await b.sendCommand(['PTTL', 'ttl']))).toBeGreaterThan(3_000_000);
+    await b.sendCommand(['AI.TENSORSET', 'x', 'FLOAT', '1', 'VALUES', '1']);
+    expect(await b.sendCommand(['AI.SCRIPTEXECUTE', 'scr', 'f', 'INPUTS', '1', 'x', 'OUTPUTS', '1', 'y'])).toBe('OK');
+    expect(await b.sendCommand(['AI.TENSORGET', 'y', 'VALUES'])).toEqual(['2']);
+    // A damaged file: nothing is sent (the whole file is checked first).
+    const bytes = readFileSync(join(dir, 'dump.rdb'));
+    bytes[bytes.length - 20] ^= 0xff;
+    const damaged = join(dir, 'damaged.rdb');
+    writeFileSync(damaged, bytes);
+    const { s: cs, c: cc } = await respai([]);
+    const bad = cli(['import', damaged, '-p', String(cs.port), '--no-progress']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^respai: /);
+    expect(await cc.sendCommand(['DBSIZE'])).toBe(0);
+  });
 });
 
 describe('with redis-server 7 (started by the test)', () => {

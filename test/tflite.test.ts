@@ -102,11 +102,16 @@ describeShared('mnist_model_quant.tflite', ['models/mnist_model_quant.tflite', '
     expect(cli(['AI.TENSORGET', 'b3', 'VALUES'])).toBe('1');
   });
 
-  it('AI.INFO counts its runs; INFO names the TFLite version', async () => {
+  it('AI.INFO counts its runs; INFO names the TFLite version, and which runtime runs each model', async () => {
     const info = (await cmd('AI.INFO', 'mnist')) as unknown[];
     expect(info[info.indexOf('backend') + 1]).toBe('TFLITE');
     expect(Number(info[info.indexOf('calls') + 1])).toBeGreaterThanOrEqual(2);
-    expect(String(await cmd('INFO', 'modules'))).toMatch(/TFLite version:? ?2\.2\.0|2\.2\.0/);
+    expect(String(await cmd('INFO', 'modules'))).toMatch(/ai_TensorFlowLite_version:2\.9\.0/);
+    expect(String(await cmd('INFO', 'modules'))).not.toMatch(/ai_model_runtimes/);
+    const lines = String(await cmd('INFO', 'ai_model_runtimes')).split('\r\n');
+    expect(lines[0]).toBe('# ai_model_runtimes');
+    const line = lines.find((l) => l.includes('key=mnist,'))!;
+    expect(line).toMatch(/^model_\d+:key=mnist,backend=TFLITE,runtime=tflite-2\.9-xnnpack,label=TFLite 2\.9\.0 \+ XNNPACK,tflite-2\.2=[\d.]+us,/);
   });
 });
 

@@ -129,16 +129,17 @@ describe('TorchScript models', () => {
     const heavy = torchModelBlob('def forward(self, x):\n    y = x\n    for i in range(60):\n        y = torch.tanh(y @ x)\n    return y\n');
     expect(await cmd('AI.MODELSTORE', 'heavy', 'TORCH', 'CPU', 'BLOB', heavy)).toBe('OK');
     await cmd('AI.TENSORSET', 'hx', 'FLOAT', '400', '400', 'BLOB', Buffer.alloc(400 * 400 * 4));
-    let done = false;
-    const run = cmd('AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', 'hx', 'OUTPUTS', '1', 'hy').then((r) => ((done = true), r));
-    // Pings answered while the run is in flight (hang guard, not a speed check).
-    let pings = 0;
-    while (!done && pings < 1000) {
-      expect(await other.ping()).toBe('PONG');
-      pings++;
-    }
+    const running = async () => /^ai_queue_CPU_running:1\r$/m.test(String(await other.sendCommand(['INFO', 'MODULES'])));
+    const order: string[] = [];
+    const run = cmd('AI.MODELEXECUTE', 'heavy', 'INPUTS', '1', 'hx', 'OUTPUTS', '1', 'hy').then((r) => (order.push('model'), r));
+    for (let i = 0; !(await running()); i++) if (i > 10_000) throw new Error('the heavy run never started');
+    expect(await other.ping()).toBe('PONG');
+    expect(await other.sendCommand(['SET', 'meanwhile', '1'])).toBe('OK');
+    order.push('other client');
+    // Answered after those: the model was computing all along.
+    expect(await running()).toBe(true);
     expect(await run).toBe('OK');
-    expect(pings).toBeGreaterThan(0);
+    expect(order).toEqual(['other client', 'model']);
   });
 });
 
@@ -335,6 +336,14 @@ describe('scripts: the rest of the surface', () => {
       '    redis.execute("INCR", key)',
       '    return torch.tensor(1)',
       '',
+      'def readonly(key: str):',
+      '    redis.execute("INFO", "server")',
+      '    redis.execute("DBSIZE", [])',
+      '    redis.execute("TIME", [])',
+      '    redis.execute("COMMAND", "COUNT")',
+      '    redis.execute("AI.SCRIPTGET", "bad{3}", "META")',
+      '    return torch.tensor(1)',
+      '',
     ].join('\n');
     expect(await cmd('AI.SCRIPTSET', 'bad{3}', 'CPU', 'SOURCE', src)).toBe('OK');
     const run = (fn: string) => err('AI.SCRIPTEXECUTE', 'bad{3}', fn, 'KEYS', '1', '{3}', 'INPUTS', '1', 's{3}', 'OUTPUTS', '1', 'o{3}');
@@ -348,6 +357,8 @@ describe('scripts: the rest of the surface', () => {
     // Nothing was touched: the server is up, the keys are there, notmine was never written.
     expect(await cmd('EXISTS', 'notmine', 'o{3}', 'keep', 'myscript')).toBe(2);
     expect(await cmd('GET', 's{3}')).toBe('abc');
+    // Read-only commands that take no key, and AI.SCRIPTGET of a declared key, are allowed.
+    expect(await cmd('AI.SCRIPTEXECUTE', 'bad{3}', 'readonly', 'KEYS', '1', '{3}', 'INPUTS', '1', 's{3}', 'OUTPUTS', '1', 'o{3}')).toBe('OK');
   });
 
   it('redisAI.model_execute runs a stored model from a script', async () => {

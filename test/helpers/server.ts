@@ -28,7 +28,9 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   // A directory of its own unless the test names one: never a snapshot or AOF lying in the repository.
   const ownDir = args.includes('--dir') ? undefined : mkdtempSync(join(tmpdir(), 'respai-test-'));
   const dirArgs = ownDir === undefined ? [] : ['--dir', ownDir];
-  const proc = spawn(process.execPath, [SERVER_CLI, ...args, ...dirArgs, '--port', '0', '--loglevel', 'notice'], {
+  // A free port unless the test names one (TLS tests open a plain and a TLS port together).
+  const portArgs = args.includes('--port') ? [] : ['--port', '0'];
+  const proc = spawn(process.execPath, [SERVER_CLI, ...args, ...dirArgs, ...portArgs, '--loglevel', 'notice'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -37,7 +39,8 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   if (ownDir !== undefined) void exited.then(() => rmSync(ownDir, { recursive: true, force: true }));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    // A safety net only: a server loading a snapshot of models on a busy machine can take a while.
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 90_000);
     const check = () => {
       const m = /"port":(\d+)[^\n]*Ready to accept connections|Ready to accept connections[^\n]*"port":(\d+)/.exec(out);
       if (m) {

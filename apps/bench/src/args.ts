@@ -1,3 +1,5 @@
+import { serverWarmupMs } from './warmup.js';
+
 /** Option parsing shared by scenarios: lists, byte sizes with k/m suffixes. */
 
 export function parseList<T>(s: string, item: (x: string) => T): T[] {
@@ -21,4 +23,57 @@ export function parsePositiveInt(s: string, what: string): number {
   const n = Number(s);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got ${s}`);
   return n;
+}
+
+/**
+ * The options every compute scenario (onnx, torch, tf, tflite, dag) takes, for parseArgs; a
+ * scenario adds its own. `computeSettings` reads them.
+ */
+export function computeOptions(out: string) {
+  return {
+    concurrency: { type: 'string', default: '1,2,4,8,16,32' },
+    'intra-op': { type: 'string', default: '1' },
+    'threads-per-queue': { type: 'string', default: '1' },
+    'window-ms': { type: 'string' },
+    'max-windows': { type: 'string' },
+    'server-warmup-ms': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: out },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+}
+
+/** The values of {@link computeOptions}, checked: --quick shortens windows and warm-up. */
+export interface ComputeSettings {
+  levels: number[];
+  intraOp: number;
+  threadsPerQueue: number;
+  windowMs: number;
+  warmupMs: number;
+  maxWindows: number;
+  serverWarmupMs: number;
+  out: string;
+}
+
+export function computeSettings(v: {
+  concurrency: string;
+  'intra-op': string;
+  'threads-per-queue': string;
+  'window-ms'?: string | undefined;
+  'max-windows'?: string | undefined;
+  'server-warmup-ms'?: string | undefined;
+  quick: boolean;
+  out: string;
+}): ComputeSettings {
+  const windowMs = v['window-ms'] ? parsePositiveInt(v['window-ms'], '--window-ms') : v.quick ? 500 : 2000;
+  return {
+    levels: parseList(v.concurrency, (s) => parsePositiveInt(s, '--concurrency')),
+    intraOp: parsePositiveInt(v['intra-op'], '--intra-op'),
+    threadsPerQueue: parsePositiveInt(v['threads-per-queue'], '--threads-per-queue'),
+    windowMs,
+    warmupMs: Math.min(windowMs, 1000),
+    maxWindows: v['max-windows'] ? parsePositiveInt(v['max-windows'], '--max-windows') : v.quick ? 5 : 10,
+    serverWarmupMs: serverWarmupMs(v['server-warmup-ms'], v.quick),
+    out: v.out,
+  };
 }

@@ -1,3 +1,4 @@
+import { computeSettings, type ComputeSettings } from './args.js';
 import { Client, floats } from './client.js';
 import { measuredOf, runInProcess, type Measured } from './direct.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad, sendBatch, type Arg } from './loadgen/index.js';
@@ -17,8 +18,35 @@ export type Mode = 'exec' | 'roundtrip';
 
 export const MODES: readonly Mode[] = ['exec', 'roundtrip'];
 
+/**
+ * The common part of a compute scenario's command line: prints `usage` and gives undefined for
+ * --help (the scenario then returns 0), else `--modes` and the settings of computeOptions.
+ */
+export function computeArgs(
+  values: Parameters<typeof computeSettings>[0] & { help: boolean; modes: string },
+  usage: string,
+): { modes: Mode[]; bench: ComputeSettings } | undefined {
+  if (values.help) {
+    console.log(usage);
+    return undefined;
+  }
+  return { modes: parseModes(values.modes), bench: computeSettings(values) };
+}
+
+/** `--modes`: a comma-separated list of MODES. */
+export function parseModes(s: string): Mode[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)
+    .map((x) => {
+      if (!MODES.includes(x as Mode)) throw new Error(`--modes: unknown mode ${x}`);
+      return x as Mode;
+    });
+}
+
 /** Targets from the issues, the same for every backend; never relaxed by changing what is measured. */
-export const ADDED_P50_US = 150;
+export const ADDED_P50_US = 100;
 export const THROUGHPUT_SHARE = 0.85;
 
 export interface ComputeInput {
@@ -35,6 +63,8 @@ export interface ComputeModel {
   inputs: ComputeInput[];
   /** AI.MODELSTORE's arguments between the key and BLOB (backend, device, INPUTS/OUTPUTS). */
   storeArgs: Arg[];
+  /** How many outputs the model has (default 1); output 0 is the one compared and fetched. */
+  outputs?: number;
 }
 
 /** The in-process floor for one model. */
@@ -48,9 +78,7 @@ export interface Floor {
 
 export interface ComputeOptions {
   scenario: string;
-  backend: 'TORCH' | 'TF' | 'TFLITE';
-  /** AI.CONFIG LOADBACKEND's path (the backend package's folder). */
-  backendPath: string;
+  backend: 'ONNX' | 'TORCH' | 'TF' | 'TFLITE';
   /** What the floor is, for the report ("libtorch through the addon, in this process"). */
   floorName: string;
   models: ComputeModel[];
@@ -67,6 +95,8 @@ export interface ComputeOptions {
   serverEnv?: Record<string, string>;
   /** Makes the floor of a model; called once per model, before any server starts. */
   floor(m: ComputeModel): Promise<Floor>;
+  /** Runs while the server is still up, after the measurements (extra measurements of a scenario). */
+  after?: (port: number, log: (s: string) => void) => Promise<void>;
   out: string;
   /** Lines for the head of the report (settings, the floor's load times), read when it prints. */
   head: () => string[];
@@ -141,7 +171,8 @@ export async function runCompute(o: ComputeOptions): Promise<number> {
     client = await Client.connect(server.port);
     const rssStart = server.rssBytes();
     let t0 = performance.now();
-    await client.ok(['AI.CONFIG', 'LOADBACKEND', o.backend, o.backendPath]);
+    // By package name: the server resolves respai's own backends from its BACKENDSPATH.
+    await client.ok(['AI.CONFIG', 'LOADBACKEND', o.backend, `@respai/backend-${o.backend.toLowerCase()}`]);
     const loadBackendMs = performance.now() - t0;
     const rssBackend = server.rssBytes();
     const storeMs = new Map<string, number>();
@@ -165,7 +196,8 @@ export async function runCompute(o: ComputeOptions): Promise<number> {
       const setup = await sendBatch(server.port, Array.from({ length: maxC }, (_, i) => setInputs(i)).flat());
       if (setup.errors > 0) throw new Error(`setting up ${m.name}: ${setup.firstError}`);
       const execArgs = (i: number): Arg[] => [
-        'AI.MODELEXECUTE', key, 'INPUTS', m.inputs.length, ...m.inputs.map((_, k) => inKey(i, k)), 'OUTPUTS', 1, `bench:out:${i}`,
+        'AI.MODELEXECUTE', key, 'INPUTS', m.inputs.length, ...m.inputs.map((_, k) => inKey(i, k)),
+        'OUTPUTS', m.outputs ?? 1, `bench:out:${i}`, ...Array.from({ length: (m.outputs ?? 1) - 1 }, (_, k) => `bench:out:${i}:${k + 1}`),
       ];
       const getArgs = (i: number): Arg[] => ['AI.TENSORGET', `bench:out:${i}`, 'BLOB'];
       const exec = (i: number) => encodeCommand(execArgs(i));
@@ -190,6 +222,7 @@ export async function runCompute(o: ComputeOptions): Promise<number> {
       }
     }
     load = { rssStart, loadBackendMs, rssBackend, storeMs, rssModels, rssAfter: server.rssBytes() };
+    await o.after?.(server.port, log);
   } finally {
     progress.clear();
     client?.close();

@@ -5,6 +5,7 @@ import { RespaiClient, RespaiError, type Backend, type DType, type Tensor } from
 import { connect, type ConnectionOptions } from './connect.js';
 import { detectBackend, isImage, npyOf, parseDType, parseShape, tensorFromImage, tensorFromNpy, tensorFromRaw } from './files.js';
 import { onnxInputs, type OnnxInput } from './onnx-inputs.js';
+import { importRdb } from './import.js';
 import { UploadProgress } from './progress.js';
 import { describeOutput } from './table.js';
 
@@ -152,6 +153,32 @@ async function run(key: string, o: RunOptions, cmd: Command): Promise<void> {
   });
 }
 
+interface ImportCliOptions {
+  replace?: boolean;
+  db: number;
+  progress?: boolean;
+}
+
+async function importFile(file: string, o: ImportCliOptions, cmd: Command): Promise<number> {
+  const conn = await connect(cmd.optsWithGlobals<ConnectionOptions>());
+  try {
+    const r = await importRdb(file, { replace: o.replace === true, db: o.db, progress: o.progress ?? process.stderr.isTTY === true }, conn);
+    const notes = [
+      r.withTtl > 0 ? `${r.withTtl} with a TTL` : '',
+      r.expired > 0 ? `${r.expired} expired, skipped` : '',
+      r.otherDbs > 0 ? `${r.otherDbs} in other databases, skipped (--db picks one)` : '',
+    ].filter(Boolean);
+    console.log(`imported ${r.imported} keys from ${basename(file)} (RDB version ${r.rdbVersion})${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`);
+    if (r.failed.length === 0) return 0;
+    console.error(`${r.failed.length} keys were refused:`);
+    for (const [k, why] of r.failed.slice(0, 20)) console.error(`  ${JSON.stringify(k)}: ${why}`);
+    if (r.failed.length > 20) console.error(`  ... and ${r.failed.length - 20} more`);
+    return 1;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
 /** redis-cli's connection options, accepted before and after the subcommand. */
 function connectionOptions(c: Command): Command {
   return c
@@ -210,13 +237,26 @@ export function program(): Command {
     .option('--invert', 'invert image pixels (dark digits on light paper for MNIST-style models)')
     .option('--timeout <ms>', 'give up when still queued after this long', int('--timeout'))
     .action((key: string, o: RunOptions, cmd: Command) => run(key, o, cmd));
+
+  connectionOptions(p.command('import'))
+    .description('load the keys of an RDB file (Redis with the original engine, or respai) into the server, as RESTOREs')
+    .argument('<file>', 'the RDB file, e.g. dump.rdb')
+    .helpOption('--help', 'show help')
+    .option('--replace', 'overwrite keys that exist (RESTORE ... REPLACE); without it they are refused with BUSYKEY')
+    .option('--db <n>', "the file's database to import (respai has one)", int('--db'), 0)
+    .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .option('--no-progress', 'no progress bar')
+    .action(async (file: string, o: ImportCliOptions, cmd: Command) => {
+      process.exitCode = await importFile(file, o, cmd);
+    });
   return p;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
     await program().parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command that finished with a verdict (import: keys refused) sets the exit code itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (RespaiError.isInstance(e)) console.error(`(error) ${e.text}`);
     else console.error(`respai: ${(e as Error).message}`);

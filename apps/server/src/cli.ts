@@ -1,30 +1,10 @@
 #!/usr/bin/env node
 import { PersistenceLoadError } from '@respai/core';
 import { ConfigError, loadOptions } from './config.js';
-import { startServer } from './server.js';
+import { StartupError, startServer } from './server.js';
+import { usage } from './usage.js';
 
-const USAGE = `Usage: respai-server [/path/to/respai.conf] [--option value ...]
-
-Options (also accepted as config-file lines, "name value"):
-  --port <n>                 TCP port (default 6379; 0 picks a free one)
-  --bind <addr> [addr ...]   addresses to listen on (default 127.0.0.1)
-  --requirepass <password>   require AUTH before any other command
-  --maxclients <n>           maximum simultaneous clients (default 10000)
-  --proto-max-bulk-len <sz>  largest bulk string accepted, e.g. 512mb (default)
-  --loglevel <level>         debug | verbose | notice | warning | nothing
-  --logfile <path>           append logs there instead of stdout
-  --dir <path>               where the snapshot and the append-only file live (default .)
-  --dbfilename <name>        snapshot file, an RDB file (default dump.rdb), loaded at start
-  --save "<secs> <changes>"  snapshot points, like redis.conf (default "": none)
-  --appendonly yes|no        append-only file (default no)
-  --appendfilename <name>    (default appendonly.respai)
-  --appendfsync <policy>     always | everysec | no (default everysec)
-  (docs/persistence.md; repair a damaged append-only file with respai-check-aof --fix <file>)
-  --keyspace-url redis://[user:pass@]host:port      keep every key in this Redis/Valkey server
-  --keyspace-cluster-nodes host:port[,host:port]    ... or in this Redis Cluster
-  --keyspace-timeout <ms>    store requests fail after this long (default 5000)
-  (docs/scale-out.md: also keyspace-user, keyspace-password, keyspace-tls*, keyspace-check-interval)
-`;
+const USAGE = usage();
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -65,7 +45,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof PersistenceLoadError) {
+  if (err instanceof PersistenceLoadError || err instanceof StartupError) {
     process.stderr.write(`respai-server: ${err.message}\n`);
     process.exit(1);
   }

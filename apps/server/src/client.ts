@@ -5,8 +5,11 @@ import { ReplyWriter } from './resp/encoder.js';
 import { ErrorReply, QUEUED, type Reply } from './resp/reply.js';
 import type { Command, ExecContext } from './commands/types.js';
 import type { ServerState } from './state.js';
+import { checkCall } from './acl/check.js';
+import type { User } from './acl/user.js';
 
 let nextId = 1;
+const NO_ARGS: Buffer[] = [];
 
 /** Input a connection buffers while its command completes asynchronously, before it stops reading. */
 const PAUSE_WHILE_BUSY_BYTES = 1 << 20;
@@ -32,6 +35,8 @@ export class Client {
   libName = '';
   libVer = '';
   authenticated: boolean;
+  /** [acl] The user this connection runs as (undefined without ACL: fake servers in unit tests). */
+  user: User | undefined;
   lastCommand = 'NULL';
   /** MULTI state: undefined outside a transaction. */
   multi: Queued[] | undefined;
@@ -58,7 +63,9 @@ export class Client {
     onClose: (c: Client) => void,
   ) {
     this.onClose = onClose;
-    this.authenticated = server.options.requirepass === '';
+    // [acl] Connections start as the default user, authenticated when it needs no password.
+    this.user = server.acl?.defaultUser;
+    this.authenticated = server.acl !== undefined ? !server.acl.defaultNeedsAuth : server.options.requirepass === '';
     this.decoder = new RespDecoder({ maxBulkLen: server.options['proto-max-bulk-len'] });
     this.addr = `${socket.remoteAddress}:${socket.remotePort}`;
     this.laddr = `${socket.localAddress}:${socket.localPort}`;
@@ -84,7 +91,7 @@ export class Client {
    * requirepass is cleared (the default user is nopass again).
    */
   private get authRequired(): boolean {
-    return !this.authenticated && this.server.options.requirepass !== '';
+    return !this.authenticated && (this.server.acl?.defaultNeedsAuth ?? this.server.options.requirepass !== '');
   }
 
   /** Writes one reply (one per command), unless CLIENT REPLY OFF / SKIP drops it, as in Redis. */
@@ -164,20 +171,29 @@ export class Client {
     const name = nameArg.toString('latin1').toLowerCase();
     const command = this.server.commands.get(name);
     if (command === undefined) {
-      this.reject(E.unknownCommand(sanitize(nameArg.toString('latin1'), 128), describeArgs(argv)));
+      this.reject(E.unknownCommand(sanitize(nameArg.toString('latin1'), 128), describeArgs(argv)), undefined);
       return;
     }
     // Redis checks the arity before authentication.
     if ((command.arity > 0 && argv.length !== command.arity) || argv.length < -command.arity) {
-      this.reject(E.arity(command.name));
+      this.reject(E.arity(command.name), command);
       return;
     }
     if (this.authRequired && !command.flags.includes('noauth')) {
-      this.reject(E.noAuth);
+      this.reject(E.noAuth, command);
       return;
     }
+    // [acl] A restricted user's command and the keys it names (acl/check.ts); others skip this.
+    const user = this.user;
+    if (user !== undefined && user.restricted) {
+      const denied = checkCall(this.server.acl!, user, command, argv);
+      if (denied !== undefined) {
+        this.reject(denied, command);
+        return;
+      }
+    }
     if (this.server.persistence?.loading === true && !command.flags.includes('loading')) {
-      this.reject(E.loading);
+      this.reject(E.loading, command);
       return;
     }
     this.lastCommand = command.name;
@@ -186,38 +202,54 @@ export class Client {
       this.send(QUEUED);
       return;
     }
+    this.argv = argv;
     this.run(command, argv.slice(1));
   }
 
   /** An error that happens before queueing also aborts an open transaction (EXECABORT). */
-  private reject(text: string): void {
+  private reject(text: string, command: Command | undefined): void {
     if (this.multi !== undefined) this.multiDirty = true;
+    this.server.observe?.rejected(command); // [observe]
     this.send(new ErrorReply(text));
   }
 
+  /** [observe] The command running (its argv, for SLOWLOG) and when it started (-1: not timed). */
+  private argv: Buffer[] = NO_ARGS;
+  private started = -1;
+
   private run(command: Command, args: Buffer[]): void {
+    const observe = this.server.observe; // [observe]
+    this.started = observe === undefined ? -1 : observe.begin();
     let result: Reply | Promise<Reply>;
     try {
       // External keyspace (docs/scale-out.md): the command is forwarded to the store or runs over it.
       const external = this.server.external;
       result = external !== undefined ? external.run(this.ctx, command, args) : command.execute(this.ctx, command.parse(args, this.parseContext()));
     } catch (e) {
-      this.send(this.errorReply(e, command));
+      const r = this.errorReply(e, command);
+      this.send(r);
+      observe?.end(this, command, this.argv, this.started, r); // [observe]
+      this.argv = NO_ARGS;
       return;
     }
     if (result instanceof Promise) {
       this.busy = true;
       result.then(
-        (r) => this.finishAsync(r),
-        (e: unknown) => this.finishAsync(this.errorReply(e, command)),
+        (r) => this.finishAsync(r, command),
+        (e: unknown) => this.finishAsync(this.errorReply(e, command), command),
       );
       return;
     }
     this.send(result);
+    observe?.end(this, command, this.argv, this.started, result); // [observe]
+    this.argv = NO_ARGS; // large arguments (a model blob) are not kept past their command
   }
 
-  private finishAsync(r: Reply): void {
+  private finishAsync(r: Reply, command: Command): void {
     this.busy = false;
+    // [observe] An AI run's time includes its queue wait.
+    this.server.observe?.end(this, command, this.argv, this.started, r);
+    this.argv = NO_ARGS;
     if (this.closed) return; // the client went away mid-run: the result is dropped
     this.send(r);
     this.resumeReading();

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RespaiError } from '@respai/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, formatValue, loadOptions, parseMemory, setOption, type ServerOptions } from './config.js';
+import { errorOf } from './commands/test-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'respai-config-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,24 +27,67 @@ function configError(fn: () => unknown): ConfigError {
   throw new Error('expected a ConfigError, nothing was thrown');
 }
 
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
 const fresh = (): ServerOptions => ({ ...DEFAULTS, bind: [...DEFAULTS.bind], loadbackend: [] });
 const invalid = (name: string, why: string) => `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`;
 
 describe('loadOptions: flags', () => {
-  it('no arguments: the defaults, no config file', () => {
+  // Pinned as documented (docs/server.md, docs/persistence.md): redis-server's defaults for its
+  // own options (test/config.redis.test.ts compares them with a real one), the original engine's
+  // for its module configuration (MODEL_EXECUTION_TIMEOUT 5000 ms, MODEL_CHUNK_SIZE 511 MiB).
+  it('no arguments: the documented defaults, no config file', () => {
     const r = loadOptions([]);
-    expect(r.options).toEqual(DEFAULTS);
+    expect(r.options).toEqual({
+      port: 6379,
+      bind: ['127.0.0.1'],
+      requirepass: '',
+      maxclients: 10000,
+      'proto-max-bulk-len': 536870912,
+      loglevel: 'notice',
+      logfile: '',
+      backendspath: '',
+      loadbackend: [],
+      'threads-per-queue': 1,
+      'intra-op-parallelism': 0,
+      'inter-op-parallelism': 0,
+      'model-execution-timeout': 5000,
+      'backend-memory-limit': 0,
+      'model-chunk-size': 535822336,
+      dir: '.',
+      dbfilename: 'dump.rdb',
+      save: '',
+      appendonly: 'no',
+      appendfilename: 'appendonly.respai',
+      appendfsync: 'everysec',
+      'auto-aof-rewrite-percentage': 100,
+      'auto-aof-rewrite-min-size': 67108864,
+      rdbcompression: 'yes',
+      'rdb-skip-unsupported-types': 'no',
+      'key-load-delay': 0,
+      // Redis 7's defaults where Redis has the option (slowlog, TLS), respai's own otherwise.
+      'metrics-port': 0,
+      'metrics-max-keys': 100,
+      'slowlog-log-slower-than': 10000,
+      'slowlog-max-len': 128,
+      'tls-port': 0,
+      'tls-cert-file': '',
+      'tls-key-file': '',
+      'tls-ca-cert-file': '',
+      'tls-auth-clients': 'yes',
+      'tls-protocols': '', // as Redis: empty means TLSv1.2 and TLSv1.3
+      aclfile: '',
+      'enable-loadbackend-anywhere': 'no',
+      // External keyspace (docs/scale-out.md): off unless a store is named.
+      'keyspace-url': '',
+      'keyspace-cluster-nodes': '',
+      'keyspace-user': '',
+      'keyspace-password': '',
+      'keyspace-tls': 'no',
+      'keyspace-tls-ca-file': '',
+      'keyspace-tls-cert-file': '',
+      'keyspace-tls-key-file': '',
+      'keyspace-timeout': 5000,
+      'keyspace-check-interval': 1000,
+    });
     expect(r.configFile).toBeUndefined();
     expect('configFile' in r).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { E, fail } from '@respai/core';
+import { DEFAULT_ENGINE_CONFIG, E, fail } from '@respai/core';
 import { splitArgs } from './resp/decoder.js';
 
 /**
@@ -58,6 +58,26 @@ export interface ServerOptions {
   'keyspace-timeout': number;
   /** ms between health, topology and model-cache checks. */
   'keyspace-check-interval': number;
+  // Operations (docs/operations.md).
+  /** HTTP port of /metrics, /healthz and /readyz, on every `bind` address; 0 = off. */
+  'metrics-port': number;
+  /** Distinct model and script keys with their own metric labels; later keys count as `other`. */
+  'metrics-max-keys': number;
+  /** µs; commands taking at least this long go to the slow log; negative = off. */
+  'slowlog-log-slower-than': number;
+  'slowlog-max-len': number;
+  /** TLS listener port; 0 = none. With it, `port 0` means no plain TCP listener. */
+  'tls-port': number;
+  'tls-cert-file': string;
+  'tls-key-file': string;
+  'tls-ca-cert-file': string;
+  'tls-auth-clients': 'yes' | 'no' | 'optional';
+  /** Space-separated, e.g. "TLSv1.2 TLSv1.3"; '' = TLSv1.2 and TLSv1.3. */
+  'tls-protocols': string;
+  /** ACL users file, loaded at start (ACL LOAD / ACL SAVE). */
+  aclfile: string;
+  /** AI.CONFIG LOADBACKEND of a path outside BACKENDSPATH (respai's own backends always load). */
+  'enable-loadbackend-anywhere': 'yes' | 'no';
 }
 export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
 
@@ -99,7 +119,7 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   save: { kind: 'savepoints', mutable: true },
   appendonly: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
   appendfilename: { kind: 'string', mutable: false },
-  appendfsync: { kind: 'enum', mutable: true, values: ['always', 'everysec', 'no'] },
+  appendfsync: { kind: 'enum', mutable: true, values: ['everysec', 'always', 'no'] },
   'auto-aof-rewrite-percentage': { kind: 'int', mutable: true, min: 0, max: 2 ** 31 - 1 },
   'auto-aof-rewrite-min-size': { kind: 'memory', mutable: true, min: 0, max: 2 ** 52 },
   rdbcompression: { kind: 'enum', mutable: true, values: ['yes', 'no'] },
@@ -115,6 +135,18 @@ const SPECS: { readonly [K in keyof ServerOptions]: OptionSpec } = {
   'keyspace-tls-key-file': { kind: 'string', mutable: false },
   'keyspace-timeout': { kind: 'int', mutable: false, min: 1, max: 3_600_000 },
   'keyspace-check-interval': { kind: 'int', mutable: false, min: 10, max: 3_600_000 },
+  'metrics-port': { kind: 'int', mutable: false, min: 0, max: 65535 },
+  'metrics-max-keys': { kind: 'int', mutable: false, min: 1, max: 100_000 },
+  'slowlog-log-slower-than': { kind: 'int', mutable: true, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+  'slowlog-max-len': { kind: 'int', mutable: true, min: 0, max: 2 ** 31 - 1 },
+  'tls-port': { kind: 'int', mutable: false, min: 0, max: 65535 },
+  'tls-cert-file': { kind: 'string', mutable: false },
+  'tls-key-file': { kind: 'string', mutable: false },
+  'tls-ca-cert-file': { kind: 'string', mutable: false },
+  'tls-auth-clients': { kind: 'enum', mutable: false, values: ['yes', 'no', 'optional'] },
+  'tls-protocols': { kind: 'string', mutable: false },
+  aclfile: { kind: 'string', mutable: false },
+  'enable-loadbackend-anywhere': { kind: 'enum', mutable: false, values: ['yes', 'no'] },
 };
 
 export const DEFAULTS: Readonly<ServerOptions> = {
@@ -127,12 +159,13 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   logfile: '',
   backendspath: '',
   loadbackend: [],
-  'threads-per-queue': 1,
-  'intra-op-parallelism': 0,
-  'inter-op-parallelism': 0,
-  'model-execution-timeout': 5000,
-  'backend-memory-limit': 0,
-  'model-chunk-size': 535822336,
+  // RedisAI's module configuration: the engine's defaults.
+  'threads-per-queue': DEFAULT_ENGINE_CONFIG.threadsPerQueue,
+  'intra-op-parallelism': DEFAULT_ENGINE_CONFIG.intraOpParallelism,
+  'inter-op-parallelism': DEFAULT_ENGINE_CONFIG.interOpParallelism,
+  'model-execution-timeout': DEFAULT_ENGINE_CONFIG.modelExecutionTimeoutMs,
+  'backend-memory-limit': DEFAULT_ENGINE_CONFIG.backendMemoryLimitMb,
+  'model-chunk-size': DEFAULT_ENGINE_CONFIG.modelChunkSize,
   dir: '.',
   dbfilename: 'dump.rdb',
   // Unlike redis-server, no snapshot points by default: nothing is written unless asked for.
@@ -155,6 +188,18 @@ export const DEFAULTS: Readonly<ServerOptions> = {
   'keyspace-tls-key-file': '',
   'keyspace-timeout': 5000,
   'keyspace-check-interval': 1000,
+  'metrics-port': 0,
+  'metrics-max-keys': 100,
+  'slowlog-log-slower-than': 10000,
+  'slowlog-max-len': 128,
+  'tls-port': 0,
+  'tls-cert-file': '',
+  'tls-key-file': '',
+  'tls-ca-cert-file': '',
+  'tls-auth-clients': 'yes',
+  'tls-protocols': '',
+  aclfile: '',
+  'enable-loadbackend-anywhere': 'no',
 };
 
 export const OPTION_NAMES = Object.keys(SPECS) as (keyof ServerOptions)[];
@@ -201,9 +246,9 @@ function parseValue<K extends keyof ServerOptions>(name: K, args: string[]): Ser
       return raw as ServerOptions[K];
     case 'enum': {
       const v = raw.toLowerCase();
-      return spec.values!.includes(v)
-        ? (v as ServerOptions[K])
-        : new Invalid('argument(s) must be one of the following: ' + spec.values!.join(', '));
+      if (spec.values!.includes(v)) return v as ServerOptions[K];
+      // Redis's texts: its boolean options have their own; enums list the values in its order.
+      return new Invalid(spec.values!.join() === 'yes,no' ? "argument must be 'yes' or 'no'" : 'argument(s) must be one of the following: ' + spec.values!.join(', '));
     }
     case 'loglevel': {
       const v = raw.toLowerCase() as LogLevel;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { E, Persistence, keyOf, type DurableKeyspace, type Engine, type PersistenceConfig, type SavePoint } from '@respai/core';
+import { E, Persistence, keyOf, shellQuote, type DurableKeyspace, type Engine, type PersistenceConfig, type SavePoint } from '@respai/core';
 import type { Client } from './client.js';
 import type { ExecContext } from './commands/types.js';
 import type { ServerOptions } from './config.js';
@@ -34,11 +34,6 @@ export function persistenceConfig(o: ServerOptions): PersistenceConfig {
     rdbSkipUnsupportedTypes: o['rdb-skip-unsupported-types'] === 'yes',
     keyLoadDelayUs: o['key-load-delay'],
   };
-}
-
-/** Whether SHUTDOWN / SIGTERM have something to save by default (Redis: save points or AOF). */
-export function persistenceConfigured(o: ServerOptions): boolean {
-  return o.save.trim() !== '' || o.appendonly === 'yes';
 }
 
 /**
@@ -78,10 +73,6 @@ export function createPersistence(s: {
     ...(s.state === undefined ? {} : { replay: replayer(s.state) }),
     repairCommand: (path) => `respai-check-aof --fix ${shellQuote(path)} (from the repository: node ${shellQuote(CHECK_AOF_SCRIPT)} --fix ${shellQuote(path)})`,
   });
-}
-
-function shellQuote(p: string): string {
-  return /^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The client a replayed command runs as (commands that look at the client are not in an AOF). */

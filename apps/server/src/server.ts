@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { BACKEND_NAMES, DurableKeyspace, E, Engine, MemoryKeyspace, RespaiError, errorText, type BackendName, type Keyspace, type Persistence } from '@respai/core';
@@ -10,6 +11,11 @@ import type { ServerOptions } from './config.js';
 import { createLogger, setLogLevel, type Logger } from './logger.js';
 import { Stats, type ServerState } from './state.js';
 import { External, externalOptionsSet, type ExternalMode } from './external/index.js';
+import { Acl } from './acl/acl.js';
+import { CommandObserver } from './observe/commands.js';
+import { createHttpServer } from './observe/http.js';
+import { Metrics } from './observe/metrics.js';
+import { createTlsServer } from './tls.js';
 
 export interface StartOptions {
   options: ServerOptions;
@@ -32,6 +38,17 @@ export class RespaiServer implements ServerState {
   readonly configFile: string | undefined;
   readonly external: ExternalMode | undefined;
   boundPort = 0;
+  readonly trustedBackendsPath: string;
+  /** [acl] Users; the default user is unrestricted unless an aclfile or ACL SETUSER says otherwise. */
+  readonly acl: Acl;
+  /** [observe] SLOWLOG and per-command metrics. */
+  readonly observe: CommandObserver;
+  /** [observe] Prometheus metrics, when metrics-port is set. */
+  readonly metrics: Metrics | undefined;
+  /** [observe] More conditions for /readyz (an external keyspace's store): a reason, or undefined. */
+  readonly readinessChecks: (() => string | undefined)[] = [];
+  private phase: 'starting' | 'loading backends' | 'loading the data set' | 'ready' = 'starting';
+  private readonly httpServers: HttpServer[] = [];
   private readonly servers: Server[] = [];
   private stopping: Promise<void> | undefined;
   private readonly closedHandlers: (() => void)[] = [];
@@ -45,6 +62,7 @@ export class RespaiServer implements ServerState {
     this.log = start.log ?? createLogger(this.options.loglevel, this.options.logfile);
     const o = this.options;
     if (o.backendspath === '') o.backendspath = SERVER_PACKAGE_DIR;
+    this.trustedBackendsPath = o.backendspath;
     const log = this.log.child({ component: 'engine' });
     this.engine = new Engine({
       keyspace: this.keyspace,
@@ -75,6 +93,28 @@ export class RespaiServer implements ServerState {
       });
     }
     this.persistence = createPersistence({ options: o, log: this.log, engine: this.engine, keyspace, state: () => this });
+    try {
+      this.acl = new Acl(this.commands, o.requirepass, o.aclfile);
+    } catch (e) {
+      throw new StartupError((e as Error).message);
+    }
+    this.observe = new CommandObserver(this);
+    if (o['metrics-port'] > 0) {
+      this.metrics = new Metrics(this, { maxKeys: o['metrics-max-keys'], ready: () => this.readiness() });
+      this.observe.metrics = this.metrics;
+      this.engine.observer = this.metrics;
+    }
+  }
+
+  /** [observe] /readyz: undefined once the data set and the start-time backends are loaded, else why not. */
+  readiness(): string | undefined {
+    if (this.stopping !== undefined) return 'shutting down';
+    if (this.phase !== 'ready') return this.phase;
+    for (const check of this.readinessChecks) {
+      const why = check();
+      if (why !== undefined) return why;
+    }
+    return undefined;
   }
 
   /** Loads the backends named by `loadbackend` options, in order; a failure stops the start. */
@@ -96,35 +136,69 @@ export class RespaiServer implements ServerState {
    * every command but the few flagged `loading` (INFO shows loading:1 and the loading_* fields).
    */
   async listen(): Promise<void> {
+    const o = this.options;
+    // [observe] The HTTP endpoints come first: /healthz answers and /readyz says why not ready while starting.
+    const metrics = this.metrics;
+    if (metrics !== undefined) {
+      const onError = (e: Error) => this.log.warn({ err: e.message }, 'metrics endpoint error');
+      for (const host of o.bind) {
+        this.httpServers.push(await this.bindListener(createHttpServer({ metrics, readiness: () => this.readiness(), onError }), host, o['metrics-port']));
+      }
+      this.log.info({ metricsPort: o['metrics-port'], bind: o.bind }, 'metrics endpoint listening');
+    }
+    this.phase = 'loading backends';
     await this.loadBackends();
-    let port = this.options.port;
-    for (const host of this.options.bind) {
-      const server = createServer((socket) => this.accept(socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port, host, backlog: 511 }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      // Once listening, errors (EMFILE on accept, a peer reset) are logged: they must never
-      // become an uncaught exception.
-      server.on('error', (e) => this.log.warn({ err: e.message, host }, 'listening socket error'));
-      const addr = server.address();
-      if (addr !== null && typeof addr === 'object') port = addr.port;
-      this.servers.push(server);
+    let port = o.port;
+    // As redis-server, port 0 next to a tls-port means no plain TCP; alone, it picks a free port.
+    if (o.port !== 0 || o['tls-port'] === 0) {
+      for (const host of o.bind) {
+        const server = await this.bindListener(createServer((socket) => this.accept(socket)), host, port);
+        const addr = server.address();
+        if (addr !== null && typeof addr === 'object') port = addr.port;
+        this.servers.push(server);
+      }
+    }
+    if (o['tls-port'] > 0) {
+      for (const host of o.bind) {
+        const onError = (e: Error) => this.log.debug({ err: e.message }, 'TLS handshake failed');
+        let tls: Server;
+        try {
+          tls = createTlsServer(o, (socket) => this.accept(socket), onError);
+        } catch (e) {
+          for (const s of [...this.servers, ...this.httpServers]) s.close();
+          throw new StartupError((e as Error).message);
+        }
+        this.servers.push(await this.bindListener(tls, host, o['tls-port']));
+      }
     }
     this.boundPort = port;
+    this.phase = 'loading the data set';
     try {
       if (this.external !== undefined) await this.external.start();
       else await this.persistence.load();
     } catch (e) {
       this.log.fatal({ err: (e as Error).message }, 'Fatal error loading the DB, exiting');
       for (const s of this.servers) s.close();
+      for (const s of this.httpServers) s.close();
       for (const c of this.clients.values()) c.close();
       throw e;
     }
-    this.log.info({ port, bind: this.options.bind }, 'Ready to accept connections');
+    this.phase = 'ready';
+    const tls = o['tls-port'] > 0 ? { tlsPort: o['tls-port'] } : {};
+    this.log.info({ port, ...tls, bind: o.bind }, 'Ready to accept connections');
+  }
+
+  /** Binds one listener; once listening, its errors (EMFILE on accept, a peer reset) are logged, never thrown. */
+  private async bindListener<S extends Server | HttpServer>(server: S, host: string, port: number): Promise<S> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port, host, backlog: 511 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e: Error) => this.log.warn({ err: e.message, host }, 'listening socket error'));
+    return server;
   }
 
   private accept(socket: Socket): void {
@@ -149,6 +223,8 @@ export class RespaiServer implements ServerState {
     if (name === 'model-chunk-size') this.engine.config.modelChunkSize = this.options['model-chunk-size'];
     if (name === 'backendspath') this.engine.config.backendsPath = this.options.backendspath;
     if (name === 'appendonly' || name === 'appendfsync') this.persistence.configChanged(name);
+    if (name === 'requirepass') this.acl.setRequirepass(this.options.requirepass);
+    if (name === 'slowlog-max-len') this.observe.trim();
   }
 
   beforeReply(): Promise<void> | undefined {
@@ -172,9 +248,12 @@ export class RespaiServer implements ServerState {
     }
     this.stopping ??= (async () => {
       this.log.info({ reason }, 'Shutting down');
-      await Promise.all(
-        this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
-      ).then(() => undefined, () => undefined);
+      const closing = Promise.all(
+        [...this.servers, ...this.httpServers].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      );
+      // Scrapers keep their HTTP connections alive: close them, or close() would wait for them.
+      for (const h of this.httpServers) h.closeAllConnections();
+      await closing.then(() => undefined, () => undefined);
       for (const c of this.clients.values()) c.close();
       await this.external?.close().catch(() => undefined);
       await this.engine.close().catch(() => undefined);
@@ -188,6 +267,9 @@ export class RespaiServer implements ServerState {
     return this.stopping;
   }
 }
+
+/** A start-up failure with a message for the operator (a bad aclfile, TLS files). */
+export class StartupError extends Error {}
 
 /** apps/server: its node_modules holds the backend packages the server ships with. */
 const SERVER_PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));

@@ -4,6 +4,8 @@ import type { Command } from './commands/types.js';
 import type { ServerOptions } from './config.js';
 import type { Logger } from './logger.js';
 import type { ExternalMode } from './external/index.js';
+import type { Acl } from './acl/acl.js';
+import type { CommandObserver } from './observe/commands.js';
 
 /** Counters INFO reports; reset by CONFIG RESETSTAT where Redis resets them. */
 export class Stats {
@@ -50,4 +52,10 @@ export interface ServerState {
   beforeReply?(): Promise<void> | undefined;
   /** External keyspace mode (docs/scale-out.md): set when a store holds every key. */
   readonly external?: ExternalMode;
+  /** [acl] Users (absent from unit tests' fake servers: every connection is unrestricted there). */
+  readonly acl?: Acl;
+  /** BACKENDSPATH as set at start: where AI.CONFIG LOADBACKEND may load from (ai.config.ts). */
+  readonly trustedBackendsPath?: string;
+  /** [observe] SLOWLOG and per-command metrics (absent from fake servers). */
+  readonly observe?: CommandObserver;
 }

@@ -3,7 +3,7 @@
  * `session.run` of onnxruntime-node never blocks the server's event loop.
  */
 import * as ort from 'onnxruntime-node';
-import { serveWorker, transfer, workerInput } from '@respai/core';
+import { serveWorker, transfer, workerInput } from '@respai/core/worker';
 import type { OrtType, WireModelInfo, WireTensor, WorkerSettings } from './protocol.js';
 import { flattenZipMaps } from './zipmap.js';
 

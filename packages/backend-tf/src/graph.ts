@@ -1,4 +1,4 @@
-import { RespaiError, WorkerCallError, echo, type DType } from '@respai/core';
+import { RespaiError, WorkerCallError, echo, type DType } from '@respai/core/worker';
 import { executorDT, respaiDType } from './dtypes.js';
 import { CONVERTER_VERSION, outputDT, unsupportedReason, WASM_MISSING_OPS } from './ops.js';
 import {

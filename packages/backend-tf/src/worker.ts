@@ -1,4 +1,4 @@
-import { serveWorker, transfer, workerInput } from '@respai/core';
+import { serveWorker, transfer, workerInput } from '@respai/core/worker';
 import { initTf, loadModel, runModel, unloadModel, type ComputeBackend, type WireTensor } from './runtime.js';
 
 /** One TF worker thread: a tfjs instance holding the models of one device slot. */

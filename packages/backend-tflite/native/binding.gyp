@@ -14,8 +14,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-O2", "-Wno-unused-parameter"],
-      "libraries": ["<(tflite_dir)/tflite/linux_x86_64/libtensorflowlite_c.so", "-Wl,-rpath,'$$ORIGIN'"],
-      "copies": [{ "destination": "<(PRODUCT_DIR)", "files": ["<(tflite_dir)/tflite/linux_x86_64/libtensorflowlite_c.so"] }]
+      "libraries": ["-ldl"]
     }
   ]
 }

@@ -34,7 +34,7 @@ describe('the TFLITE backend', () => {
   it('identifies itself with the TFLite version', () => {
     expect(backend.name).toBe('TFLITE');
     expect(backend.apiVersion).toBe(BACKEND_API_VERSION);
-    expect(backend.version).toBe('2.2.0');
+    expect(backend.version).toBe('2.9.0');
     expect(backend.supportsDevice(parseDevice('CPU:1'))).toBe(true);
     expect(backend.supportsDevice(parseDevice('GPU'))).toBe(false);
   });

@@ -2,13 +2,13 @@ import { fileURLToPath } from 'node:url';
 import {
   E,
   Prober,
-  RespaiError,
   boundedMessage,
   Tensor,
   WorkerBackend,
   WorkerModel,
   WorkerModels,
   builtModuleUrl,
+  digest,
   fail,
   ownBuffer,
   probeChildProcess,
@@ -16,34 +16,67 @@ import {
   type BackendSettings,
   type LoadedModel,
   type ModelLoadRequest,
+  type ProbeVerdict,
   type TensorSpec,
   type WorkerModelCodec,
+  type WorkerModelRef,
 } from '@respai/core';
+import type { Choice } from './choose.js';
 import { TFLITE_ERR } from './messages.js';
-import { nativeAddon } from './native.js';
 import { dtypeOf, typeName, type WireInput, type WireModelInfo, type WireOutput, type WireTensorInfo, type WorkerSettings } from './protocol.js';
+import { isRuntimeId, library, runtimeLabel, type RuntimeId } from './runtimes.js';
 
 const PROBE_TIMEOUT_MS = 60_000;
+/** Choices remembered, by settings and digest (as many as the Prober remembers passes). */
+const CHOICES_KEPT = 10_000;
 
-/** TFLite's default reporter prints model errors as `ERROR: ...` lines before the child's reason. */
+/** The child's reason: TFLite's default reporter prints `ERROR: ...` (and XNNPACK `INFO: ...`) lines before it. */
 const probeReason = (stderr: string) =>
   stderr
     .split('\n')
-    .filter((l) => !l.startsWith('ERROR: '))
+    .filter((l) => !l.startsWith('ERROR: ') && !l.startsWith('INFO: '))
     .join(' ')
     .trim();
 
+/** The runtimes a child reached (its `stage` lines) and its choice (its `result` line). */
+function readChild(output: string | undefined): { last?: RuntimeId; choice?: Choice } {
+  let last: RuntimeId | undefined;
+  let choice: Choice | undefined;
+  for (const line of (output ?? '').split('\n')) {
+    if (line.startsWith('stage ')) {
+      const r = line.slice(6);
+      if (isRuntimeId(r)) last = r;
+    } else if (line.startsWith('result ')) {
+      choice = JSON.parse(line.slice(7)) as Choice;
+    }
+  }
+  return { ...(last === undefined ? {} : { last }), ...(choice === undefined ? {} : { choice }) };
+}
+
 /**
- * Builds an interpreter for `blob` in a child process first (see probe.ts): bytes on which TFLite
- * would abort kill the child, not the server. About 150 ms per MODELSTORE of new bytes (a Node
- * start, one run); bytes that passed before are remembered by digest.
+ * Checks `blob` in a child process (probe.ts): bytes on which a runtime would abort kill the child,
+ * not the server. A crash on a runtime other than the reference (TFLite 2.2) leaves that runtime out
+ * and checks again, so a model that ran before keeps running; a crash on the reference refuses it.
  */
-async function probe(prober: Prober, blob: Buffer): Promise<void> {
+async function checkInChild(blob: Buffer, threads: number, resizable: boolean, excluded: readonly RuntimeId[]): Promise<{ verdict: ProbeVerdict; choice?: Choice }> {
   const module = fileURLToPath(builtModuleUrl(import.meta.url, 'probe.js'));
-  const v = await prober.check('model', blob, () => probeChildProcess({ module, input: blob, timeoutMs: PROBE_TIMEOUT_MS }), PROBE_TIMEOUT_MS);
+  const exclude: RuntimeId[] = [];
+  for (;;) {
+    const args = ['--threads', String(threads), '--exclude', excluded.join(','), '--crashed', exclude.join(','), ...(resizable ? ['--resizable'] : [])];
+    const verdict = await probeChildProcess({ module, input: blob, timeoutMs: PROBE_TIMEOUT_MS, args });
+    const { last, choice } = readChild('output' in verdict ? verdict.output : undefined);
+    if (verdict.kind === 'crashed' && last !== undefined && last !== 'tflite-2.2' && !exclude.includes(last)) {
+      exclude.push(last);
+      continue;
+    }
+    if (verdict.kind === 'ok' && choice === undefined) return { verdict: { kind: 'unavailable', message: 'the check gave no result' } };
+    return { verdict, ...(choice === undefined ? {} : { choice }) };
+  }
+}
+
+/** The client's error for a check that did not pass. */
+function refusal(v: Exclude<ProbeVerdict, { kind: 'ok' }>): never {
   switch (v.kind) {
-    case 'ok':
-      return;
     case 'timedOut':
       fail(TFLITE_ERR.invalid(`building it and running it once took over ${PROBE_TIMEOUT_MS / 1000} s`));
     case 'crashed':
@@ -58,6 +91,8 @@ async function probe(prober: Prober, blob: Buffer): Promise<void> {
 export interface TfliteBackendOptions {
   /** The worker module (default: `worker.js` of this package's build). */
   readonly workerUrl?: URL;
+  /** Runtimes never to use (tests; an operator ruling one out); TFLite 2.2 stays the reference when present. */
+  readonly exclude?: readonly RuntimeId[];
 }
 
 /** An input as the model declares it, with what respai needs to feed it. */
@@ -69,27 +104,31 @@ interface InputSpec extends TensorSpec {
 }
 
 /**
- * The TFLITE backend: TensorFlow Lite 2.2's C library (shipped by the node-tflite package) through
- * respai's own small addon, one interpreter per model per worker thread, THREADS_PER_QUEUE workers
- * per device. INTRA_OP_PARALLELISM sets the interpreter's thread count.
+ * The TFLITE backend: every model runs on the fastest of several TFLite runtimes that gives the
+ * same outputs as TFLite 2.2 (runtimes.ts; chosen when the model is stored, by the check in a child
+ * process), one interpreter per model per worker thread, THREADS_PER_QUEUE workers per device.
+ * INTRA_OP_PARALLELISM sets the interpreters' thread count.
  */
 export class TfliteBackend extends WorkerBackend {
   readonly name = 'TFLITE' as const;
   /** Models that passed the check in a child process, by digest. */
   readonly prober = new Prober();
+  /** What the checks chose, by settings and digest. */
+  private readonly choices = new Map<string, Choice>();
 
   constructor(private readonly options: TfliteBackendOptions = {}) {
     super();
   }
 
-  /** TFLite's version (AI.INFO, INFO); the addon loads on first read. */
+  /** The newest TFLite C library's version (AI.INFO, INFO); each model's runtime is in INFO's ai_model_runtimes. */
   get version(): string {
-    return nativeAddon().version;
+    return library('2.9').version;
   }
 
   override init(settings: BackendSettings): void {
     super.init(settings);
-    nativeAddon();
+    library('2.2');
+    library('2.9');
   }
 
   async loadModel(request: ModelLoadRequest): Promise<LoadedModel> {
@@ -97,9 +136,47 @@ export class TfliteBackend extends WorkerBackend {
     const blob = request.blob;
     // The flatbuffer's file identifier, bytes 4..8: refuse other formats before TFLite reads them.
     if (blob.length < 8 || blob.toString('latin1', 4, 8) !== 'TFL3') fail(TFLITE_ERR.notTflite);
-    await probe(this.prober, blob);
-    const { ref, value } = await this.models.load(request.device.name, blob, (info: WireModelInfo) => describe(info, request.batchSize));
-    return new WorkerModel(this.models, ref, value.inputs, value.outputs, codec(value.inputs, value.outputs));
+    const threads = this.settings.intraOpParallelism;
+    const choice = await this.choose(blob, threads, request.batchSize > 0);
+    // Specs from the check's reference runtime (its names, quantization); refused types unload the model.
+    const { ref, value } = await this.models.load(request.device.name, blob, () => describe(choice.info, request.batchSize), [choice.runtime]);
+    const { inputs, outputs } = value;
+    const runtime: Record<string, string | number> = { runtime: choice.runtime, label: runtimeLabel(choice.runtime, threads) };
+    for (const c of choice.candidates) runtime[c.runtime] = c.us !== undefined ? `${c.us}us` : c.status;
+    return new TfliteModel(this.models, ref, inputs, outputs, codec(inputs, outputs), runtime);
+  }
+
+  /**
+   * The runtime for `blob`: checked once per distinct bytes and settings (about 0.2-1 s: a Node
+   * start, every runtime built and run, the agreeing ones timed), then remembered.
+   */
+  private async choose(blob: Buffer, threads: number, resizable: boolean): Promise<Choice> {
+    const kind = `model:threads=${threads}${resizable ? ':resizable' : ''}:exclude=${(this.options.exclude ?? []).join(',')}`;
+    const key = `${kind}:${await digest(blob)}`;
+    const known = this.choices.get(key);
+    if (known !== undefined) return known;
+    const remember = (c: Choice) => {
+      this.choices.set(key, c);
+      if (this.choices.size > CHOICES_KEPT) this.choices.delete(this.choices.keys().next().value!);
+      return c;
+    };
+    const v = await this.prober.check(
+      kind,
+      blob,
+      async () => {
+        const r = await checkInChild(blob, threads, resizable, this.options.exclude ?? []);
+        if (r.choice !== undefined) remember(r.choice);
+        return r.verdict;
+      },
+      PROBE_TIMEOUT_MS,
+    );
+    if (v.kind !== 'ok') refusal(v);
+    const shared = this.choices.get(key);
+    if (shared !== undefined) return shared;
+    // Passed before, but its choice was dropped since (Prober.clear, or a full cache): check again.
+    const again = await checkInChild(blob, threads, resizable, this.options.exclude ?? []);
+    if (again.verdict.kind !== 'ok') refusal(again.verdict);
+    return remember(again.choice!);
   }
 
   protected workerModels(s: BackendSettings): WorkerModels {
@@ -111,6 +188,20 @@ export class TfliteBackend extends WorkerBackend {
       settings: s,
       runtimeError,
     });
+  }
+}
+
+/** A TFLITE model: a worker model that says which runtime runs it. */
+class TfliteModel extends WorkerModel<WireInput[], WireOutput[]> {
+  constructor(
+    models: WorkerModels,
+    ref: WorkerModelRef,
+    inputs: readonly TensorSpec[],
+    outputs: readonly TensorSpec[],
+    codec: WorkerModelCodec<WireInput[], WireOutput[]>,
+    readonly runtime: Readonly<Record<string, string | number>>,
+  ) {
+    super(models, ref, inputs, outputs, codec);
   }
 }
 

@@ -3,6 +3,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { WireModelInfo, WireOutput } from './protocol.js';
 
+/** A TFLite C library, opened by path (native/addon.cc). */
+export interface NativeLibrary {
+  /** TfLiteVersion(), e.g. `2.2.0`. */
+  readonly version: string;
+  /** Whether it exports the XNNPACK delegate. */
+  readonly xnnpack: boolean;
+}
+
 /** One TFLite interpreter (native/addon.cc); synchronous, used by one thread only. */
 export interface NativeInterpreter {
   describe(): WireModelInfo;
@@ -11,9 +19,9 @@ export interface NativeInterpreter {
 }
 
 export interface NativeAddon {
-  readonly Interpreter: new (bytes: Uint8Array, numThreads: number) => NativeInterpreter;
-  /** TfLiteVersion(), e.g. `2.2.0`. */
-  readonly version: string;
+  readonly Library: new (path: string) => NativeLibrary;
+  /** `xnnpackFlags` < 0: no XNNPACK delegate; else the delegate with these flags. */
+  readonly Interpreter: new (library: NativeLibrary, bytes: Uint8Array, numThreads: number, xnnpackFlags: number) => NativeInterpreter;
 }
 
 let addon: NativeAddon | undefined;

@@ -79,6 +79,9 @@ export const E = {
   runInMulti: 'ERR Cannot run RedisAI command within a transaction or a LUA script',
   runInfoMissing: 'ERR cannot find run info for key',
   loadBackend: 'ERR error loading backend',
+  /** Like Redis 7's enable-module-command refusal. */
+  loadBackendAnywhere:
+    'ERR LOADBACKEND of a path outside BACKENDSPATH is not allowed. Set enable-loadbackend-anywhere yes in the configuration file and restart the server to allow it.',
   lazyLoadBackend: 'ERR Could not load backend',
   unsupportedSubcommand: 'ERR unsupported subcommand',
   chunkSize: 'ERR MODEL_CHUNK_SIZE: invalid chunk size',

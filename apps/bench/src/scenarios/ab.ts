@@ -36,6 +36,8 @@ options:
   --requests N        requests per measurement (default 20000)
   --rounds N          rounds, alternating A-B / B-A (default 3)
   --server-args "..." extra flags for both servers (e.g. "--threads-per-queue 2")
+  --a-args=...        extra flags for A only; --b-args=... for B only (the same build with and
+                      without an option: "--b-args=--metrics-port 9121"; the = is needed)
   --out DIR           where results go (default <repo>/bench-results)`;
 
 interface Workload {
@@ -179,6 +181,8 @@ export async function run(argv: string[]): Promise<number> {
       requests: { type: 'string', default: '20000' },
       rounds: { type: 'string', default: '3' },
       'server-args': { type: 'string', default: '' },
+      'a-args': { type: 'string', default: '' },
+      'b-args': { type: 'string', default: '' },
       out: { type: 'string', default: join(repoRoot, 'bench-results') },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -195,17 +199,18 @@ export async function run(argv: string[]): Promise<number> {
   const requests = parsePositiveInt(values.requests, '--requests');
   const rounds = parsePositiveInt(values.rounds, '--rounds');
   const builds = { A: resolve(values.a), B: resolve(values.b) };
-  const extra = values['server-args'].split(' ').filter((x) => x.length > 0);
+  const words = (s: string) => s.split(' ').filter((x) => x.length > 0);
+  const extra = { A: [...words(values['server-args']), ...words(values['a-args'])], B: [...words(values['server-args']), ...words(values['b-args'])] };
   const when = new Date();
   console.log(machineLine(when));
-  console.log(`A: ${builds.A}\nB: ${builds.B}`);
+  console.log(`A: ${builds.A} ${extra.A.join(' ')}\nB: ${builds.B} ${extra.B.join(' ')}`);
 
   const samples = new Map<string, { A: Sample[]; B: Sample[] }>();
   const rowKey = (w: string, c: number) => `${w}\t${c}`;
   for (let r = 0; r < rounds; r++) {
     const order: ('A' | 'B')[] = r % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
     for (const which of order) {
-      const server = await startRespai(undefined, extra, builds[which]);
+      const server = await startRespai(undefined, extra[which], builds[which]);
       try {
         const c = await Client.connect(server.port);
         for (const name of names) await WORKLOADS[name]!.setup(c);
@@ -246,7 +251,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`\n${table}\n(median of ${rounds} rounds; ${requests} requests per measurement)`);
   const base = resultBase(values.out, 'ab', when);
   writeFile(`${base}.csv`, csv.join('\n') + '\n');
-  writeFile(`${base}.txt`, `${machineLine(when)}\nA: ${builds.A}\nB: ${builds.B}\n\n${table}\n`);
+  writeFile(`${base}.txt`, `${machineLine(when)}\nA: ${builds.A} ${extra.A.join(' ')}\nB: ${builds.B} ${extra.B.join(' ')}\n\n${table}\n`);
   writeFile(
     `${base}.svg`,
     barChartSvg({

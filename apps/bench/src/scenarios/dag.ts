@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseList, parsePositiveInt } from '../args.js';
+import { computeOptions, computeSettings, parseList, parsePositiveInt } from '../args.js';
 import { Client } from '../client.js';
 import { measuredOf } from '../direct.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad } from '../loadgen/index.js';
@@ -47,15 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       models: { type: 'string', default: 'tiny,mnist' },
       modes: { type: 'string', default: 'separate,dag' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
-      'intra-op': { type: 'string', default: '1' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...computeOptions(join(repoRoot, 'bench-results')),
     },
   });
   if (values.help) {
@@ -70,13 +62,11 @@ export async function run(argv: string[]): Promise<number> {
     if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s} (${MODES.join(', ')})`);
     return s as Mode;
   });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
-  const intraOp = parsePositiveInt(values['intra-op'], '--intra-op');
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+  const bench = computeSettings(values);
+  const { levels, intraOp, windowMs, maxWindows } = bench;
+  const tpq = bench.threadsPerQueue;
   const warmupMs = Math.min(windowMs, 1000);
-  const serverWarmup = serverWarmupMs(values['server-warmup-ms'], values.quick);
+  const serverWarmup = bench.serverWarmupMs;
 
   const progress = new ProgressLine();
   const log = (s: string) => {
@@ -173,7 +163,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const other = others.length === 1 ? others[0]! : 'mode';
-  const out = resultBase(values.out, 'dag');
+  const out = resultBase(bench.out, 'dag');
   const csv = writeFile(`${out}.csv`, toCsv(rows));
   const svg = writeFile(`${out}.svg`, plot(rows, models, modes, levels));
   console.log(`\ndag: one AI.DAGEXECUTE vs TENSORSET + MODELEXECUTE + TENSORGET (ONNX, intra-op ${intraOp}, threads-per-queue ${tpq})`);

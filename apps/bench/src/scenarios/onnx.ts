@@ -4,12 +4,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { encodeModel, matmulChainModel, OnnxType } from '@respai/backend-onnx/testing';
-import { parseList, parsePositiveInt } from '../args.js';
-import { measuredOf, runInProcess, type Measured } from '../direct.js';
-import { encodeCommand, formatRate, Histogram, ProgressLine, runLoad, sendBatch } from '../loadgen/index.js';
-import { barChartSvg } from '../plot.js';
-import { machineLine, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
-import { repoRoot, startRespai, type ServerHandle } from '../servers.js';
+import { computeOptions, parseList } from '../args.js';
+import { computeArgs, runCompute, type Mode } from '../compute.js';
+import { encodeCommand, Histogram, sendBatch } from '../loadgen/index.js';
+import { repoRoot } from '../servers.js';
 
 export const usage = `onnx: MODELEXECUTE on respai vs the same model called in-process with onnxruntime-node
 
@@ -20,6 +18,8 @@ export const usage = `onnx: MODELEXECUTE on respai vs the same model called in-p
   The floor ("direct") runs InferenceSession.run in this process with the same session options
   and intra-op thread count as the server's worker, with the same concurrency in flight.
   Each concurrency level repeats measurement windows until the last three agree within 10%.
+  Targets (compute.ts, as for every compute scenario): at the first concurrency level, server p50
+  <= direct p50 + 100 us; at the best level, server throughput >= 85% of direct.
 
 options:
   --models LIST         tiny,mnist (default both)
@@ -29,6 +29,8 @@ options:
   --threads-per-queue N the server's workers per device queue (default 1)
   --window-ms N         measurement window (default 2000; --quick: 500)
   --max-windows N       give up on stability after N windows (default 10; --quick: 5)
+  --server-warmup-ms N  unmeasured load on each model before the server's first measurement
+                        (default 3000; --quick: 1000)
   --quick               short windows, for a smoke run
   --no-loop-delay       skip the ping-while-a-heavy-model-runs measurement
   --out DIR             where results go (default <repo>/bench-results)`;
@@ -103,191 +105,61 @@ function modelCase(name: string): ModelCase {
   throw new Error(`--models: unknown model ${name} (tiny, mnist)`);
 }
 
-type Mode = 'exec' | 'roundtrip';
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       models: { type: 'string', default: 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
-      'intra-op': { type: 'string', default: '1' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      quick: { type: 'boolean', default: false },
       'no-loop-delay': { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...computeOptions(join(repoRoot, 'bench-results')),
     },
   });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  const models = parseList(values.models, modelCase);
-  const modes = parseList(values.modes, (s) => {
-    if (s !== 'exec' && s !== 'roundtrip') throw new Error(`--modes: unknown mode ${s}`);
-    return s as Mode;
-  });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
-  const intraOp = parsePositiveInt(values['intra-op'], '--intra-op');
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
-  const warmupMs = Math.min(windowMs, 1000);
-
-  const progress = new ProgressLine();
-  const log = (s: string) => {
-    progress.clear();
-    process.stderr.write(`${s}\n`);
-  };
-  const rows: Row[] = [];
-  const push = (m: ModelCase, op: string, target: string, c: number, r: Measured) => {
-    rows.push({ scenario: 'onnx', op: `${m.name}:${op}`, target, payload: m.data.byteLength, concurrency: c, pipeline: 1, ...r });
-    log(
-      `onnx ${m.name} ${op} ${target} c=${c}: ${formatRate(r.opsPerSec)} runs/s, p50 ${r.p50Us.toFixed(0)}us, ` +
-        `p99 ${r.p99Us.toFixed(0)}us${r.stable ? '' : ' UNSTABLE'}${r.errors ? `, ${r.errors} errors, first: ${r.firstError}` : ''}`,
-    );
-  };
-
-  // The floor first, with no server running: the same options as the backend's worker.
-  for (const m of models) {
-    const session = await ort.InferenceSession.create(m.blob, {
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      intraOpNumThreads: intraOp,
-    });
-    const feeds = () => ({ [m.input]: new ort.Tensor('float32', m.data, m.dims) });
-    for (const c of levels) {
-      const r = await runInProcess({
-        call: () => session.run(feeds()),
-        concurrency: c,
-        windowMs,
-        warmupMs,
-        maxWindows,
-        onProgress: progress.reporter(`onnx ${m.name} direct`),
-      });
-      push(m, 'direct', 'direct', c, r);
-    }
-    await session.release();
-  }
-
-  let server: ServerHandle | undefined;
+  const args = computeArgs(values, usage);
+  if (args === undefined) return 0;
+  const { modes, bench } = args;
+  const cases = parseList(values.models, modelCase);
+  const c = bench;
   let loopDelay: LoopDelay | undefined;
-  try {
-    server = await startRespai(undefined, [
-      '--intra-op-parallelism',
-      String(intraOp),
-      '--threads-per-queue',
-      String(tpq),
-    ]);
-    log(`respai: pid ${server.pid}, port ${server.port}`);
-    const blob = (d: Float32Array) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-    for (const m of models) {
-      const key = `bench:m:${m.name}`;
-      const setup = await sendBatch(server.port, [
-        encodeCommand(['AI.MODELSTORE', key, 'ONNX', 'CPU', 'BLOB', m.blob]),
-        ...levels
-          .slice(-1)
-          .flatMap((n) => Array.from({ length: n }, (_, i) => encodeCommand(['AI.TENSORSET', `bench:in:${i}`, 'FLOAT', ...m.dims, 'BLOB', blob(m.data)]))),
-      ]);
-      if (setup.errors > 0) throw new Error(`setting up ${m.name}: ${setup.firstError}`);
-      for (const mode of modes) {
-        for (const c of levels) {
-          const exec = (i: number) =>
-            encodeCommand(['AI.MODELEXECUTE', key, 'INPUTS', 1, `bench:in:${i}`, 'OUTPUTS', 1, `bench:out:${i}`]);
-          const request = (i: number): Buffer =>
-            mode === 'exec'
-              ? exec(i)
-              : Buffer.concat([
-                  encodeCommand(['AI.TENSORSET', `bench:in:${i}`, 'FLOAT', ...m.dims, 'BLOB', blob(m.data)]),
-                  exec(i),
-                  encodeCommand(['AI.TENSORGET', `bench:out:${i}`, 'BLOB']),
-                ]);
-          const r = await runLoad({
-            port: server.port,
-            connections: c,
-            requests: request,
-            repliesPerRequest: mode === 'exec' ? 1 : 3,
-            windowMs,
-            warmupMs,
-            maxWindows,
-            onProgress: progress.reporter(`onnx ${m.name} ${mode}`),
-          });
-          push(m, mode, 'respai', c, measuredOf(r));
-        }
-      }
-    }
-    if (!values['no-loop-delay']) loopDelay = await measureLoopDelay(server.port, intraOp, log);
-  } finally {
-    progress.clear();
-    await server?.stop();
-  }
-
-  // Report: each server mode against the direct floor.
-  const byKey = new Map(rows.map((r) => [`${r.op}|${r.target}|${r.concurrency}`, r]));
-  const body: string[][] = [];
-  const verdicts: string[] = [];
-  for (const m of models) {
-    const direct = rows.filter((r) => r.op === `${m.name}:direct`);
-    const bestDirect = Math.max(...direct.map((r) => r.opsPerSec));
-    const d1 = byKey.get(`${m.name}:direct|direct|${levels[0]}`);
-    for (const mode of modes) {
-      const ours = rows.filter((r) => r.op === `${m.name}:${mode}`);
-      for (const o of ours) {
-        const d = byKey.get(`${m.name}:direct|direct|${o.concurrency}`)!;
-        body.push([
-          `${m.name} ${mode}`,
-          String(o.concurrency),
-          formatRate(d.opsPerSec) + (d.stable ? '' : '~'),
-          formatRate(o.opsPerSec) + (o.stable ? '' : '~'),
-          (o.opsPerSec / d.opsPerSec).toFixed(2),
-          `${d.p50Us.toFixed(0)}us`,
-          `${o.p50Us.toFixed(0)}us`,
-          `${(o.p50Us - d.p50Us).toFixed(0)}us`,
-          `${d.p99Us.toFixed(0)}us`,
-          `${o.p99Us.toFixed(0)}us`,
-          String(o.errors),
-        ]);
-      }
-      if (mode !== 'exec' || !d1) continue;
-      const o1 = byKey.get(`${m.name}:exec|respai|${levels[0]}`)!;
-      const bestOurs = Math.max(...ours.map((r) => r.opsPerSec));
-      const added = o1.p50Us - d1.p50Us;
-      verdicts.push(
-        `${m.name}: p50 at c=${levels[0]} ${o1.p50Us.toFixed(0)}us vs direct ${d1.p50Us.toFixed(0)}us (+${added.toFixed(0)}us): ` +
-          `${added <= 150 ? 'PASS' : 'MISS'} <= +150us`,
-        `${m.name}: best throughput ${formatRate(bestOurs)} vs direct best ${formatRate(bestDirect)} ` +
-          `(${((bestOurs / bestDirect) * 100).toFixed(0)}%): ${bestOurs >= 0.85 * bestDirect ? 'PASS' : 'MISS'} >= 85%`,
-      );
-    }
-  }
-  const base = resultBase(values.out, 'onnx');
-  const csv = writeFile(`${base}.csv`, toCsv(rows));
-  const svg = writeFile(`${base}.svg`, plot(rows, models, modes, levels));
-  console.log(`\nonnx: respai vs onnxruntime-node in-process (intra-op threads ${intraOp}, threads-per-queue ${tpq})`);
-  console.log(machineLine());
-  for (const m of models) console.log(`  ${m.name}: ${m.source}`);
-  console.log('~ marks a throughput that never stabilised.\n');
-  console.log(
-    textTable(
-      ['model mode', 'c', 'direct runs/s', 'respai runs/s', 'ratio', 'direct p50', 'respai p50', 'added p50', 'direct p99', 'respai p99', 'errors'],
-      body,
-    ),
-  );
-  console.log(`\n${verdicts.join('\n')}`);
-  if (loopDelay) {
-    console.log(
-      `\nwhile a ${loopDelay.runMs.toFixed(0)} ms model run was in progress, ${loopDelay.pings} PINGs on another connection ` +
-        `took p50 ${loopDelay.p50Us.toFixed(0)}us, max ${loopDelay.maxUs.toFixed(0)}us ` +
-        `(idle server: p50 ${loopDelay.idleP50Us.toFixed(0)}us, max ${loopDelay.idleMaxUs.toFixed(0)}us); ` +
-        `this process's own event-loop delay then: max ${loopDelay.selfLoopMaxMs.toFixed(1)} ms`,
-    );
-  }
-  console.log(`\nwrote ${csv}\nwrote ${svg}`);
-  return 0;
+  return runCompute({
+    scenario: 'onnx',
+    backend: 'ONNX',
+    floorName: 'onnxruntime-node in-process',
+    models: cases.map((m) => ({ name: m.name, source: m.source, blob: m.blob, inputs: [{ dims: m.dims, data: m.data }], storeArgs: ['ONNX', 'CPU'] })),
+    modes,
+    levels: c.levels,
+    windowMs: c.windowMs,
+    warmupMs: c.warmupMs,
+    maxWindows: c.maxWindows,
+    serverWarmupMs: c.serverWarmupMs,
+    serverArgs: ['--intra-op-parallelism', String(c.intraOp), '--threads-per-queue', String(c.threadsPerQueue)],
+    // The same session options and intra-op threads as the backend's worker, in this process.
+    floor: async (cm) => {
+      const m = cases.find((x) => x.name === cm.name)!;
+      const session = await ort.InferenceSession.create(m.blob, { graphOptimizationLevel: 'all', logSeverityLevel: 3, intraOpNumThreads: c.intraOp });
+      const feeds = () => ({ [m.input]: new ort.Tensor('float32', m.data, m.dims) });
+      return {
+        run: () => session.run(feeds()),
+        output: async () => (await session.run(feeds()))[m.output]!.data as Float32Array,
+        close: () => session.release(),
+      };
+    },
+    after: async (port, log) => {
+      if (!values['no-loop-delay']) loopDelay = await measureLoopDelay(port, c.intraOp, log);
+    },
+    out: c.out,
+    head: () => [
+      `onnxruntime-node; intra-op threads ${c.intraOp}, threads-per-queue ${c.threadsPerQueue}`,
+      ...(loopDelay === undefined
+        ? []
+        : [
+            `while a ${loopDelay.runMs.toFixed(0)} ms model run was in progress, ${loopDelay.pings} PINGs on another connection ` +
+              `took p50 ${loopDelay.p50Us.toFixed(0)}us, max ${loopDelay.maxUs.toFixed(0)}us ` +
+              `(idle server: p50 ${loopDelay.idleP50Us.toFixed(0)}us, max ${loopDelay.idleMaxUs.toFixed(0)}us); ` +
+              `this process's own event-loop delay then: max ${loopDelay.selfLoopMaxMs.toFixed(1)} ms`,
+          ]),
+    ],
+  });
 }
 
 interface LoopDelay {
@@ -357,29 +229,4 @@ async function measureLoopDelay(port: number, intraOp: number, log: (s: string) 
     idleMaxUs: idle.max,
     selfLoopMaxMs: self.max / 1e6,
   };
-}
-
-function plot(rows: readonly Row[], models: readonly ModelCase[], modes: readonly Mode[], levels: readonly number[]): string {
-  const series = ['direct', ...modes.map((m) => `respai ${m}`)];
-  const panels = models.map((m) => ({
-    title: `${m.name}: runs/s by concurrency`,
-    groups: levels.map((c) => {
-      const v: Record<string, number> = {};
-      const d = rows.find((r) => r.op === `${m.name}:direct` && r.concurrency === c);
-      if (d) v.direct = d.opsPerSec;
-      for (const mode of modes) {
-        const o = rows.find((r) => r.op === `${m.name}:${mode}` && r.concurrency === c);
-        if (o) v[`respai ${mode}`] = o.opsPerSec;
-      }
-      const e = rows.find((r) => r.op === `${m.name}:exec` && r.concurrency === c);
-      return { label: [`c=${c}`], values: v, ...(d && e ? { note: `${(e.opsPerSec / d.opsPerSec).toFixed(2)}x` } : {}) };
-    }),
-  }));
-  return barChartSvg({
-    title: 'onnx: respai vs onnxruntime-node in-process (note over each group: exec/direct)',
-    yLabel: 'runs/s',
-    xLabel: 'c = requests in flight (connections, or concurrent in-process calls)',
-    series,
-    panels,
-  });
 }

@@ -1,16 +1,18 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convnetModel, mlpModel, mulModel } from '@respai/backend-tf/testing';
-import { parseList, parsePositiveInt } from '../args.js';
-import { MODES, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { computeOptions, parseList, parsePositiveInt } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
 import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `tf: MODELEXECUTE on respai's TF backend vs the same executor called in-process
 
-  Models (frozen GraphDefs written by @respai/backend-tf/testing, the backend's own test fixtures):
+  Models: real (../shared/models/graph.pb, RedisAI's own frozen GraphDef: mul = a * b on FLOAT [2,2];
+  in the default list when the file is there), and frozen GraphDefs written by
+  @respai/backend-tf/testing, the backend's own test fixtures:
   tiny (graph.pb's shape: c = a * b, fed [1,8] floats: the per-run cost of the server), mnist (a
   Keras-style MLP: input [-1,28,28] -> Reshape 784 -> 128 Relu -> 10 Softmax, fed [1,28,28]) and,
   on request, conv (a MobileNet-style convnet on 12x12x3: Conv2D, DepthwiseConv2dNative,
@@ -21,11 +23,11 @@ export const usage = `tf: MODELEXECUTE on respai's TF backend vs the same execut
   tfjs-converter on the tfjs wasm backend, what each TF worker thread runs) loaded on this process's
   main thread, with the same number of runs in flight as the server has connections (the runtime
   serialises runs within a thread, as a worker does). It runs first, with no server up.
-  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 150 us; at the best
+  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 100 us; at the best
   level, server throughput >= 85% of direct.
 
 options:
-  --models LIST         tiny,mnist,conv (default tiny,mnist)
+  --models LIST         real,tiny,mnist,conv (default real,tiny,mnist; real only when ../shared has it)
   --modes LIST          exec,roundtrip (default both)
   --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
   --compute B           wasm | cpu: the tfjs backend, server (RESPAI_TF_BACKEND) and direct alike (default wasm)
@@ -56,7 +58,23 @@ interface TfCase {
   describe: string;
 }
 
+const SHARED_GRAPH = join(repoRoot, '../shared/models/graph.pb');
+
 function tfCase(name: string): TfCase {
+  if (name === 'real') {
+    if (!existsSync(SHARED_GRAPH)) throw new Error('--models real: ../shared/models/graph.pb is missing');
+    return {
+      name,
+      blob: readFileSync(SHARED_GRAPH),
+      inputNames: ['a', 'b'],
+      outputNames: ['mul'],
+      inputs: [
+        { dims: [2, 2], data: new Float32Array([2, 3, 2, 3]) },
+        { dims: [2, 2], data: new Float32Array([2, 3, 2, 3]) },
+      ],
+      describe: "../shared/models/graph.pb (RedisAI's frozen GraphDef, mul = a * b), a and b FLOAT [2,2]",
+    };
+  }
   if (name === 'tiny') {
     const r = seededRandom(5);
     const v = () => new Float32Array(8).map(() => r());
@@ -96,41 +114,27 @@ function tfCase(name: string): TfCase {
       describe: `GraphDef MobileNet-style convnet (backend-tf testing convnetModel) ${m.inputs[0]} [${m.inputShape}] -> 10`,
     };
   }
-  throw new Error(`--models: unknown model ${name} (tiny, mnist, conv)`);
+  throw new Error(`--models: unknown model ${name} (real, tiny, mnist, conv)`);
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      models: { type: 'string', default: 'tiny,mnist' },
+      models: { type: 'string', default: existsSync(SHARED_GRAPH) ? 'real,tiny,mnist' : 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
+      ...computeOptions(join(repoRoot, 'bench-results')),
       compute: { type: 'string', default: 'wasm' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const args = computeArgs(values, usage);
+  if (args === undefined) return 0;
+  const { modes, bench } = args;
   const cases = parseList(values.models, tfCase);
-  const modes = parseList(values.modes, (s) => {
-    if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s}`);
-    return s as Mode;
-  });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
+  const { levels, intraOp, windowMs, maxWindows } = bench;
   if (values.compute !== 'wasm' && values.compute !== 'cpu') throw new Error(`--compute: wasm or cpu, got ${values.compute}`);
   const compute: ComputeBackend = values.compute;
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+  const tpq = bench.threadsPerQueue;
 
   // The runtime module is what each TF worker runs; its package does not export it, so it is
   // loaded from beside the package's entry point (dist/runtime.js).
@@ -171,7 +175,6 @@ export async function run(argv: string[]): Promise<number> {
   return runCompute({
     scenario: 'tf',
     backend: 'TF',
-    backendPath: dirname(dirname(fileURLToPath(entry))),
     floorName: `backend-tf's runtime in-process (tfjs ${compute})`,
     models,
     modes,
@@ -179,11 +182,11 @@ export async function run(argv: string[]): Promise<number> {
     windowMs,
     warmupMs: Math.min(windowMs, 1000),
     maxWindows,
-    serverWarmupMs: serverWarmupMs(values['server-warmup-ms'], values.quick),
+    serverWarmupMs: bench.serverWarmupMs,
     serverArgs: ['--threads-per-queue', String(tpq)],
     serverEnv: { RESPAI_TF_BACKEND: compute },
     floor,
-    out: values.out,
+    out: bench.out,
     head: () => [
       `tfjs ${info.tfjs} on ${info.backend} (SIMD ${info.wasmSimd ? 'on' : 'off'}, wasm threads ${info.wasmThreads ? 'on' : 'off'}); ` +
         `threads-per-queue ${tpq}`,

@@ -1,16 +1,18 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tensor, type BackendSettings, type Device } from '@respai/core';
-import { parseList, parsePositiveInt } from '../args.js';
-import { MODES, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { computeOptions, parseList, parsePositiveInt } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
 import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same TorchScript model run through the addon in-process
 
-  Models (TorchScript defined from source by the addon's own saveModule, as the backend's tests do):
+  Models: real (../shared/models/pt-minimal.pt, RedisAI's own TorchScript test archive: a + b on
+  FLOAT [2,2]; in the default list when the file is there), and TorchScript defined from source by
+  the addon's own saveModule, as the backend's tests do:
   tiny (forward(a, b) = a + b on [1,8] floats: almost no compute, the per-run cost of the server) and
   mnist (x [1,1,28,28] -> reshape 784 -> 128 Relu -> 10, fixed pseudo-random weights).
   Modes, through the server: exec (AI.MODELEXECUTE on stored inputs) and roundtrip (AI.TENSORSET of
@@ -18,13 +20,13 @@ export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same 
   The floor ("direct") is the TORCH backend object in this process (@respai/backend-torch: the addon,
   runs on its own threads, as in the server) with the same intra-/inter-op threads, and the same
   number of runs in flight as the server has connections; it runs first, with no server up.
-  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 150 us; at the best
+  Targets (as onnx): at the first concurrency level, server p50 <= direct p50 + 100 us; at the best
   level, server throughput >= 85% of direct. Also reported: the addon's load time in this process
   (import = dlopen of libtorch, init, first model load, first run) and the server's RSS before and
   after AI.CONFIG LOADBACKEND TORCH and the MODELSTOREs, with their times.
 
 options:
-  --models LIST         tiny,mnist (default both)
+  --models LIST         real,tiny,mnist (default all three; real only when ../shared has it)
   --modes LIST          exec,roundtrip (default both)
   --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
   --intra-op N          libtorch intra-op threads, server and direct alike (default 1)
@@ -68,11 +70,30 @@ const MNIST_SOURCE = [
 interface TorchCase {
   name: string;
   source: string;
+  /** A saved archive to store instead of `source` (the real model). */
+  file?: string;
   describe: string;
   inputs: { dims: number[]; data: Float32Array }[];
 }
 
+const SHARED_PT = join(repoRoot, '../shared/models/pt-minimal.pt');
+
 function torchCase(name: string): TorchCase {
+  if (name === 'real') {
+    if (!existsSync(SHARED_PT)) throw new Error('--models real: ../shared/models/pt-minimal.pt is missing');
+    const r = seededRandom(4);
+    const v = () => new Float32Array(4).map(() => r());
+    return {
+      name,
+      source: '',
+      file: SHARED_PT,
+      describe: '../shared/models/pt-minimal.pt (RedisAI\'s TorchScript test archive, forward(a, b) = a + b), a and b FLOAT [2,2]',
+      inputs: [
+        { dims: [2, 2], data: v() },
+        { dims: [2, 2], data: v() },
+      ],
+    };
+  }
   if (name === 'tiny') {
     const r = seededRandom(3);
     const v = () => new Float32Array(8).map(() => r());
@@ -94,42 +115,26 @@ function torchCase(name: string): TorchCase {
       inputs: [{ dims: [1, 1, 28, 28], data: mnistSample() }],
     };
   }
-  throw new Error(`--models: unknown model ${name} (tiny, mnist)`);
+  throw new Error(`--models: unknown model ${name} (real, tiny, mnist)`);
 }
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      models: { type: 'string', default: 'tiny,mnist' },
+      models: { type: 'string', default: existsSync(SHARED_PT) ? 'real,tiny,mnist' : 'tiny,mnist' },
       modes: { type: 'string', default: 'exec,roundtrip' },
-      concurrency: { type: 'string', default: '1,2,4,8,16,32' },
-      'intra-op': { type: 'string', default: '1' },
+      ...computeOptions(join(repoRoot, 'bench-results')),
       'inter-op': { type: 'string', default: '1' },
-      'threads-per-queue': { type: 'string', default: '1' },
-      'window-ms': { type: 'string' },
-      'max-windows': { type: 'string' },
-      'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const args = computeArgs(values, usage);
+  if (args === undefined) return 0;
+  const { modes, bench } = args;
   const cases = parseList(values.models, torchCase);
-  const modes = parseList(values.modes, (s) => {
-    if (!MODES.includes(s as Mode)) throw new Error(`--modes: unknown mode ${s}`);
-    return s as Mode;
-  });
-  const levels = parseList(values.concurrency, (s) => parsePositiveInt(s, '--concurrency'));
-  const intraOp = parsePositiveInt(values['intra-op'], '--intra-op');
+  const { levels, intraOp, windowMs, maxWindows } = bench;
   const interOp = parsePositiveInt(values['inter-op'], '--inter-op');
-  const tpq = parsePositiveInt(values['threads-per-queue'], '--threads-per-queue');
-  const windowMs = values['window-ms'] ? parsePositiveInt(values['window-ms'], '--window-ms') : values.quick ? 500 : 2000;
-  const maxWindows = values['max-windows'] ? parsePositiveInt(values['max-windows'], '--max-windows') : values.quick ? 5 : 10;
+  const tpq = bench.threadsPerQueue;
 
   // The addon's load time in this process: importing the package dlopens libtorch and the addon.
   const t0 = performance.now();
@@ -153,7 +158,7 @@ export async function run(argv: string[]): Promise<number> {
   const models: ComputeModel[] = cases.map((c) => ({
     name: c.name,
     source: c.describe,
-    blob: torchModelBlob(c.source),
+    blob: c.file !== undefined ? readFileSync(c.file) : torchModelBlob(c.source),
     inputs: c.inputs,
     storeArgs: ['TORCH', 'CPU'],
   }));
@@ -180,7 +185,6 @@ export async function run(argv: string[]): Promise<number> {
   return runCompute({
     scenario: 'torch',
     backend: 'TORCH',
-    backendPath: dirname(dirname(fileURLToPath(import.meta.resolve('@respai/backend-torch')))),
     floorName: 'the TORCH addon in-process (libtorch)',
     models,
     modes,
@@ -188,7 +192,7 @@ export async function run(argv: string[]): Promise<number> {
     windowMs,
     warmupMs: Math.min(windowMs, 1000),
     maxWindows,
-    serverWarmupMs: serverWarmupMs(values['server-warmup-ms'], values.quick),
+    serverWarmupMs: bench.serverWarmupMs,
     serverArgs: [
       '--intra-op-parallelism',
       String(intraOp),
@@ -198,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
       String(tpq),
     ],
     floor,
-    out: values.out,
+    out: bench.out,
     head: () => [
       `libtorch ${torchVersion}; intra-op threads ${intraOp}, inter-op threads ${interOp}, threads-per-queue ${tpq}`,
       `addon in this process: import (dlopen libtorch + addon) ${importMs.toFixed(0)} ms, init ${initMs.toFixed(1)} ms; ` +

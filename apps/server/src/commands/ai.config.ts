@@ -1,4 +1,6 @@
-import { BACKEND_NAMES, E, fail, type BackendName } from '@respai/core';
+import { realpathSync } from 'node:fs';
+import { sep } from 'node:path';
+import { BACKEND_NAMES, DEFAULT_BACKEND_PACKAGES, E, fail, resolveBackend, type BackendName } from '@respai/core';
 import { OK, type Reply } from '../resp/reply.js';
 import { is, parseInt64 } from './args.js';
 import { defineCommand, type ExecContext } from './types.js';
@@ -42,18 +44,44 @@ export const aiConfig = defineCommand<Request>({
     fail(E.unsupportedSubcommand);
   },
   execute(ctx, req) {
-    if (req.op === 'loadbackend') return ctx.server.engine.loadBackend(req.backend, req.path).then(() => OK);
+    if (req.op === 'loadbackend') {
+      checkTrusted(ctx, req.path);
+      return ctx.server.engine.loadBackend(req.backend, req.path).then(() => OK);
+    }
     return configure(ctx, req);
   },
   // In a transaction the backend loads before EXEC's commands run: a backend is no key.
   async prepare(ctx, req) {
     if (req.op === 'loadbackend') {
+      checkTrusted(ctx, req.path);
       await ctx.server.engine.loadBackend(req.backend, req.path);
       return () => OK;
     }
     return () => configure(ctx, req);
   },
 });
+
+/**
+ * Backends run code in the server: unless `enable-loadbackend-anywhere yes` was set at start,
+ * LOADBACKEND takes respai's own backend packages by name, or files under the BACKENDSPATH the
+ * server started with (AI.CONFIG BACKENDSPATH moves where names resolve, not what is trusted).
+ */
+function checkTrusted(ctx: ExecContext, path: string): void {
+  const o = ctx.server.options;
+  if (o['enable-loadbackend-anywhere'] === 'yes') return;
+  if ((Object.values(DEFAULT_BACKEND_PACKAGES) as string[]).includes(path)) return;
+  const root = ctx.server.trustedBackendsPath ?? o.backendspath;
+  let entry: string;
+  let trusted: string;
+  try {
+    entry = realpathSync(resolveBackend(path, o.backendspath));
+    trusted = realpathSync(root);
+  } catch {
+    // Not found: the load fails with the original's text, as it would anyway.
+    return;
+  }
+  if (!entry.startsWith(trusted.endsWith(sep) ? trusted : trusted + sep)) fail(E.loadBackendAnywhere);
+}
 
 function configure(ctx: ExecContext, req: Exclude<Request, { op: 'loadbackend' }>): Reply {
   const { engine, options } = ctx.server;

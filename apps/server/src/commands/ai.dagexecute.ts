@@ -4,6 +4,7 @@ import { tensorReply } from './ai.tensorget.js';
 import { parseDag, type DagCommand } from './dag-args.js';
 import { TIMEDOUT } from './run.js';
 import { defineCommand, type Command, type ExecContext } from './types.js';
+import { checkKey, keyChecker } from '../acl/check.js';
 
 const NA = new SimpleString('NA');
 
@@ -20,18 +21,23 @@ export function dagReply(r: DagResult): Reply {
 async function runDag(ctx: ExecContext, cmd: DagCommand, args: readonly Buffer[]): Promise<Reply> {
   const engine = ctx.server.engine;
   const { request } = parseDag(cmd, args, ctx.server.options['proto-max-bulk-len'], {
+    // [acl] Keys are checked before they are consulted, so a refused key's existence stays unknown.
     model(key) {
+      checkKey(ctx, key);
       const m = engine.model(key);
       return { inputs: m.meta.inputs.length, outputs: m.meta.outputs.length };
     },
     tensor(key) {
+      checkKey(ctx, key);
       if (ctx.keyspace.getTyped(key, 'tensor') === undefined) fail(E.tensorEmpty);
     },
     script(key) {
+      checkKey(ctx, key);
       engine.script(key);
     },
   });
-  return dagReply(await engine.runDag({ ...request, owner: ctx.client.runOwner, caller: ctx }));
+  const check = keyChecker(ctx);
+  return dagReply(await engine.runDag({ ...request, owner: ctx.client.runOwner, caller: ctx, ...(check === undefined ? {} : { checkKey: check }) }));
 }
 
 function dagCommand(cmd: DagCommand, summary: string): Command<readonly Buffer[]> {

@@ -1,25 +1,11 @@
-import { MemoryKeyspace, RespaiError, tensorFromArgs } from '@respai/core';
+import { MemoryKeyspace, tensorFromArgs } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '../client.js';
 import { DoubleReply } from '../resp/reply.js';
 import { Stats, type ServerState } from '../state.js';
 import { aiTensorget } from './ai.tensorget.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: (string | Buffer)[]): Buffer[] =>
-  xs.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { args, errorOf, pctx } from './test-helpers.js';
 
 /** A keyspace with `k` = the tensor from these AI.TENSORSET arguments (after the key). */
 function ctxWith(...tensorArgs: (string | Buffer)[]): ExecContext {

@@ -1,31 +1,9 @@
-import { MemoryKeyspace, RespaiError, type Tensor } from '@respai/core';
+import { type Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '../client.js';
 import { OK } from '../resp/reply.js';
-import { Stats, type ServerState } from '../state.js';
 import { aiTensorset } from './ai.tensorset.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: (string | Buffer)[]): Buffer[] =>
-  xs.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
-function fakeCtx(): ExecContext {
-  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
-  const server = { keyspace, stats: new Stats() } as unknown as ServerState;
-  return { keyspace, server, client: { id: 1 } as unknown as Client };
-}
+import { args, errorOf, fakeCtx, pctx } from './test-helpers.js';
 
 /**
  * AI.TENSORSET k <xs...> on `ctx`, parse and execute together: whether an argument error is

@@ -1,17 +1,6 @@
-import { RespaiError } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import { INT64_MAX, INT64_MIN, int64Arg, intArg, is, parseInt64 } from './args.js';
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { errorOf } from './test-helpers.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const NOT_INTEGER = 'ERR value is not an integer or out of range';

@@ -39,4 +39,19 @@ export function intArg(arg: Buffer | undefined, error: string = E.notInteger): n
   return Number(v);
 }
 
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * A SCAN/HSCAN cursor as Redis's parseScanCursorOrReply reads it: strtoul's syntax (an optional
+ * sign, wrapping like C's unsigned negation; "" is 0), no leading space, within 64 bits.
+ */
+export function parseCursor(arg: Buffer): bigint {
+  const s = arg.toString('latin1');
+  if (s === '') return 0n;
+  if (!/^[+-]?\d+$/.test(s)) fail(E.invalidCursor);
+  const v = BigInt(s);
+  if (v > UINT64_MAX || v < -UINT64_MAX) fail(E.invalidCursor);
+  return v < 0n ? UINT64_MAX + 1n + v : v;
+}
+
 export const str = (b: Buffer): string => b.toString('utf8');

@@ -10,6 +10,15 @@ import { defineCommand, type ExecContext } from './types.js';
  * authenticated connection stays authenticated, as in Redis).
  */
 export function authenticate(ctx: ExecContext, user: string, password: Buffer): void {
+  // [acl] With users (a real server), the user these credentials open; its connection runs as it.
+  const acl = ctx.server.acl;
+  if (acl !== undefined) {
+    const u = acl.authenticate(user, password);
+    if (u === undefined) fail(E.wrongPass);
+    ctx.client.user = u;
+    ctx.client.authenticated = true;
+    return;
+  }
   if (user !== 'default') fail(E.wrongPass);
   const required = ctx.server.options.requirepass;
   if (required !== '') {
@@ -34,7 +43,7 @@ export const auth = defineCommand({
   execute(ctx, { user, password, oneArg }) {
     // Redis keeps the old error for the one-argument form when the default user has no password;
     // `AUTH default <anything>` is OK then (the default user is nopass).
-    if (oneArg && ctx.server.options.requirepass === '') fail(E.authNotConfigured);
+    if (oneArg && (ctx.server.acl === undefined ? ctx.server.options.requirepass === '' : ctx.server.acl.defaultUser.nopass)) fail(E.authNotConfigured);
     authenticate(ctx, user, password);
     return OK;
   },

@@ -6,11 +6,11 @@ import { hincrby } from './hincrby.js';
 import { lpop } from './lpop.js';
 import { lpos } from './lpos.js';
 import { lrange } from './lrange.js';
-import { parseCursor } from './hscan.js';
+import { parseCursor } from './args.js';
 import { script } from './script.js';
+import { pctx } from './test-helpers.js';
 
 const args = (...xs: (string | number)[]): Buffer[] => xs.map((x) => Buffer.from(String(x), 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
 
 describe('list and hash parse', () => {
   it('LPOP: count is a non-negative int64; a third argument is an arity error', () => {

@@ -1,19 +1,7 @@
-import { MemoryKeyspace, RespaiError, Tensor } from '@respai/core';
+import { MemoryKeyspace, Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import { DEBUG_ERRORS, datasetDigest, debug, valueDigest } from './debug.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { args, errorOf, pctx } from './test-helpers.js';
 
 describe('DEBUG: parse', () => {
   it('RELOAD and its options', () => {

@@ -1,20 +1,9 @@
-import { RespaiError } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '../client.js';
 import { OK } from '../resp/reply.js';
 import { discard } from './discard.js';
 import type { ExecContext } from './types.js';
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { errorOf } from './test-helpers.js';
 
 const ctxFor = (client: Partial<Client>) => ({ client: client as Client }) as unknown as ExecContext;
 

@@ -5,8 +5,7 @@ import { DEFAULTS } from '../config.js';
 import type { ServerState } from '../state.js';
 import { dump } from './dump.js';
 import type { ExecContext } from './types.js';
-
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+import { pctx } from './test-helpers.js';
 
 function ctx(rdbcompression: 'yes' | 'no' = 'yes'): ExecContext {
   const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });

@@ -1,4 +1,3 @@
-import { RespaiError } from '@respai/core';
 import { describe, expect, it, vi } from 'vitest';
 import type { Client } from '../client.js';
 import { OK } from '../resp/reply.js';
@@ -6,17 +5,7 @@ import { exec } from './exec.js';
 import { ping } from './ping.js';
 import { set } from './set.js';
 import type { ExecContext } from './types.js';
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { errorOf } from './test-helpers.js';
 
 const ctxFor = (client: Partial<Client>) => ({ client: client as Client }) as unknown as ExecContext;
 

@@ -1,23 +1,10 @@
-import { MemoryKeyspace, RespaiError } from '@respai/core';
+import { MemoryKeyspace } from '@respai/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Client } from '../client.js';
 import { Stats, type ServerState } from '../state.js';
 import { expire, pexpire } from './expire.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { args, errorOf, pctx } from './test-helpers.js';
 
 function fakeCtx(): ExecContext {
   const keyspace = new MemoryKeyspace({ activeExpiryMs: 0, now: () => Date.now() });

@@ -1,32 +1,21 @@
-import { MemoryKeyspace, RespaiError } from '@respai/core';
+import { MemoryKeyspace } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '../client.js';
 import { OK } from '../resp/reply.js';
 import { Stats, type ServerState } from '../state.js';
 import { flushall } from './flushall.js';
+import { flushdb } from './flushdb.js';
 import type { ExecContext } from './types.js';
+import { args, errorOf, pctx } from './test-helpers.js';
 
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
-describe('FLUSHALL', () => {
+// FLUSHDB is FLUSHALL under another name (one database).
+describe.each([flushall, flushdb])('$name', (command) => {
   it.each([[[]], [['ASYNC']], [['sync']], [['Async']]])('accepts %j', (xs) => {
-    expect(() => flushall.parse(args(...xs), pctx)).not.toThrow();
+    expect(() => command.parse(args(...xs), pctx)).not.toThrow();
   });
 
   it.each([[['FOO']], [['ASYNC', 'SYNC']], [['SYNC', 'SYNC']], [['']]])('syntax error for %j', (xs) => {
-    expect(errorOf(() => flushall.parse(args(...xs), pctx))).toBe('ERR syntax error');
+    expect(errorOf(() => command.parse(args(...xs), pctx))).toBe('ERR syntax error');
   });
 
   it('deletes every key, TTLs included', () => {
@@ -38,7 +27,7 @@ describe('FLUSHALL', () => {
       server: { keyspace, stats: new Stats() } as unknown as ServerState,
       client: { id: 1 } as unknown as Client,
     };
-    expect(flushall.execute(ctx, flushall.parse([], pctx))).toBe(OK);
+    expect(command.execute(ctx, command.parse([], pctx))).toBe(OK);
     expect(keyspace.size).toBe(0);
     expect(keyspace.volatileCount).toBe(0);
   });

@@ -1,30 +1,7 @@
-import { MemoryKeyspace, RespaiError, Tensor } from '@respai/core';
+import { Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '../client.js';
-import { Stats, type ServerState } from '../state.js';
 import { get } from './get.js';
-import type { ExecContext } from './types.js';
-
-const args = (...xs: (string | Buffer)[]): Buffer[] =>
-  xs.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
-function fakeCtx(): ExecContext {
-  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
-  const server = { keyspace, stats: new Stats() } as unknown as ServerState;
-  return { keyspace, server, client: { id: 1 } as unknown as Client };
-}
+import { args, errorOf, fakeCtx, pctx } from './test-helpers.js';
 
 describe('GET', () => {
   it('parses the key binary-safely', () => {

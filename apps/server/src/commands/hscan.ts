@@ -1,6 +1,6 @@
 import { E, fail, keyOf, keyToBuffer, type HashValue } from '@respai/core';
 import { globMatch } from '../util/glob.js';
-import { is } from './args.js';
+import { is, parseCursor } from './args.js';
 import { longArg } from './collection-args.js';
 import { defineCommand } from './types.js';
 
@@ -29,18 +29,6 @@ function isSmall(h: HashValue): boolean {
 const open = new WeakMap<HashValue, Map<bigint, IterableIterator<[string, Buffer]>>>();
 const MAX_OPEN = 16;
 let nextCursor = 1n;
-
-/** parseScanCursorOrReply: strtoul's syntax (a sign is allowed; "" is 0), within 64 bits. */
-export function parseCursor(arg: Buffer): bigint {
-  const s = arg.toString('latin1');
-  if (s === '') return 0n;
-  if (!/^[+-]?\d+$/.test(s)) fail(E.invalidCursor);
-  let v = BigInt(s);
-  const max = 2n ** 64n - 1n;
-  if (v > max || v < -max) fail(E.invalidCursor);
-  if (v < 0n) v = 2n ** 64n + v;
-  return v;
-}
 
 export const hscan = defineCommand<Request>({
   name: 'hscan',

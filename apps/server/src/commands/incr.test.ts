@@ -1,31 +1,9 @@
-import { MemoryKeyspace, RespaiError, Tensor } from '@respai/core';
+import { Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '../client.js';
-import { Stats, type ServerState } from '../state.js';
 import { incr } from './incr.js';
 import type { ExecContext } from './types.js';
+import { args, errorOf, fakeCtx, pctx, setStr } from './test-helpers.js';
 
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
-function fakeCtx(): ExecContext {
-  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
-  const server = { keyspace, stats: new Stats() } as unknown as ServerState;
-  return { keyspace, server, client: { id: 1 } as unknown as Client };
-}
-
-const setStr = (ctx: ExecContext, k: string, v: string) => ctx.keyspace.set(k, { type: 'string', value: Buffer.from(v) });
 const run = (ctx: ExecContext, k: string) => incr.execute(ctx, incr.parse(args(k), pctx));
 
 describe('INCR', () => {

@@ -1,30 +1,9 @@
-import { MemoryKeyspace, RespaiError } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '../client.js';
-import { Stats, type ServerState } from '../state.js';
 import { decr } from './decr.js';
 import { decrby } from './decrby.js';
 import { incrby } from './incrby.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
-function fakeCtx(): ExecContext {
-  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
-  const server = { keyspace, stats: new Stats() } as unknown as ServerState;
-  return { keyspace, server, client: { id: 1 } as unknown as Client };
-}
+import { args, errorOf, fakeCtx, pctx } from './test-helpers.js';
 
 const str = (ctx: ExecContext, k: string) => ctx.keyspace.getTyped(k, 'string')?.toString();
 

@@ -18,6 +18,7 @@ import { aiScriptset } from './ai.scriptset.js';
 import { aiScriptstore } from './ai.scriptstore.js';
 import { aiTensorget } from './ai.tensorget.js';
 import { aiTensorset } from './ai.tensorset.js';
+import { acl } from './acl.js';
 import { auth } from './auth.js';
 import { bgrewriteaof } from './bgrewriteaof.js';
 import { bgsave } from './bgsave.js';
@@ -58,6 +59,7 @@ import { scan } from './scan.js';
 import { select } from './select.js';
 import { set } from './set.js';
 import { shutdown } from './shutdown.js';
+import { slowlog } from './slowlog.js';
 import { time } from './time.js';
 import { pttl, ttl } from './ttl.js';
 import { type } from './type.js';
@@ -90,7 +92,7 @@ const all: Command<any>[] = [
   // connection
   ping, echo, hello, auth, quit, select, client,
   // server
-  command, info, config, dbsize, time, flushdb, flushall, shutdown, debug, module_,
+  command, info, config, dbsize, time, flushdb, flushall, shutdown, debug, module_, acl, slowlog,
   // persistence
   save, bgsave, lastsave, bgrewriteaof, dump, restore,
   // keyspace

@@ -175,6 +175,26 @@ function moduleSections(s: ServerState): [string, Record<string, string | number
 
 const DEFAULT_SECTIONS = Object.keys(SECTIONS);
 
+/** A key as INFO can hold it: bytes outside printable ASCII, and `,` `=` and backslash, written \xNN. */
+const infoKey = (key: string) => key.replace(/[^\x21-\x7e]|[,=\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/**
+ * respai's section on which runtime runs each model whose backend chooses one per model (TFLITE):
+ * `model_<n>:key=<key>,backend=<NAME>,runtime=<runtime>,<the backend's reasons>`.
+ */
+function modelRuntimes(s: ServerState): Record<string, string> {
+  const out: Record<string, string> = {};
+  let n = 0;
+  for (const k of s.keyspace.keys()) {
+    const v = s.keyspace.get(k);
+    const runtime = v?.type === 'model' ? v.value.handle.runtime : undefined;
+    if (runtime === undefined || v?.type !== 'model') continue;
+    const fields = Object.entries(runtime).map(([f, x]) => `${f}=${String(x).replace(/[,=\r\n]/g, '_')}`);
+    out[`model_${n++}`] = [`key=${infoKey(k)}`, `backend=${v.value.meta.backend}`, ...fields].join(',');
+  }
+  return out;
+}
+
 export function renderInfo(s: ServerState, names: string[]): string {
   const everything = names.includes('everything');
   const core =
@@ -191,6 +211,8 @@ export function renderInfo(s: ServerState, names: string[]): string {
   }
   if (everything || names.includes('modules')) parts.push(...moduleSections(s));
   else parts.push(...moduleSections(s).filter(([title]) => names.includes(title)));
+  // Scans the keyspace: only when asked for by name (or `everything`).
+  if (everything || names.includes('ai_model_runtimes')) parts.push(['ai_model_runtimes', modelRuntimes(s)]);
   return parts
     .map(([title, fields]) => `# ${title}\r\n` + Object.entries(fields).map(([k, v]) => `${k}:${v}\r\n`).join(''))
     .join('\r\n');

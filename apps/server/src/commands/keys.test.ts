@@ -4,9 +4,7 @@ import type { Client } from '../client.js';
 import { Stats, type ServerState } from '../state.js';
 import { keys } from './keys.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+import { args, pctx } from './test-helpers.js';
 
 function fakeCtx(...names: string[]): ExecContext {
   const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });

@@ -1,17 +1,8 @@
-import { RespaiError } from '@respai/core';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from './test-helpers.js';
 import { parseModelExecute, parseModelRun, parseModelStore } from './model-args.js';
 
 const args = (line: string): Buffer[] => (line === '' ? [] : line.split(' ').map((x) => Buffer.from(x, 'latin1')));
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError');
-}
 
 describe('AI.MODELSTORE arguments', () => {
   it('options, TF names with counts, blob chunks concatenated; the device as written', () => {

@@ -1,4 +1,3 @@
-import { RespaiError } from '@respai/core';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '../client.js';
 import { DEFAULTS } from '../config.js';
@@ -6,19 +5,7 @@ import { MapReply, SimpleString } from '../resp/reply.js';
 import type { ServerState } from '../state.js';
 import { MODULE_VERSION, module_ } from './module.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { args, errorOf, pctx } from './test-helpers.js';
 
 const ctx = (): ExecContext => {
   const options = { ...DEFAULTS, loadbackend: [['TORCH', '/x/torch'] as [string, string]] };

@@ -8,9 +8,7 @@ import { Stats, type ServerState } from '../state.js';
 import { dump } from './dump.js';
 import { RESTORE_ERRORS, restore } from './restore.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: (string | Buffer)[]): Buffer[] => xs.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x, 'latin1')));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+import { args, pctx } from './test-helpers.js';
 
 /** The exact text of the RespaiError `fn` throws or rejects with. */
 async function errorOf(fn: () => unknown): Promise<string> {

@@ -2,6 +2,7 @@ import { E, errorText, type DagOp, type DagResult } from '@respai/core';
 import { ErrorReply, OK, SimpleString, type Reply } from '../resp/reply.js';
 import type { ExecContext } from './types.js';
 import type { ExecuteArgs } from './model-args.js';
+import { keyChecker } from '../acl/check.js';
 
 export const TIMEDOUT = new SimpleString(E.timedOut);
 
@@ -22,6 +23,7 @@ export async function runModel(ctx: ExecContext, key: string, a: ExecuteArgs): P
 
 /** Runs one op as a DAG whose inputs come from the keyspace and whose outputs persist to it. */
 export async function runSingle(ctx: ExecContext, op: DagOp, outputs: readonly string[], timeoutMs: number | undefined): Promise<Reply> {
+  const checkKey = keyChecker(ctx); // [acl] every key the run touches
   const result = await ctx.server.engine.runDag({
     load: [],
     implicitLoad: true,
@@ -30,6 +32,7 @@ export async function runSingle(ctx: ExecContext, op: DagOp, outputs: readonly s
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     owner: ctx.client.runOwner,
     caller: ctx,
+    ...(checkKey === undefined ? {} : { checkKey }),
   });
   return singleReply(result);
 }

@@ -1,30 +1,10 @@
-import { MemoryKeyspace, RespaiError, Tensor } from '@respai/core';
+import { Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '../client.js';
-import { Stats, type ServerState } from '../state.js';
 import { scan } from './scan.js';
 import type { ExecContext } from './types.js';
+import { args, errorOf, fakeCtx, pctx } from './test-helpers.js';
 
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
 const parse = (...xs: string[]) => scan.parse(args(...xs), pctx);
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
-
-function fakeCtx(): ExecContext {
-  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
-  const server = { keyspace, stats: new Stats() } as unknown as ServerState;
-  return { keyspace, server, client: { id: 1 } as unknown as Client };
-}
 
 /** Runs SCAN to the end; returns every key seen and the number of calls. */
 function scanAll(ctx: ExecContext, ...opts: string[]): { keys: string[]; calls: number } {
@@ -77,17 +57,34 @@ describe('SCAN parse', () => {
     expect(errorOf(() => parse('0', ...opts))).toBe('ERR syntax error');
   });
 
-  it.each([['abc'], ['1.5'], ['9223372036854775808']])('COUNT %j is not an integer', (n) => {
+  it.each([['abc'], ['1.5'], ['9223372036854775808'], ['+5'], ['05']])('COUNT %j is not an integer', (n) => {
     expect(errorOf(() => parse('0', 'COUNT', n))).toBe('ERR value is not an integer or out of range');
   });
 
-  // BUG (minor): Redis reads the cursor with strtoul, so `SCAN -1`, `SCAN +1` and
-  // `SCAN 18446744073709551615` are valid there (an arbitrary cursor; Redis replies a page); we
-  // reply `ERR invalid cursor`. Likewise `SCAN 0 COUNT 9223372036854775807` is valid in Redis and
-  // `ERR value is not an integer or out of range` here (COUNT past 2^53).
-  it.skip('accepts any strtoul cursor and any int64 COUNT like Redis', () => {
-    for (const c of ['-1', '+1', '18446744073709551615']) expect(() => parse(c)).not.toThrow();
-    expect(() => parse('0', 'COUNT', '9223372036854775807')).not.toThrow();
+  // Redis reads the cursor with strtoul (a sign allowed, "" is 0) and COUNT as any int64.
+  it.each([
+    ['-1', 2 ** 64 - 1],
+    ['+1', 1],
+    ['18446744073709551615', 2 ** 64 - 1],
+    ['-18446744073709551615', 1],
+    ['', 0],
+    ['007', 7],
+  ])('cursor %j as strtoul reads it', (c, want) => {
+    expect(parse(c).cursor).toBe(want);
+  });
+
+  it.each(['-', '+', '18446744073709551616', '-18446744073709551616', '0x10', '\t1'])('invalid cursor %j', (c) => {
+    expect(errorOf(() => parse(c))).toBe('ERR invalid cursor');
+  });
+
+  it('COUNT up to int64 max; the cursor is read before the options', () => {
+    expect(parse('0', 'COUNT', '9223372036854775807').count).toBe(2 ** 63);
+    expect(errorOf(() => parse('x', 'COUNT', 'y'))).toBe('ERR invalid cursor');
+  });
+
+  it("MATCH '*' is no pattern at all, so the empty key is listed", () => {
+    expect(parse('0', 'MATCH', '*').match).toBeUndefined();
+    expect(parse('0', 'MATCH', '**').match).toBe('**');
   });
 });
 

@@ -1,6 +1,7 @@
 import { E, TYPE_NAMES, fail, keyToBuffer, type Key, type Value } from '@respai/core';
 import { globMatch } from '../util/glob.js';
-import { intArg, is } from './args.js';
+import { is, parseCursor } from './args.js';
+import { longArg } from './collection-args.js';
 import { defineCommand } from './types.js';
 
 export const scan = defineCommand({
@@ -11,8 +12,8 @@ export const scan = defineCommand({
   group: 'keyspace',
   keys: { first: 0, last: 0, step: 0 },
   parse(args) {
-    const c = args[0]!.toString('latin1');
-    if (!/^\d+$/.test(c) || !Number.isSafeInteger(Number(c))) fail(E.invalidCursor);
+    // Cursors are insertion sequence numbers: one past every key's reads as the end, as a number.
+    const cursor = Number(parseCursor(args[0]!));
     let match: string | undefined;
     let count = 10;
     let type: string | undefined;
@@ -21,12 +22,14 @@ export const scan = defineCommand({
       if (value === undefined) fail(E.syntax);
       if (is(args[i], 'MATCH')) match = value.toString('latin1');
       else if (is(args[i], 'COUNT')) {
-        count = intArg(value);
+        count = longArg(value);
         if (count < 1) fail(E.syntax);
       } else if (is(args[i], 'TYPE')) type = value.toString().toLowerCase();
       else fail(E.syntax);
     }
-    return { cursor: Number(c), match, count, type };
+    // A lone '*' is "no pattern" (Redis: use_pattern), which also lists the empty key.
+    if (match === '*') match = undefined;
+    return { cursor, match, count, type };
   },
   execute(ctx, { cursor, match, count, type }) {
     const filter =

@@ -1,17 +1,8 @@
-import { RespaiError } from '@respai/core';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from './test-helpers.js';
 import { parseScriptExecute, parseScriptRun } from './script-args.js';
 
 const args = (line: string): Buffer[] => (line === '' ? [] : line.split(' ').map((x) => Buffer.from(x, 'latin1')));
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError');
-}
 const exec = (line: string, inDag = false) => parseScriptExecute(args(line), { inDag });
 
 describe('AI.SCRIPTEXECUTE arguments', () => {

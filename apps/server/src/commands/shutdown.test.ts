@@ -4,20 +4,7 @@ import type { Client } from '../client.js';
 import type { ServerState } from '../state.js';
 import { shutdown } from './shutdown.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-/** The exact text of the RespaiError `fn` throws (anything else is rethrown). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (RespaiError.isInstance(e)) return e.message;
-    throw e;
-  }
-  throw new Error('expected a RespaiError, nothing was thrown');
-}
+import { args, errorOf, pctx } from './test-helpers.js';
 
 const parse = (...xs: string[]) => shutdown.parse(args(...xs), pctx);
 

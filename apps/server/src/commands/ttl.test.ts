@@ -4,10 +4,7 @@ import type { Client } from '../client.js';
 import { Stats, type ServerState } from '../state.js';
 import { pttl, ttl } from './ttl.js';
 import type { ExecContext } from './types.js';
-
-const args = (...xs: (string | Buffer)[]): Buffer[] =>
-  xs.map((x) => (typeof x === 'string' ? Buffer.from(x, 'latin1') : x));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
+import { args, pctx } from './test-helpers.js';
 
 function fakeCtx(): ExecContext {
   const keyspace = new MemoryKeyspace({ activeExpiryMs: 0, now: () => Date.now() });

@@ -1,20 +1,8 @@
-import { MemoryKeyspace, Tensor } from '@respai/core';
+import { Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import type { Client } from '../client.js';
-import { Stats, type ServerState } from '../state.js';
-import type { ExecContext } from './types.js';
 import { SimpleString } from '../resp/reply.js';
 import { type } from './type.js';
-
-const args = (...xs: string[]): Buffer[] => xs.map((x) => Buffer.from(x, 'latin1'));
-const pctx = { protoMaxBulkLen: 512 * 1024 * 1024 };
-
-function fakeCtx(): ExecContext {
-  const keyspace = new MemoryKeyspace({ activeExpiryMs: 0 });
-  const server = { keyspace, stats: new Stats() } as unknown as ServerState;
-  return { keyspace, server, client: { id: 1 } as unknown as Client };
-}
-const setStr = (ctx: ExecContext, k: string, v: string) => ctx.keyspace.set(k, { type: 'string', value: Buffer.from(v) });
+import { args, fakeCtx, pctx, setStr } from './test-helpers.js';
 
 describe('TYPE', () => {
   it('parses the key', () => {

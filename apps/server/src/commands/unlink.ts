@@ -1,13 +1,5 @@
-import { keyOf } from '@respai/core';
+import { del } from './del.js';
 import { defineCommand } from './types.js';
 
-export const unlink = defineCommand({
-  name: 'unlink',
-  arity: -2,
-  flags: ['write'],
-  summary: 'Deletes keys of any type (tensors too) and returns how many existed.',
-  group: 'keyspace',
-  keys: { first: 1, last: -1, step: 1 },
-  parse: (args) => args.map(keyOf),
-  execute: (ctx, keys) => keys.reduce<number>((n, k) => n + (ctx.keyspace.delete(k) ? 1 : 0), 0),
-});
+/** DEL under its other name: freeing is the garbage collector's job either way. */
+export const unlink = defineCommand({ ...del, name: 'unlink' });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { E, RespaiError, errorText } from '@respai/core';
 import type { ExecContext } from '../commands/types.js';
+import { checkCall, restrictedUser } from '../acl/check.js';
 import { formatDouble } from '../resp/format.js';
 import {
   BoolReply,
@@ -416,6 +417,12 @@ function runFromScript({ ctx, readOnly }: Running, argv: Buffer[]): Reply {
     return new ErrorReply('ERR This Redis command is not allowed from script');
   }
   if (readOnly && f.includes('write')) return new ErrorReply('ERR Write commands are not allowed from read-only scripts.');
+  // [acl] The script runs with its caller's permissions (Redis's scriptVerifyACL).
+  const user = restrictedUser(ctx);
+  if (user !== undefined) {
+    const denied = checkCall(ctx.server.acl!, user, command, argv, true);
+    if (denied !== undefined) return new ErrorReply(denied);
+  }
   try {
     const r = command.execute(ctx, command.parse(argv.slice(1), { protoMaxBulkLen: ctx.server.options['proto-max-bulk-len'] }));
     if (r instanceof Promise) {

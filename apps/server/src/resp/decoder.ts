@@ -9,7 +9,6 @@ export interface DecoderLimits {
   maxMultibulkLen?: number;
 }
 
-export const DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024;
 export const DEFAULT_MAX_INLINE_LEN = 64 * 1024;
 export const DEFAULT_MAX_MULTIBULK_LEN = 2147483647;
 

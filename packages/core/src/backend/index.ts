@@ -5,3 +5,4 @@ export * from './workers.js';
 export * from './worker-models.js';
 export * from './run-control.js';
 export * from './probe.js';
+export * from './module-url.js';

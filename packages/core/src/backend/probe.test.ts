@@ -20,6 +20,8 @@ process.stdin.on('end', () => {
   if (what === 'abort') process.abort();
   if (what === 'hang') setInterval(() => {}, 1000);
   if (what === 'exit7') process.exit(7);
+  if (what === 'say') { process.stdout.write('found: 42'); process.exitCode = 0; }
+  if (what === 'say-abort') { process.stdout.write('stage 1\\n', () => process.abort()); }
 });
 `,
 );
@@ -35,6 +37,11 @@ describe('probeChildProcess', () => {
     expect(await run('abort')).toEqual({ kind: 'crashed', message: 'SIGABRT' });
     expect(await run('exit7')).toEqual({ kind: 'crashed', message: 'exit code 7' });
     expect(await run('hang', 300)).toEqual({ kind: 'timedOut', cpuMs: 300 });
+  });
+
+  it("returns the child's stdout, its findings or how far it got before dying", async () => {
+    expect(await run('say')).toEqual({ kind: 'ok', output: 'found: 42' });
+    expect(await run('say-abort')).toEqual({ kind: 'crashed', message: 'SIGABRT', output: 'stage 1\n' });
   });
 
   it('a module that cannot start is a crash with its reason', async () => {

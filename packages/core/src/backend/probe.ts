@@ -16,11 +16,12 @@ import { availableParallelism } from 'node:os';
 
 /** How a check in a child process ended. */
 export type ProbeVerdict =
-  | { readonly kind: 'ok' }
+  /** `output`: what a child process wrote on stdout (its findings), where the check ran in one. */
+  | { readonly kind: 'ok'; readonly output?: string }
   /** The runtime refused the bytes with an error (its message). */
-  | { readonly kind: 'refused'; readonly message: string }
-  /** The child died: a signal name (`SIGSEGV`) or `exit code N`. */
-  | { readonly kind: 'crashed'; readonly message: string }
+  | { readonly kind: 'refused'; readonly message: string; readonly output?: string }
+  /** The child died: a signal name (`SIGSEGV`) or `exit code N`; `output` says how far it got. */
+  | { readonly kind: 'crashed'; readonly message: string; readonly output?: string }
   /** The child ran past its time limit and was killed; `cpuMs` is the CPU time it used. */
   | { readonly kind: 'timedOut'; readonly cpuMs: number }
   /** No child could be started (`message` says why). */
@@ -136,16 +137,21 @@ export interface ChildProcessProbeOptions {
   readonly args?: readonly string[];
 }
 
-/** Stderr kept from a child (its reason), at most. */
+/** Stderr kept from a child (its reason), and stdout (its findings), at most. */
 const MAX_STDERR = 64 * 1024;
+const MAX_STDOUT = 256 * 1024;
 
 /** Runs `module` in a new Node process with `input` on its stdin; see {@link ChildProcessProbeOptions}. */
 export function probeChildProcess(options: ChildProcessProbeOptions): Promise<ProbeVerdict> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [options.module, ...(options.args ?? [])], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [options.module, ...(options.args ?? [])], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (stderr.length < MAX_STDERR) stderr += d.slice(0, MAX_STDERR - stderr.length);
+    });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      if (stdout.length < MAX_STDOUT) stdout += d.slice(0, MAX_STDOUT - stdout.length);
     });
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -159,11 +165,12 @@ export function probeChildProcess(options: ChildProcessProbeOptions): Promise<Pr
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       // The CPU time of one child is not reported by Node: a timed-out child counts as busy.
+      const output = stdout === '' ? {} : { output: stdout };
       if (timedOut) resolve({ kind: 'timedOut', cpuMs: options.timeoutMs });
-      else if (code === 0) resolve(OK);
-      else if (signal !== null) resolve({ kind: 'crashed', message: signal });
-      else if (code === PROBE_REFUSED_EXIT) resolve({ kind: 'refused', message: stderr.trim() });
-      else resolve({ kind: 'crashed', message: `exit code ${code}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}` });
+      else if (code === 0) resolve({ kind: 'ok', ...output });
+      else if (signal !== null) resolve({ kind: 'crashed', message: signal, ...output });
+      else if (code === PROBE_REFUSED_EXIT) resolve({ kind: 'refused', message: stderr.trim(), ...output });
+      else resolve({ kind: 'crashed', message: `exit code ${code}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`, ...output });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../engine/engine.js';
-import { E, RespaiError } from '../errors.js';
+import { RespaiError } from '../errors.js';
 import { MemoryKeyspace } from '../keyspace/memory.js';
 import { createMockBackend, memoryLogger, mockModelSpec, silentLogger } from '../testing/index.js';
 import { BackendLoadError, BackendRegistry, DEFAULT_BACKEND_PACKAGES, checkBackend, resolveBackend } from './registry.js';
@@ -329,7 +329,7 @@ describe('Engine backend errors use the catalog texts', () => {
     const e = engine(log);
     const err = await e.loadBackend('ONNX', 'nothing-here').catch((x: unknown) => x);
     expect(RespaiError.isInstance(err)).toBe(true);
-    expect((err as Error).message).toBe(E.loadBackend);
+    expect((err as Error).message).toBe('ERR error loading backend');
     expect((err as Error).cause).toBeInstanceOf(BackendLoadError);
     expect(log.entries.at(-1)).toMatchObject({ level: 'warn', fields: { backend: 'ONNX', path: 'nothing-here' } });
     expect(String(log.entries.at(-1)?.fields?.['reason'])).toMatch(/not found/);
@@ -338,14 +338,14 @@ describe('Engine backend errors use the catalog texts', () => {
     const b = (await e.loadBackend('ONNX', file)) as Counted;
     expect(b.settings?.threadsPerQueue).toBe(3);
     expect(log.entries.at(-1)).toMatchObject({ level: 'info', fields: { backend: 'ONNX', version: '1.2.3' } });
-    await expect(e.loadBackend('ONNX', file)).rejects.toThrow(new RespaiError(E.loadBackend));
+    await expect(e.loadBackend('ONNX', file)).rejects.toThrow(new RespaiError('ERR error loading backend'));
   });
 
   it('a lazy load that fails: ERR Could not load backend, for the command that needed it', async () => {
     const log = memoryLogger();
     const e = engine(log, { TORCH: 'not-installed' });
-    await expect(e.backend('TORCH')).rejects.toThrow(new RespaiError(E.lazyLoadBackend));
-    await expect(e.storeModel('m', mockModelSpec({ op: 'identity' }, { backend: 'TORCH' }))).rejects.toThrow(new RespaiError(E.lazyLoadBackend));
+    await expect(e.backend('TORCH')).rejects.toThrow(new RespaiError('ERR Could not load backend'));
+    await expect(e.storeModel('m', mockModelSpec({ op: 'identity' }, { backend: 'TORCH' }))).rejects.toThrow(new RespaiError('ERR Could not load backend'));
     expect(e.keyspace.has('m')).toBe(false);
     expect(log.entries.some((x) => x.level === 'warn' && x.msg === 'could not load backend')).toBe(true);
   });

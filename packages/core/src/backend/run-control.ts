@@ -52,6 +52,19 @@ export class RunControl {
     this.free.push(cell);
   }
 
+  /**
+   * The run of `cell` was given up while its runtime still holds it (a MODEL_EXECUTION_TIMEOUT:
+   * the retired worker may yet write the record): it never returns to the pool, so no later run
+   * reads a time that is not its own. Rare, and bounded: with every record gone, runs go without.
+   */
+  abandon(cell: number, q: QueuedRun): void {
+    q.withdraw = undefined;
+    if (cell >= 0) this.abandoned++;
+  }
+
+  /** Records given up to runs their runtime still holds (see `abandon`). */
+  abandoned = 0;
+
   /** Whether the run of `cell` is still waiting (neither started nor withdrawn). */
   waiting(cell: number): boolean {
     return cell >= 0 && Atomics.load(this.states, cell) === RUN_WAITING;

@@ -54,6 +54,20 @@ export interface BackendLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/**
+ * The original engine's defaults (MODEL_EXECUTION_TIMEOUT 5000 ms, THREADS_PER_QUEUE 1, the
+ * runtimes' own thread counts, no memory limit), logging nowhere: the one table the engine's and
+ * the server's defaults take theirs from, and what a backend holds before `init`.
+ */
+export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
+  intraOpParallelism: 0,
+  interOpParallelism: 0,
+  modelExecutionTimeoutMs: 5000,
+  backendMemoryLimitMb: 0,
+  threadsPerQueue: 1,
+  log: { debug() {}, info() {}, warn() {} },
+};
+
 /** What a backend knows about one model input or output. */
 export interface TensorSpec {
   /** The name in the model ('' where the format has none, as TorchScript outputs). */
@@ -118,6 +132,11 @@ export interface LoadedModel {
   readonly inputs: readonly TensorSpec[];
   /** Output specs, in the order MODELEXECUTE's OUTPUTS bind to. */
   readonly outputs: readonly TensorSpec[];
+  /**
+   * For a backend that chooses a runtime per model (TFLITE): `runtime` names the one this model
+   * runs on, other fields say why (INFO's `ai_model_runtimes` section shows them).
+   */
+  readonly runtime?: Readonly<Record<string, string | number>>;
   /**
    * Runs the model. `inputs` has exactly `this.inputs.length` tensors (the engine checks the
    * count); the result must have exactly `this.outputs.length` tensors.

@@ -1,24 +1,12 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TransferListItem } from 'node:worker_threads';
 import { RespaiError, fail } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
-import { BACKEND_API_VERSION, RunNotStarted, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type QueuedRun, type RunContext, type TensorSpec } from './spi.js';
+import { BACKEND_API_VERSION, DEFAULT_BACKEND_SETTINGS, RunNotStarted, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type QueuedRun, type RunContext, type TensorSpec } from './spi.js';
 import { RunControl } from './run-control.js';
 import { DeviceWorkers, WorkerCallError, WorkerGoneError, WorkerRpc, WorkerTimeoutError, type DirectCall } from './workers.js';
 
 /** Runs of one engine slot a worker-thread backend holds at once (its worker's backlog). */
 export const WORKER_RUNS_PER_SLOT = 4;
-
-/** Settings before `init` (runtime defaults, one slot per queue, no logging). */
-export const DEFAULT_BACKEND_SETTINGS: BackendSettings = {
-  intraOpParallelism: 0,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 0,
-  backendMemoryLimitMb: 0,
-  threadsPerQueue: 1,
-  log: { debug() {}, info() {}, warn() {} },
-};
 
 /** Where a loaded model lives: every worker of its device holds it under `id`. */
 export interface WorkerModelRef {
@@ -135,12 +123,14 @@ export class WorkerModels {
     if (ref.generation !== this.generation || this.workers === undefined) fail(this.disposedError);
     const timeoutMs = settings.modelExecutionTimeoutMs;
     const cell = queued === undefined ? -1 : this.control.acquire(queued);
+    let timedOut = false;
     try {
       const options = queued === undefined ? { transfer, timeoutMs } : { transfer, timeoutMs, queued: { cell, deadline: queued.deadline } };
       return await this.workers.forSlot(ref.device, slot).call<R>('run', [ref.id, ...args], options);
     } catch (e) {
       if (e instanceof RunNotStarted) throw e;
       if (e instanceof WorkerTimeoutError) {
+        timedOut = true;
         settings.log.warn(`${backend} run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced`, { device: ref.device, slot, timeoutMs });
         throw new RespaiError(`ERR ${backend} model run exceeded MODEL_EXECUTION_TIMEOUT (${timeoutMs} ms)`, { cause: e });
       }
@@ -151,7 +141,10 @@ export class WorkerModels {
       }
       throw this.options.runtimeError(e);
     } finally {
-      if (queued !== undefined) this.control.release(cell, queued);
+      if (queued !== undefined) {
+        if (timedOut) this.control.abandon(cell, queued);
+        else this.control.release(cell, queued);
+      }
     }
   }
 
@@ -303,15 +296,6 @@ export function workerRuntimeError(format: (message: string) => string): (e: unk
   };
 }
 
-/**
- * A module of a package's build beside the calling module (`import.meta.url`): `worker.js` next to
- * `backend.js`. From TypeScript sources (tests) it is the package's built one, as worker threads
- * cannot run TypeScript (tests build first: `ensureBuilt` of @respai/core/testing).
- */
-export function builtModuleUrl(from: string, name: string): URL {
-  const here = new URL(`./${name}`, from);
-  return existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}`, from);
-}
 
 /**
  * What the backends running models in worker threads (ONNX, TF, TFLITE) share: their models live in

@@ -7,7 +7,15 @@ import { DeviceWorkers, WorkerCallError, WorkerGoneError, WorkerRpc, WorkerTimeo
 const source = `
 import { parentPort, workerData, threadId } from 'node:worker_threads';
 const busy = new Int32Array(workerData.rpcBusy);
-const block = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+// A latch the test holds: [0] entered, [1] released, [2] returned.
+const latch = (sab) => {
+  const l = new Int32Array(sab);
+  Atomics.store(l, 0, 1);
+  Atomics.notify(l, 0);
+  while (Atomics.load(l, 1) === 0) Atomics.wait(l, 1, 0);
+  Atomics.store(l, 2, 1);
+  return 'released';
+};
 const handlers = {
   echo: (x) => x,
   data: () => workerData.data,
@@ -15,7 +23,7 @@ const handlers = {
   fail: (m) => { throw new TypeError(m); },
   respai: (m) => { const e = new Error(m); e.name = 'RespaiError'; throw e; },
   sum: (ab) => new Float64Array(ab).reduce((a, b) => a + b, 0),
-  block: (ms) => { block(ms); return ms; },
+  latch,
   exit: (code) => process.exit(code),
   bytes: (n) => ({ transfer: new Uint8Array(n).fill(7).buffer }),
 };
@@ -34,6 +42,24 @@ parentPort.on('message', async ({ id, method, args }) => {
   parentPort.postMessage(reply, list);
 });`;
 const url = new URL(`data:text/javascript,${encodeURIComponent(source)}`);
+
+/** A call the worker cannot return from until the test says so (a native call that takes a while). */
+class Latch {
+  readonly sab = new SharedArrayBuffer(12);
+  private readonly view = new Int32Array(this.sab);
+  /** Resolves once the worker is inside the call. */
+  async entered(): Promise<void> {
+    while (Atomics.load(this.view, 0) === 0) await new Promise((r) => setImmediate(r));
+  }
+  release(): void {
+    Atomics.store(this.view, 1, 1);
+    Atomics.notify(this.view, 1);
+  }
+  /** Whether the worker's handler returned. */
+  get returned(): boolean {
+    return Atomics.load(this.view, 2) === 1;
+  }
+}
 
 const open: WorkerRpc[] = [];
 function rpc(options: Partial<ConstructorParameters<typeof WorkerRpc>[0]> = {}): WorkerRpc {
@@ -84,12 +110,14 @@ describe('WorkerRpc', () => {
       onLost: (why) => lost.push(why),
     });
     const first = await w.call<number>('threadId');
-    const t0 = Date.now();
-    const e = await w.call('block', [400], { timeoutMs: 50 }).catch((x: unknown) => x);
+    // The worker stays inside the call until released: the caller is answered without waiting for it.
+    const latch = new Latch();
+    const e = await w.call('latch', [latch.sab], { timeoutMs: 50 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(WorkerTimeoutError);
     expect((e as WorkerTimeoutError).timeoutMs).toBe(50);
-    expect(Date.now() - t0).toBeLessThan(350);
-    expect(lost).toEqual(["worker retired: a 'block' call exceeded 50 ms"]);
+    expect(latch.returned).toBe(false);
+    latch.release();
+    expect(lost).toEqual(["worker retired: a 'latch' call exceeded 50 ms"]);
     const second = await w.call<number>('threadId');
     expect(second).not.toBe(first);
     expect(spawned).toEqual([first, second]);
@@ -113,13 +141,18 @@ describe('WorkerRpc', () => {
 
   it('close waits for a busy worker and refuses later calls', async () => {
     const w = rpc();
-    await w.call('echo', [0]);
-    const busy = w.call('block', [200]).catch((x: unknown) => x);
-    await new Promise((r) => setTimeout(r, 20));
-    const t0 = Date.now();
-    await w.close();
-    // Terminating it inside the (simulated native) call would be unsafe: close waited for it.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
+    const latch = new Latch();
+    const busy = w.call('latch', [latch.sab]).catch((x: unknown) => x);
+    await latch.entered();
+    let closed = false;
+    const closing = w.close().then(() => (closed = true));
+    // Terminating it inside the (simulated native) call would be unsafe: close waits for it. (Were
+    // it not to wait, the worker would be gone well within this grace, its handler not returned.)
+    await Promise.race([closing, new Promise((r) => setTimeout(r, 100))]);
+    expect(closed).toBe(false);
+    latch.release();
+    await closing;
+    expect(latch.returned).toBe(true);
     expect(await busy).toBeInstanceOf(WorkerGoneError);
     await expect(w.call('echo', [1])).rejects.toBeInstanceOf(WorkerGoneError);
   });

@@ -59,6 +59,11 @@ export interface DagRequest {
   readonly implicitLoad?: boolean;
   /** Handed back to the engine's `scriptCommands` hook: who runs `redis.execute`. */
   readonly caller?: unknown;
+  /**
+   * [acl] Called with every keyspace key the DAG touches (LOAD, implicit inputs, models, scripts,
+   * a script op's KEYS, PERSIST) before anything runs; throws to refuse the DAG (the server's ACL).
+   */
+  readonly checkKey?: (key: string) => void;
 }
 
 /** One op's outcome: OK (tensorset, execute), a tensor (tensorget), an error, or NA (not run). */

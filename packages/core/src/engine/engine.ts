@@ -1,5 +1,6 @@
 import { E, RespaiError, boundedMessage, clientError, echo, fail } from '../errors.js';
 import { BackendLoadError, BackendRegistry } from '../backend/registry.js';
+import { DEFAULT_BACKEND_SETTINGS } from '../backend/spi.js';
 import type {
   Backend,
   BackendLogger,
@@ -19,6 +20,7 @@ import type { DagOp, DagRequest, DagResult, OpResult, ScriptInput } from './dag.
 import { Model, type ModelMeta } from './model.js';
 import { Script } from './script.js';
 import { Cancelled, RunQueue, TimedOut, withdrawJob, type Job, type Lane, type ModelJob, type TaskJob } from './queue.js';
+import type { RunObserver } from './observe.js';
 
 /** The engine's settings (RedisAI's module configuration). */
 export interface EngineConfig {
@@ -33,13 +35,14 @@ export interface EngineConfig {
   backendMemoryLimitMb: number;
 }
 
+/** The original's defaults: MODEL_CHUNK_SIZE 511 MiB, the rest as a backend's (DEFAULT_BACKEND_SETTINGS). */
 export const DEFAULT_ENGINE_CONFIG: Readonly<Omit<EngineConfig, 'backendsPath'>> = {
   modelChunkSize: 535822336,
-  threadsPerQueue: 1,
-  intraOpParallelism: 0,
-  interOpParallelism: 0,
-  modelExecutionTimeoutMs: 5000,
-  backendMemoryLimitMb: 0,
+  threadsPerQueue: DEFAULT_BACKEND_SETTINGS.threadsPerQueue,
+  intraOpParallelism: DEFAULT_BACKEND_SETTINGS.intraOpParallelism,
+  interOpParallelism: DEFAULT_BACKEND_SETTINGS.interOpParallelism,
+  modelExecutionTimeoutMs: DEFAULT_BACKEND_SETTINGS.modelExecutionTimeoutMs,
+  backendMemoryLimitMb: DEFAULT_BACKEND_SETTINGS.backendMemoryLimitMb,
 };
 
 export interface EngineOptions {
@@ -93,6 +96,16 @@ export class Engine {
   private readonly queues = new Map<string, RunQueue>();
   private readonly log: BackendLogger;
   private readonly scriptCommands: EngineOptions['scriptCommands'];
+  private runObserver: RunObserver | undefined;
+
+  /** [observe] Told of every settled run (the server's metrics); undefined = off. */
+  get observer(): RunObserver | undefined {
+    return this.runObserver;
+  }
+  set observer(o: RunObserver | undefined) {
+    this.runObserver = o;
+    for (const q of this.queues.values()) q.observer = o;
+  }
 
   constructor(options: EngineOptions) {
     this.config = { ...DEFAULT_ENGINE_CONFIG, ...options.config };
@@ -278,6 +291,7 @@ export class Engine {
     let q = this.queues.get(device);
     if (q === undefined) {
       q = new RunQueue(device, this.config.threadsPerQueue);
+      q.observer = this.runObserver;
       this.queues.set(device, q);
     }
     return q;
@@ -307,6 +321,8 @@ export class Engine {
   /** Resolves LOAD keys, models and DAG names on the event loop, before anything is queued. */
   private plan(req: DagRequest): Plan {
     const names = new Map<string, Cell>();
+    const checkKey = req.checkKey;
+    if (checkKey !== undefined) checkDagKeys(req, checkKey);
     for (const key of req.load) {
       const t = this.keyspace.getTyped(key, 'tensor');
       if (t === undefined) fail(E.tensorEmpty);
@@ -316,6 +332,7 @@ export class Engine {
       let c = names.get(name);
       if (c === undefined && req.implicitLoad) {
         // One-op commands read their inputs straight from the keyspace.
+        checkKey?.(name);
         const t = this.keyspace.getTyped(name, 'tensor');
         if (t === undefined) fail(E.tensorEmpty);
         c = Cell.of(t);
@@ -377,9 +394,10 @@ export class Engine {
   }
 
   /** Queues a model run of a DAG op. */
-  enqueueModel(model: Model, inputs: Tensor[], deadline: number, settle: (out: Tensor[] | undefined, error: unknown) => void): Job {
+  enqueueModel(model: Model, inputs: Tensor[], deadline: number, settle: (out: Tensor[] | undefined, error: unknown) => void, key = ''): Job {
     const job: ModelJob = {
       kind: 'model',
+      key,
       model,
       inputs,
       lane: model.lane,
@@ -405,10 +423,12 @@ export class Engine {
     args: ScriptArg[],
     deadline: number,
     settle: (out: Tensor[] | undefined, error: unknown) => void,
+    checkKey?: (key: string) => void,
   ): Job {
-    const host = this.scriptHost(op.keys, caller);
+    const host = this.scriptHost(op.keys, caller, checkKey);
     const job: TaskJob = {
       kind: 'task',
+      key: op.key,
       lane: script.lane,
       enqueuedAt: Date.now(),
       deadline,
@@ -428,13 +448,14 @@ export class Engine {
     return job;
   }
 
-  private scriptHost(keys: readonly string[], caller: unknown): ScriptHost {
+  private scriptHost(keys: readonly string[], caller: unknown, checkKey: ((key: string) => void) | undefined): ScriptHost {
     return {
       execute: (cmd) => {
         if (this.scriptCommands === undefined) return Promise.reject(new Error('redis.execute is not available here'));
         return this.scriptCommands(cmd, keys, caller);
       },
       modelExecute: async (key, inputs, nOutputs) => {
+        checkKey?.(key);
         const m = this.model(key);
         if (inputs.length !== m.meta.inputs.length) fail(E.inputCountMismatch);
         // Straight to the runtime: queueing behind the script that waits for it would deadlock.
@@ -561,6 +582,23 @@ function literalFloat(s: string, fn: string, n: number): number {
   if (s.trim() === '' || Number.isNaN(v)) fail(`ERR argument ${n + 1} of ${fn} must be a float, got '${s}'`);
   return v;
 }
+
+/**
+ * [acl] The keyspace keys a DAG names, checked before anything runs: LOAD and PERSIST keys,
+ * models, scripts and a script op's KEYS (one-op commands' inputs are checked as they are read).
+ */
+function checkDagKeys(req: DagRequest, check: (key: string) => void): void {
+  req.load.forEach(check);
+  req.persist.forEach(check);
+  for (const op of req.ops) {
+    if (op.op === 'modelexecute') check(op.key);
+    else if (op.op === 'scriptexecute') {
+      check(op.key);
+      op.keys.forEach(check);
+    }
+  }
+}
+
 interface Plan {
   ops: PlannedOp[];
   persist: (readonly [string, Cell])[];
@@ -649,11 +687,17 @@ class DagRun {
         this.results[i] = { ok: true, tensor: tensors[0]!, format: op.format };
         return this.opDone(i, [], undefined);
       case 'modelexecute':
-        this.jobs[i] = this.engine.enqueueModel(p.model!, tensors, this.deadline, (out, e) => this.opDone(i, out, e));
+        this.jobs[i] = this.engine.enqueueModel(p.model!, tensors, this.deadline, (out, e) => this.opDone(i, out, e), op.key);
         return;
       case 'scriptexecute':
-        this.jobs[i] = this.engine.enqueueScript(this.req.caller, p.script!, op, p.bind!(tensors), this.deadline, (out, e) =>
-          this.opDone(i, out, e),
+        this.jobs[i] = this.engine.enqueueScript(
+          this.req.caller,
+          p.script!,
+          op,
+          p.bind!(tensors),
+          this.deadline,
+          (out, e) => this.opDone(i, out, e),
+          this.req.checkKey,
         );
         return;
     }

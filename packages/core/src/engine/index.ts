@@ -4,3 +4,4 @@ export * from './model.js';
 export * from './queue.js';
 export * from './stats.js';
 export * from './script.js';
+export * from './observe.js';

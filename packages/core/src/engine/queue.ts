@@ -2,6 +2,7 @@ import { E, RespaiError, clientError } from '../errors.js';
 import { RunNotStarted, type QueuedRun } from '../backend/spi.js';
 import { concat, split, type Tensor } from '../tensor/index.js';
 import type { Model } from './model.js';
+import type { RunObserver } from './observe.js';
 import type { RunStats } from './stats.js';
 
 /** Thrown into a job that waited in its queue past its deadline. */
@@ -30,6 +31,8 @@ interface JobBase {
   /** ms since the epoch; the job is dropped if it has not started then. Infinity = no deadline. */
   readonly deadline: number;
   readonly lane: Lane;
+  /** The key the command named (the model's or script's), for metrics; '' when unknown. */
+  readonly key?: string;
   /** Set by the caller (client gone, DAG timed out): a queued job is dropped, never run. */
   cancelled: boolean;
   /**
@@ -105,6 +108,8 @@ export class RunQueue {
   batchRuns = 0;
   batchRequests = 0;
   private pumpScheduled = false;
+  /** [observe] Metrics hook (observe.ts), told of every settled run; undefined = off. */
+  observer: RunObserver | undefined;
 
   constructor(
     readonly device: string,
@@ -261,7 +266,7 @@ export class RunQueue {
       this.pump();
     };
     if (head.kind === 'task') {
-      runTask(head, slot.id, queued).then(done, done);
+      runTask(head, slot.id, queued, this.observer, this.device).then(done, done);
       return;
     }
     // The run holds its own reference: its DAG may finish (client gone, timeout) and drop the
@@ -271,7 +276,7 @@ export class RunQueue {
       this.batchRuns++;
       this.batchRequests += jobs.length;
     }
-    runModelBatch(jobs as ModelJob[], slot.id, queued).then(
+    runModelBatch(jobs as ModelJob[], slot.id, queued, this.observer).then(
       () => {
         model.release();
         done();
@@ -325,7 +330,7 @@ function settle(job: Job, outputs: Tensor[] | undefined, error: unknown): void {
 
 const elapsedUs = (t0: bigint) => Number((process.hrtime.bigint() - t0) / 1000n);
 
-async function runTask(job: TaskJob, slot: number, queued: QueuedRun | undefined): Promise<void> {
+async function runTask(job: TaskJob, slot: number, queued: QueuedRun | undefined, observer: RunObserver | undefined, device: string): Promise<void> {
   const t0 = process.hrtime.bigint();
   let out: Tensor[] | undefined;
   let error: unknown;
@@ -335,16 +340,20 @@ async function runTask(job: TaskJob, slot: number, queued: QueuedRun | undefined
     error = failure(e);
   }
   const stats = job.stats;
-  if (stats !== undefined && !(error instanceof TimedOut || error instanceof Cancelled)) {
-    stats.calls++;
-    stats.durationUs += queued?.computeUs ?? elapsedUs(t0);
-    if (out === undefined) stats.errors++;
+  if (!(error instanceof TimedOut || error instanceof Cancelled)) {
+    const us = queued?.computeUs ?? elapsedUs(t0);
+    if (stats !== undefined) {
+      stats.calls++;
+      stats.durationUs += us;
+      if (out === undefined) stats.errors++;
+    }
+    observer?.taskRun(job, device, us, out === undefined);
   }
   settle(job, out, error);
 }
 
 /** Runs one batch (often of one job) and hands each job its outputs, updating AI.INFO stats. */
-async function runModelBatch(jobs: ModelJob[], slot: number, queued: QueuedRun | undefined): Promise<void> {
+async function runModelBatch(jobs: ModelJob[], slot: number, queued: QueuedRun | undefined, observer: RunObserver | undefined): Promise<void> {
   const model = jobs[0]!.model;
   const ctx = queued === undefined ? { slot } : { slot, queued };
   const t0 = process.hrtime.bigint();
@@ -374,6 +383,7 @@ async function runModelBatch(jobs: ModelJob[], slot: number, queued: QueuedRun |
     stats.calls += jobs.length;
     stats.durationUs += us * jobs.length;
     if (outputs === undefined) stats.errors += jobs.length;
+    observer?.modelRun(jobs, us, outputs === undefined);
   }
   for (let j = 0; j < jobs.length; j++) {
     const out = outputs?.[j];

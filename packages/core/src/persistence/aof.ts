@@ -5,7 +5,6 @@ import { fsyncDirSync, writeAllSync } from './files.js';
 
 /** When appended records reach the disk: `always` before any reply, `everysec` once a second, `no` when the OS decides. */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
-export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'everysec', 'no'];
 
 /**
  * The open append-only file. Records are appended to memory first; they are written to the file

@@ -158,7 +158,7 @@ export class Persistence implements MutationListener {
     this.config = o.config;
     this.log = o.log;
     this.onFatal = o.onFatal ?? ((e) => this.log.error('AOF write failed under appendfsync always', { err: e.message }));
-    this.repairCommand = o.repairCommand ?? ((p) => `respai-check-aof --fix ${quote(p)}`);
+    this.repairCommand = o.repairCommand ?? ((p) => `respai-check-aof --fix ${shellQuote(p)}`);
     this.aux = o.aux ?? (() => []);
     this.loadYieldMs = o.loadYieldMs ?? 50;
     this.replay = o.replay;
@@ -380,7 +380,7 @@ export class Persistence implements MutationListener {
         throw new PersistenceLoadError(
           `Bad file format reading the snapshot '${path}': ${r.problem.reason} at offset ${r.problem.offset}` +
             ` (record ${r.problem.record}). A snapshot is only ever renamed into place complete, so this file was damaged` +
-            ` after it was written: restore it from a backup or move it away (respai-check-aof ${quote(path)} shows where it breaks).`,
+            ` after it was written: restore it from a backup or move it away (respai-check-aof ${shellQuote(path)} shows where it breaks).`,
         );
       }
       return { source: 'snapshot', path, format: 'respai', records: r.records };
@@ -462,7 +462,7 @@ export class Persistence implements MutationListener {
       if (e instanceof RdbFileError) {
         throw new PersistenceLoadError(
           `Bad file format reading the snapshot '${path}': ${e.message} at offset ${e.offset}. ` +
-            `Restore it from a backup or move it away (respai-check-aof ${quote(path)} checks it).`,
+            `Restore it from a backup or move it away (respai-check-aof ${shellQuote(path)} checks it).`,
           { cause: e },
         );
       }
@@ -839,7 +839,8 @@ function pathIn(dir: string, name: string): string {
   return isAbsolute(name) ? name : join(resolve(dir), name);
 }
 
-function quote(p: string): string {
+/** A path as a POSIX shell word: as it is when plain, else single-quoted (a `'` as `'\\''`). */
+export function shellQuote(p: string): string {
   return /^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -20,6 +20,7 @@ import {
   decodeRecord,
   encodeMutation,
   scanFile,
+  shellQuote,
   type FsyncPolicy,
   type PersistenceConfig,
 } from './index.js';
@@ -762,5 +763,13 @@ describe('loading creates each model once, from its last record', () => {
     await b.p.load();
     expect(b.mock.models).toHaveLength(1);
     expect(b.ks.getTyped('m', 'model')!.meta.tag.toString()).toBe('v19');
+  });
+});
+
+describe('shellQuote (the repair commands the logs suggest)', () => {
+  it('leaves plain paths as they are and single-quotes the rest', () => {
+    expect(shellQuote('/var/lib/respai/appendonly.respai')).toBe('/var/lib/respai/appendonly.respai');
+    expect(shellQuote('/tmp/my dir/it\'s.aof')).toBe("'/tmp/my dir/it'\\''s.aof'");
+    expect(shellQuote('$HOME;rm -rf x')).toBe("'$HOME;rm -rf x'");
   });
 });

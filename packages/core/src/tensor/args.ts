@@ -24,7 +24,8 @@ export function tensorFromArgs(args: readonly Buffer[], opts: TensorArgsOptions)
   const dtype = parseDType(typeArg);
 
   const shape: number[] = [];
-  let elements = 1n;
+  // A float product is exact while it is a safe integer; past that, bigints decide.
+  let elements = 1;
   let format: 'none' | 'blob' | 'values' = 'none';
   let at = 1;
   for (; at < args.length; at++) {
@@ -36,14 +37,15 @@ export function tensorFromArgs(args: readonly Buffer[], opts: TensorArgsOptions)
       break;
     }
     if (isKeyword(arg, 'VALUES')) {
-      if (BigInt(args.length - at - 1) !== elements) fail(E.valuesCount);
+      const given = args.length - at - 1;
+      if (given !== elements || (!Number.isSafeInteger(elements) && BigInt(given) !== shape.reduce((a, d) => a * BigInt(d), 1n))) fail(E.valuesCount);
       format = 'values';
       at++;
       break;
     }
     const dim = parseDim(arg);
     shape.push(dim);
-    elements *= BigInt(dim);
+    elements *= dim;
   }
   if (shape.length === 0 && format === 'none') fail(E.invalidShape);
 

@@ -69,6 +69,66 @@ function ldexp(m: number, e: number): number {
   return v * 2 ** k;
 }
 
+/** Exact powers of ten as doubles (10^22 is the last one a double holds exactly). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * {@link parseDouble} of bytes, with a fast path for what VALUES usually holds: `[+-]digits[.digits]`
+ * with at most 15 significant digits, which `m / 10^k` (both exact doubles) rounds correctly, as
+ * strtod does (Clinger's fast path). Anything else goes the general way.
+ */
+export function parseDoubleBytes(b: Uint8Array): number | undefined {
+  const n = b.length;
+  let i = 0;
+  let negative = false;
+  if (n > 0 && (b[0] === 0x2d || b[0] === 0x2b)) {
+    negative = b[0] === 0x2d;
+    i = 1;
+  }
+  let m = 0;
+  let digits = 0;
+  let frac = -1; // digits after the point; -1: no point yet
+  let any = false;
+  for (; i < n; i++) {
+    const c = b[i]!;
+    if (c >= 0x30 && c <= 0x39) {
+      any = true;
+      if (m !== 0 || c !== 0x30) digits++;
+      m = m * 10 + (c - 0x30);
+      if (frac >= 0) frac++;
+    } else if (c === 0x2e && frac < 0) {
+      frac = 0;
+    } else {
+      return parseDouble(Buffer.from(b.buffer, b.byteOffset, n).toString('latin1'));
+    }
+  }
+  if (!any || digits > 15 || frac > 22) return parseDouble(Buffer.from(b.buffer, b.byteOffset, n).toString('latin1'));
+  const v = frac > 0 ? m / POW10[frac]! : m;
+  return negative ? -v : v;
+}
+
+/**
+ * {@link parseInteger} of bytes as a number, for integers of up to 15 digits (exact as doubles);
+ * undefined for anything else (the caller then goes the general way).
+ */
+export function parseSmallInteger(b: Uint8Array): number | undefined {
+  const n = b.length;
+  let i = 0;
+  let negative = false;
+  if (n > 0 && (b[0] === 0x2d || b[0] === 0x2b)) {
+    negative = b[0] === 0x2d;
+    i = 1;
+  }
+  if (i === n || n - i > 15) return undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x39) return undefined;
+    v = v * 10 + (c - 0x30);
+  }
+  return negative && v !== 0 ? -v : v;
+}
+
 const INTEGER = /^([+-]?)(\d+)$/;
 
 /**

@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { E, RespaiError } from '../errors.js';
+import { RespaiError } from '../errors.js';
 import { DTYPE_NAMES, type DType } from './dtype.js';
 import { checkSize, concat, parseShape, split, Tensor } from './tensor.js';
 
@@ -204,7 +204,7 @@ describe('Tensor.zeros', () => {
   });
 
   it('refuses shapes no Buffer can hold without allocating', () => {
-    expect(() => Tensor.zeros('DOUBLE', [2 ** 32, 2 ** 32])).toThrow(err(E.tensorTooLarge(bufferConstants.MAX_LENGTH)));
+    expect(() => Tensor.zeros('DOUBLE', [2 ** 32, 2 ** 32])).toThrow(err(`ERR tensor size exceeds proto-max-bulk-len (${bufferConstants.MAX_LENGTH} bytes)`));
   });
 
   it('a scalar (empty shape) has one element', () => {
@@ -340,8 +340,8 @@ describe('checkSize', () => {
     expect(() => checkSize('STRING', [101], 100)).toThrow(err('ERR tensor size exceeds proto-max-bulk-len (100 bytes)'));
   });
 
+  // Looping over (or allocating) a declared 2^40-element shape would not end within the test's time limit.
   it('does not wrap on huge dimensions and throws at once', () => {
-    const start = performance.now();
     const limit = 512 * 1024 * 1024;
     for (const shape of [
       [4294967296, 4294967296],
@@ -351,8 +351,6 @@ describe('checkSize', () => {
     ]) {
       expect(() => checkSize('FLOAT', shape, limit)).toThrow(err(`ERR tensor size exceeds proto-max-bulk-len (${limit} bytes)`));
     }
-    // A guard against allocating or looping over the declared size, not a speed check.
-    expect(performance.now() - start).toBeLessThan(5_000);
   });
 
   it('rejects invalid dimensions', () => {

@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { E, fail } from '../errors.js';
 import { DTYPES, type DType, type TensorView } from './dtype.js';
-import { parseDouble, parseInteger } from './numbers.js';
+import { parseDoubleBytes, parseInteger, parseSmallInteger } from './numbers.js';
 
 /** One element of `Tensor.values()`: floats as numbers, INT64 as bigint, other ints and BOOL as numbers, STRING as bytes. */
 export type TensorValue = number | bigint | Buffer;
@@ -71,7 +71,7 @@ export class Tensor {
    */
   static fromValues(dtype: DType, shape: readonly number[], values: readonly Buffer[]): Tensor {
     const s = validShape(shape);
-    if (BigInt(values.length) !== elementCount(s)) fail(E.valuesCount);
+    if (values.length !== product(s) || BigInt(values.length) !== elementCount(s)) fail(E.valuesCount);
     const n = values.length;
     const info = DTYPES[dtype];
     if (info.kind === 'string') return new Tensor(dtype, s, joinStrings(values), n);
@@ -80,17 +80,28 @@ export class Tensor {
     if (info.kind === 'float') {
       const out = arr as Float32Array | Float64Array;
       for (let i = 0; i < n; i++) {
-        const v = parseDouble((values[i] as Buffer).toString('latin1'));
+        const v = parseDoubleBytes(values[i]!);
         if (v === undefined) fail(E.invalidValue);
         out[i] = v; // a Float32Array store rounds to float32, like the original's C cast
       }
     } else {
       const { min, max } = info.range as { min: bigint; max: bigint };
+      const lo = Number(min);
+      const hi = Number(max);
+      const big = arr instanceof BigInt64Array;
       for (let i = 0; i < n; i++) {
-        const v = parseInteger((values[i] as Buffer).toString('latin1'));
-        // BOOL 2 is `ERR invalid value` here, as in the original; E.boolValue is for BLOB bytes.
+        // Up to 15 digits as a plain number (exact); longer ones (INT64's range) as a bigint.
+        const small = parseSmallInteger(values[i]!);
+        if (small !== undefined) {
+          // BOOL 2 is `ERR invalid value` here, as in the original; E.boolValue is for BLOB bytes.
+          if (small < lo || small > hi) fail(E.invalidValue);
+          if (big) (arr as BigInt64Array)[i] = BigInt(small);
+          else (arr as Exclude<TensorView, BigInt64Array>)[i] = small;
+          continue;
+        }
+        const v = parseInteger(values[i]!.toString('latin1'));
         if (v === undefined || v < min || v > max) fail(E.invalidValue);
-        if (arr instanceof BigInt64Array) arr[i] = v;
+        if (big) (arr as BigInt64Array)[i] = v;
         else (arr as Exclude<TensorView, BigInt64Array>)[i] = Number(v);
       }
     }
@@ -147,13 +158,14 @@ export function parseDim(arg: Buffer): number {
  */
 export function checkSize(dtype: DType, shape: readonly number[], maxBytes: number): void {
   const limit = Math.min(maxBytes, bufferConstants.MAX_LENGTH);
-  const max = BigInt(Math.max(0, Math.floor(limit)));
-  const size = BigInt(DTYPES[dtype].size || 1);
-  let bytes = size;
+  const max = Math.max(0, Math.floor(limit));
+  // Plain numbers suffice: `bytes` stays <= max (far below 2^53) before each product, and a
+  // product past max is refused whatever its rounding.
+  let bytes = DTYPES[dtype].size || 1;
   if (bytes > max) fail(E.tensorTooLarge(limit));
   for (const d of shape) {
     if (!Number.isInteger(d) || d <= 0) fail(E.invalidShape);
-    bytes *= BigInt(d);
+    bytes *= d;
     if (bytes > max) fail(E.tensorTooLarge(limit));
   }
 }
@@ -246,9 +258,12 @@ function validShape(shape: readonly number[]): readonly number[] {
 }
 
 function elementCount(shape: readonly number[]): bigint {
-  let n = 1n;
-  for (const d of shape) n *= BigInt(d);
-  return n;
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (Number.isSafeInteger(n)) return BigInt(n);
+  let big = 1n;
+  for (const d of shape) big *= BigInt(d);
+  return big;
 }
 
 function product(shape: readonly number[]): number {

@@ -12,6 +12,7 @@ import {
   type ModelLoadRequest,
 } from '../backend/spi.js';
 import { Tensor, type DType } from '../tensor/index.js';
+import { Rng } from './fuzz.js';
 import { silentLogger, tensorDiff } from './helpers.js';
 
 /** A model every backend under test must load and run to known outputs. */
@@ -379,16 +380,10 @@ function isErrorLike(e: unknown): boolean {
   return e instanceof Error || (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string');
 }
 
-/** Deterministic pseudo-random bytes (mulberry32). */
+/** Deterministic pseudo-random bytes: the low byte of each of the generator's 32-bit draws. */
 function randomBytes(n: number, seed: number): Buffer {
-  let s = seed >>> 0;
+  const r = new Rng(seed);
   const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }
+  for (let i = 0; i < n; i++) out[i] = (r.next() * 4294967296) & 0xff;
   return out;
 }

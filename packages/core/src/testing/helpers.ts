@@ -169,6 +169,26 @@ export async function waitFor(cond: () => boolean, timeoutMs = 2000): Promise<vo
 }
 
 /**
+ * How many times the event loop turned (setImmediate) while `p` was in flight. A run computing on
+ * this thread, or one that blocks it, leaves at most one; a run on another thread leaves as many as
+ * the loop can turn meanwhile. Resolves once `p` settled (a rejection is not rethrown).
+ */
+export async function turnsWhile(p: Promise<unknown>): Promise<number> {
+  let settled = false;
+  void p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  let turns = 0;
+  while (!settled) {
+    await new Promise((r) => setImmediate(r));
+    turns++;
+  }
+  await p.catch(() => undefined);
+  return turns;
+}
+
+/**
  * The conformance fixture every backend starts with: `c = a + b` on FLOAT [2, 2], inputs named
  * a and b, the output c (the model `blob` is the backend's own, written by its package).
  */

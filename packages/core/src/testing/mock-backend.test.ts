@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ModelLoadRequest } from '../backend/spi.js';
 import { Tensor } from '../tensor/index.js';
-import { CPU, device, floats, plainValues, tensor, tensorDiff } from './helpers.js';
+import { CPU, device, floats, plainValues, tensor, tensorDiff, turnsWhile } from './helpers.js';
 import { createMockBackend, mockModelBlob, parseMockModel, type MockModel, type MockModelDef } from './mock-backend.js';
 
 const req = (def: MockModelDef | Buffer, over: Partial<ModelLoadRequest> = {}): ModelLoadRequest => ({
@@ -84,10 +84,19 @@ describe('MockBackend', () => {
     const b = createMockBackend();
     const m = await b.loadModel(req({ op: 'sleep', ms: 20 }));
     const t = floats([4, 1], [1, 2, 3, 4]);
-    const t0 = Date.now();
-    const runs = [m.run([t], { slot: 0 }), m.run([t], { slot: 1 }), m.run([t], { slot: 1 })];
-    await Promise.all(runs);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(15);
+    vi.useFakeTimers();
+    try {
+      const runs = [m.run([t], { slot: 0 }), m.run([t], { slot: 1 }), m.run([t], { slot: 1 })];
+      let settled = 0;
+      for (const r of runs) void r.then(() => settled++);
+      await vi.advanceTimersByTimeAsync(19);
+      expect(settled).toBe(0);
+      expect(b.running).toBe(3);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(settled).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
     expect(b.maxRunning).toBe(3);
     expect(b.running).toBe(0);
     expect(b.slots).toEqual([0, 1, 1]);
@@ -115,10 +124,26 @@ describe('MockBackend', () => {
   it('busy blocks the event loop for ms', async () => {
     const b = createMockBackend();
     const m = await b.loadModel(req({ op: 'busy', ms: 15 }));
-    const t0 = Date.now();
-    const p = m.run([floats([1], [1])], { slot: 0 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(15); // synchronously, before the first await
-    await p;
+    // A clock that moves one ms each time it is read: the loop reads it until 15 ms have passed.
+    let clock = 1_000;
+    const now = vi.spyOn(Date, 'now').mockImplementation(() => clock++);
+    try {
+      const p = m.run([floats([1], [1])], { slot: 0 });
+      expect(clock).toBeGreaterThan(1_000 + 15); // synchronously, before the first await
+      await p;
+    } finally {
+      now.mockRestore();
+    }
+  });
+});
+
+describe('turnsWhile', () => {
+  it('counts no more than one turn for a run that blocks the loop, many for one that does not', async () => {
+    const b = createMockBackend();
+    const busy = await b.loadModel(req({ op: 'busy', ms: 30 }));
+    expect(await turnsWhile(busy.run([floats([1], [1])], { slot: 0 }))).toBeLessThanOrEqual(1);
+    const timer = await b.loadModel(req({ op: 'sleep', ms: 30 }));
+    expect(await turnsWhile(timer.run([floats([1], [1])], { slot: 0 }))).toBeGreaterThan(10);
   });
 });
 

@@ -30,6 +30,19 @@ export function createDump(v: Value, o: WriteOptions & Partial<WriterOptions>): 
   return Buffer.concat([...parts, crc64Bytes(crc)]);
 }
 
+/**
+ * The DUMP payload of a value as an RDB file holds it (its type byte and bytes, as read): what
+ * DUMP would give for that key on the server that wrote the file (`version`: the file's).
+ */
+export function dumpOfRaw(type: number, value: Uint8Array, version: number): Buffer {
+  const head = Buffer.from([type]);
+  const footer = Buffer.alloc(2);
+  footer.writeUInt16LE(version, 0);
+  const crc = crc64Start();
+  for (const p of [head, value, footer]) crc64Update(crc, p);
+  return Buffer.concat([head, value, footer, crc64Bytes(crc)]);
+}
+
 /** verifyDumpPayload: at least 10 bytes, a version this server reads, and a matching CRC-64. */
 export function verifyDump(payload: Buffer): { version: number } {
   if (payload.length < 10) throw new DumpVersionError('payload shorter than its footer');

@@ -91,6 +91,9 @@ export interface RdbKeyRecord {
   expireAt: number;
   /** RDB type byte the value had. */
   rdbType: number;
+  /** Where the value's bytes lie in the file (after the key; `end` exclusive), e.g. to DUMP them as they are. */
+  valueStart: number;
+  valueEnd: number;
 }
 
 export interface RdbLoadOptions {
@@ -311,6 +314,7 @@ function* loadSteps(inp: FileInput, o: RdbLoadOptions): Generator<void, RdbFileI
       default: {
         if (!isObjectType(type)) throw new RdbError(`unknown RDB opcode or value type ${type}`);
         const key = readString(inp).toString('latin1');
+        const valueStart = inp.offset;
         let value: RdbValue;
         try {
           value = readValue(inp, type);
@@ -318,7 +322,7 @@ function* loadSteps(inp: FileInput, o: RdbLoadOptions): Generator<void, RdbFileI
           if (e instanceof RdbError) throw new RdbError(`key '${key.slice(0, 200)}' (${typeName(type)}): ${e.message}`);
           throw e;
         }
-        o.onKey({ db, key, value, expireAt, rdbType: type });
+        o.onKey({ db, key, value, expireAt, rdbType: type, valueStart, valueEnd: inp.offset });
         expireAt = 0;
         if (yieldMs >= 0 || o.onProgress !== undefined) {
           const now = Date.now();
