@@ -11,6 +11,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, RESP_TYPES } from 'redis';
+import { createDump, readDump, type Model } from '@respai/core';
 import { OnnxType, binaryModel as onnxBinary } from '@respai/backend-onnx/testing';
 import { torchModelBlob } from '@respai/backend-torch/testing';
 import { mulModel as tfMul } from '@respai/backend-tf/testing';
@@ -367,6 +368,87 @@ describe.skipIf(!hasRedisServer).each([
     expect(await errOf(cmd(B, 'SCAN', 'x'))).toBe('ERR invalid cursor');
     expect(await cmd(A, 'FLUSHALL')).toBe('OK');
     expect(await cmd(B, 'DBSIZE')).toBe(0);
+  });
+
+  it("DUMP and RESTORE: RedisAI payloads, byte for byte as the embedded keyspace's; other payloads are the store's", async () => {
+    const embedded = await startServer([]);
+    const Em = await connect(embedded.port);
+    try {
+      const src = 'def twice(tensors: List[Tensor], keys: List[str], args: List[str]):\n    return tensors[0] * 2\n';
+      for (const c of [A, Em]) {
+        expect(await cmd(c, 'AI.TENSORSET', 'dt{13}', 'INT64', '2', 'VALUES', '-9223372036854775808', '7')).toBe('OK');
+        expect(await cmd(c, 'AI.MODELSTORE', 'dm{13}', 'ONNX', 'CPU', 'TAG', 'v1', 'BLOB', ADD)).toBe('OK');
+        expect(await cmd(c, 'AI.SCRIPTSTORE', 'ds{13}', 'CPU', 'ENTRY_POINTS', '1', 'twice', 'SOURCE', src)).toBe('OK');
+      }
+      const dump = async (c: Client, k: string) => (await c.sendCommand(['DUMP', k], RAW)) as Buffer;
+      const payload: Record<string, Buffer> = {};
+      for (const k of ['dt{13}', 'dm{13}', 'ds{13}']) {
+        payload[k] = await dump(B, k);
+        expect(payload[k], k).toEqual(await dump(Em, k));
+      }
+      // RESTORE through a node: BUSYKEY, then REPLACE; the copies work on every node.
+      expect(await errOf(cmd(B, 'RESTORE', 'dt{13}', '0', payload['dt{13}']!))).toBe('BUSYKEY Target key name already exists.');
+      await cmd(A, 'SET', 'dt2{13}', 'a string');
+      expect(await cmd(B, 'RESTORE', 'dt2{13}', '0', payload['dt{13}']!, 'REPLACE')).toBe('OK');
+      expect(await A.sendCommand(['AI.TENSORGET', 'dt2{13}', 'VALUES'], STR)).toEqual(['-9223372036854775808', '7']);
+      expect(await cmd(B, 'RESTORE', 'dm2{13}', '60000', payload['dm{13}']!)).toBe('OK');
+      const pttl = Number(await store.cli(['PTTL', 'dm2{13}']));
+      expect(pttl).toBeGreaterThan(50_000);
+      expect(pttl).toBeLessThanOrEqual(60_000);
+      expect(await cmd(A, 'AI.MODELGET', 'dm2{13}', 'META')).toEqual(await cmd(A, 'AI.MODELGET', 'dm{13}', 'META'));
+      await cmd(A, 'AI.TENSORSET', 'da{13}', 'FLOAT', '1', '2', 'VALUES', '1', '2');
+      expect(await cmd(A, 'AI.MODELEXECUTE', 'dm2{13}', 'INPUTS', '2', 'da{13}', 'da{13}', 'OUTPUTS', '1', 'db{13}')).toBe('OK');
+      expect(await values(B, 'db{13}')).toEqual([2, 4]);
+      expect(await cmd(B, 'RESTORE', 'ds2{13}', '0', payload['ds{13}']!)).toBe('OK');
+      expect(await cmd(A, 'AI.SCRIPTEXECUTE', 'ds2{13}', 'twice', 'INPUTS', '1', 'da{13}', 'OUTPUTS', '1', 'dc{13}')).toBe('OK');
+      expect(await values(B, 'dc{13}')).toEqual([2, 4]);
+      expect(await store.cli(['HGET', 'ds2{13}', 'respai:type'])).toBe('AI_SCRIPT\n');
+      // A damaged payload: Redis's text, and nothing written.
+      const bad = Buffer.from(payload['dm{13}']!);
+      expect(await errOf(cmd(B, 'RESTORE', 'dm3{13}', '0', bad.subarray(0, bad.length - 1)))).toBe('ERR DUMP payload version or checksum are wrong');
+      expect(await cmd(A, 'EXISTS', 'dm3{13}')).toBe(0);
+      // A payload whose model the backend refuses: the embedded keyspace's error, and nothing written.
+      const spec = readDump(payload['dm{13}']!);
+      if (spec.kind !== 'model') throw new Error('not a model payload');
+      const garbage = createDump({ type: 'model', value: { meta: spec.value, blob: Buffer.alloc(64, 7) } as unknown as Model }, { modelChunkSize: 1 << 29 });
+      const refused = await errOf(cmd(Em, 'RESTORE', 'junk', '0', garbage));
+      expect(refused).toMatch(/^ERR /);
+      expect(await errOf(cmd(B, 'RESTORE', 'dm3{13}', '0', garbage))).toBe(refused);
+      expect(await cmd(A, 'EXISTS', 'dm3{13}')).toBe(0);
+      // Already expired (ABSTTL in the past): OK, and REPLACE only deletes.
+      expect(await cmd(B, 'RESTORE', 'dt2{13}', '1', payload['dt{13}']!, 'REPLACE', 'ABSTTL')).toBe('OK');
+      expect(await cmd(A, 'EXISTS', 'dt2{13}')).toBe(0);
+      expect(await errOf(cmd(B, 'RESTORE', 'dt2{13}', '-1', payload['dt{13}']!))).toBe('ERR Invalid TTL value, must be >= 0');
+      expect(await errOf(cmd(B, 'RESTORE', 'dt2{13}', 'x', payload['dt{13}']!))).toBe('ERR value is not an integer or out of range');
+      // Redis's own types: DUMP and RESTORE are the store's.
+      await cmd(A, 'RPUSH', 'dl{13}', 'a', 'b');
+      const list = await dump(B, 'dl{13}');
+      expect(list).toEqual(await dump(A, 'dl{13}'));
+      expect(await cmd(B, 'RESTORE', 'dl2{13}', '0', list)).toBe('OK');
+      expect(await store.cli(['LRANGE', 'dl2{13}', '0', '-1'])).toBe('a\nb\n');
+      expect(await cmd(A, 'DUMP', 'nothing{13}')).toBe(null);
+    } finally {
+      await Em.close();
+      expect(await embedded.stop()).toBe(0);
+    }
+  });
+
+  it("ACL and SLOWLOG are the node's own, not the store's", async () => {
+    expect(await cmd(A, 'ACL', 'SETUSER', 'nodeuser', 'on', '>pw', '~*', '+@all')).toBe('OK');
+    expect(await cmd(A, 'ACL', 'USERS')).toContain('nodeuser');
+    expect(await store.cli(['ACL', 'USERS'])).not.toContain('nodeuser');
+    const user = await connect(a.port);
+    expect(await cmd(user, 'AUTH', 'nodeuser', 'pw')).toBe('OK');
+    expect(await cmd(user, 'SET', 'acl{12}', 'v')).toBe('OK');
+    await user.close();
+    expect(await cmd(B, 'ACL', 'USERS')).not.toContain('nodeuser');
+    expect(await cmd(A, 'ACL', 'DELUSER', 'nodeuser')).toBe(1);
+    expect(await cmd(A, 'SLOWLOG', 'RESET')).toBe('OK');
+    expect(await cmd(A, 'CONFIG', 'SET', 'slowlog-log-slower-than', '0')).toBe('OK');
+    await cmd(A, 'GET', 'acl{12}');
+    const log = (await cmd(A, 'SLOWLOG', 'GET', '10')) as [number, number, number, string[]][];
+    expect(log.map((e) => e[3])).toContainEqual(['GET', 'acl{12}']);
+    expect(await cmd(A, 'CONFIG', 'SET', 'slowlog-log-slower-than', '10000')).toBe('OK');
   });
 
   it('INFO shows the store', async () => {

@@ -4,8 +4,8 @@
  * tls-auth-clients yes / optional / no; a plain port and a TLS port open together; port 0 with a
  * tls-port leaves plain TCP closed.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
@@ -13,23 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'redis';
 import { startServer, type RunningServer } from './helpers/server.js';
 import { freePort } from './helpers/redis-server.js';
+import { makeCertificates } from './helpers/certs.js';
 
 let dir: string;
 const file = (name: string) => join(dir, name);
-
-/** A CA, and a server (127.0.0.1) and a client certificate it signed; EC keys, valid two days. */
-function makeCertificates(): void {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl('req', '-x509', '-new', ...key, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=respai test CA');
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  for (const who of ['server', 'client']) {
-    ssl('req', '-new', ...key, '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=respai test ${who}`);
-    ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '2', ...(who === 'server' ? ['-extfile', 'server.ext'] : []));
-  }
-  // A client certificate from a CA the server does not know.
-  ssl('req', '-x509', '-new', ...key, '-keyout', 'stranger.key', '-out', 'stranger.crt', '-days', '2', '-subj', '/CN=stranger');
-}
 
 function redisCli(port: number, extra: string[], ...command: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
@@ -55,7 +42,7 @@ const canConnect = (port: number) =>
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'respai-tls-'));
-  makeCertificates();
+  makeCertificates(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -19,7 +19,7 @@ import {
   type StoredModelMeta,
   type StoredScriptMeta,
 } from './encoding.js';
-import { DELETE_VALUE, SET_VALUES } from './lua.js';
+import { DELETE_VALUE, RESTORE_VALUE, SET_VALUES } from './lua.js';
 import type { OverlayKeyspace } from './overlay.js';
 import { Store, type StoreOptions } from './store.js';
 
@@ -35,6 +35,12 @@ const FIELDS: { readonly [M in ReadMode]: readonly string[] } = {
 };
 
 /** A key as one read found it. */
+/** A value RESTORE decoded (see `ExternalKeyspace.restore`). */
+export type RestoredValue =
+  | { readonly type: 'tensor'; readonly value: Tensor }
+  | { readonly type: 'model'; readonly value: Model; readonly blob: Buffer }
+  | { readonly type: 'script'; readonly value: Script; readonly spec: ScriptSpec };
+
 export type StoreRead =
   | { readonly kind: 'missing' }
   /** Not a respai value: a hash without the marker, or (HMGET said WRONGTYPE) a string, list... */
@@ -235,6 +241,29 @@ export class ExternalKeyspace {
       throw e;
     }
     cache.put(key, digest, value);
+  }
+
+  /**
+   * RESTORE of a value decoded from a RedisAI DUMP payload: written in respai's encoding in one
+   * store script (BUSYKEY without `replace`; `expireAt` in ms, 0 for none). A model or script is
+   * loaded already (a payload its backend refuses writes nothing) and is cached here once written,
+   * as MODELSTORE's is; the caller's reference is taken over either way.
+   */
+  async restore(key: Key, v: RestoredValue, replace: boolean, expireAt: number): Promise<void> {
+    const encoded =
+      v.type === 'tensor'
+        ? { fields: encodeTensor(v.value), digest: '' }
+        : v.type === 'model'
+          ? encodeModel(v.value.meta, v.blob)
+          : encodeScript(v.spec);
+    try {
+      await this.store.evalScript(RESTORE_VALUE, [keyToBuffer(key)], [AI_TYPE_NAMES[v.type], replace ? '1' : '0', String(expireAt), ...encoded.fields]);
+    } catch (e) {
+      if (v.type !== 'tensor') v.value.release();
+      throw e;
+    }
+    if (v.type === 'model') this.models.put(key, encoded.digest, v.value);
+    else if (v.type === 'script') this.scripts.put(key, encoded.digest, v.value);
   }
 
   /** MODELDEL / SCRIPTDEL: deletes `key` if it holds that type (WRONGTYPE otherwise); false when missing. */

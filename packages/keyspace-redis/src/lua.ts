@@ -52,3 +52,20 @@ if t ~= 'hash' or redis.call('HGET', KEYS[1], 'respai:type') ~= ARGV[1] then
 end
 return redis.call('DEL', KEYS[1])`,
 );
+
+/**
+ * RESTORE of a respai value (a RedisAI DUMP payload, decoded by the node): KEYS[1]; ARGV[1] the
+ * marker, ARGV[2] '1' for REPLACE, ARGV[3] the absolute expiry in ms ('0': none), then the
+ * field/value pairs. Redis's BUSYKEY when the key exists without REPLACE; REPLACE overwrites a key
+ * of any type, as RESTORE does.
+ */
+export const RESTORE_VALUE = script(
+  'respai-restore',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then
+  if ARGV[2] ~= '1' then return redis.error_reply('BUSYKEY Target key name already exists.') end
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'respai:type', ARGV[1], unpack(ARGV, 4))
+if ARGV[3] ~= '0' then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end
+return 1`,
+);

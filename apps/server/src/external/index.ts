@@ -5,6 +5,7 @@ import type { Command, ExecContext } from '../commands/types.js';
 import { ErrorReply, type Reply } from '../resp/reply.js';
 import { takeTransaction } from '../commands/exec.js';
 import { runAi } from './ai.js';
+import { dumpExternal, restoreExternal } from './dump-restore.js';
 import { allMasters, forward, routeKey, scan, toReply, type } from './forward.js';
 
 /**
@@ -24,8 +25,8 @@ export interface ExternalMode {
   close(): Promise<void>;
 }
 
-/** Answered by the node itself: connection and server commands that touch no data. */
-const LOCAL = new Set(['ping', 'echo', 'hello', 'auth', 'quit', 'select', 'client', 'command', 'config', 'time', 'shutdown', 'module', 'multi', 'discard', 'info', 'ai.config']);
+/** Answered by the node itself: connection and server commands that touch no data (ACL and SLOWLOG are the node's own). */
+const LOCAL = new Set(['ping', 'echo', 'hello', 'auth', 'quit', 'select', 'client', 'command', 'config', 'time', 'shutdown', 'module', 'multi', 'discard', 'info', 'ai.config', 'acl', 'slowlog']);
 /** Run on every master, replies merged (SCAN has its own cursor scheme). */
 const ALL_MASTERS = new Set(['keys', 'dbsize', 'flushall', 'flushdb', 'save', 'bgsave', 'bgrewriteaof', 'lastsave', 'script']);
 
@@ -89,6 +90,8 @@ export class External implements ExternalMode {
     if (name === 'exec') return this.exec(ctx);
     if (name === 'scan') return scan(this.ext, argv);
     if (name === 'type') return type(this.ext, args[0]!);
+    if (name === 'dump') return dumpExternal(this.ext, ctx, command, argv);
+    if (name === 'restore') return restoreExternal(this.ext, ctx, command, argv);
     if (ALL_MASTERS.has(name)) return allMasters(this.ext, command, argv);
     return forward(this.ext, command, argv);
   }
