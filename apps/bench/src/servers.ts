@@ -172,3 +172,13 @@ export function ping(port: number, host = '127.0.0.1', timeoutMs = 1000): Promis
     s.on('error', () => done(false));
   });
 }
+
+/**
+ * CPU time (utime + stime) in microseconds, from /proc (USER_HZ 100 on Linux): of the whole
+ * process, or for a negative pid its main thread alone (/proc/<pid>/task/<pid>: the event loop).
+ */
+export function cpuUs(pid: number): number {
+  const stat = readFileSync(pid < 0 ? `/proc/${-pid}/task/${-pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+}

@@ -6,7 +6,7 @@ import { parseList, parsePositiveInt } from '../args.js';
 import { Client } from '../client.js';
 import { barChartSvg, type BarGroup } from '../plot.js';
 import { machineLine, resultBase, textTable, writeFile } from '../report.js';
-import { repoRoot, respaiCli, startRespai, type ServerHandle } from '../servers.js';
+import { cpuUs, repoRoot, respaiCli, startRespai, type ServerHandle } from '../servers.js';
 import { mnistSample } from '../models.js';
 
 export const usage = `ab: the same workloads against two respai builds (A and B) in one run, alternating, with redis-benchmark
@@ -126,14 +126,6 @@ const WORKLOADS: Record<string, Workload> = {
     command: ['AI.SCRIPTEXECUTE', 'scr', 'add', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'c'],
   },
 };
-
-/** Server CPU time (utime + stime) in microseconds, from /proc. */
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
-}
 
 /** Runs redis-benchmark; resolves with requests per second. */
 function redisBenchmark(port: number, clients: number, requests: number, command: readonly string[]): Promise<number> {

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parsePositiveInt } from '../args.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad, sendBatch, type LoadResult } from '../loadgen/index.js';
 import { blobOf, onnxFixture } from '../models.js';
 import { machineLine, resultBase, textTable, writeFile } from '../report.js';
-import { repoRoot, startRedis, startRespai, type ServerHandle } from '../servers.js';
+import { cpuUs, repoRoot, startRedis, startRespai, type ServerHandle } from '../servers.js';
 
 export const usage = `scale-out: respai over an external keyspace (docs/scale-out.md)
 
@@ -30,16 +29,6 @@ options:
   --rounds N          cost: rounds, alternating which keyspace goes first (default 3)
   --quick             short windows, one round
   --out DIR           where results go (default <repo>/bench-results)`;
-
-/**
- * CPU time (utime + stime) in microseconds, from /proc (USER_HZ 100): of the whole process, or a
- * negative pid for its main thread alone (Linux's /proc/<pid>/task/<pid>: the event loop).
- */
-function cpuUs(pid: number): number {
-  const stat = readFileSync(pid < 0 ? `/proc/${-pid}/task/${-pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
-}
 
 interface Workload {
   name: string;
