@@ -8,6 +8,7 @@ import { barChartSvg, type BarGroup } from '../plot.js';
 import { machineLine, resultBase, textTable, writeFile } from '../report.js';
 import { cpuUs, repoRoot, respaiCli, startRespai, type ServerHandle } from '../servers.js';
 import { mnistSample } from '../models.js';
+import { tfliteCase } from './tflite.js';
 
 export const usage = `ab: the same workloads against two respai builds (A and B) in one run, alternating, with redis-benchmark
 
@@ -23,6 +24,8 @@ export const usage = `ab: the same workloads against two respai builds (A and B)
     onnx-mnist      AI.MODELEXECUTE of mnist.onnx on one.raw
     dag-mnist       AI.DAGEXECUTE LOAD 1 one |> AI.MODELEXECUTE mnist ... |> AI.TENSORGET out BLOB
     tflite-mnist    AI.MODELEXECUTE of mnist_model_quant.tflite on one.raw
+    tflite-tiny     AI.MODELEXECUTE of the TFLITE fixture ADD on two FLOAT [1,8] (tflite scenario's tiny)
+    tflite-mlp      AI.MODELEXECUTE of the TFLITE fixture MLP 784-128-10 on FLOAT [1,1,28,28] (its mnist)
     tf-graph        AI.MODELEXECUTE of graph.pb (a * b) on FLOAT [2,2]
     tensorset       AI.TENSORSET t FLOAT 16 VALUES 1..16
     tensorget       AI.TENSORGET t BLOB (a FLOAT [16] tensor)
@@ -72,6 +75,22 @@ function need(f: string): Buffer {
   return b;
 }
 
+/** A TFLITE fixture stored as `tfl-<name>`, its inputs beside it; the command runs it. */
+function tfliteWorkload(name: 'tiny' | 'mnist'): Workload {
+  const m = tfliteCase(name);
+  const key = `tfl-${name}`;
+  const ins = m.inputs.map((_, i) => `${key}-in${i}`);
+  return {
+    setup: async (c) => {
+      await c.ok(['AI.MODELSTORE', key, 'TFLITE', 'CPU', 'BLOB', m.blob]);
+      for (const [i, x] of m.inputs.entries()) {
+        await c.ok(['AI.TENSORSET', ins[i]!, 'FLOAT', ...x.dims.map(String), 'BLOB', Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength)]);
+      }
+    },
+    command: ['AI.MODELEXECUTE', key, 'INPUTS', String(ins.length), ...ins, 'OUTPUTS', '1', `${key}-out`],
+  };
+}
+
 const WORKLOADS: Record<string, Workload> = {
   'torch-tiny': {
     setup: async (c) => {
@@ -101,6 +120,10 @@ const WORKLOADS: Record<string, Workload> = {
     },
     command: ['AI.MODELEXECUTE', 'tfl', 'INPUTS', '1', 'one', 'OUTPUTS', '2', 'cls', 'scores'],
   },
+  // The TFLITE backend's own fixtures (the tflite scenario's tiny ADD and MLP): a run costs
+  // 4-12 us, so these show the server's per-run cost on this backend.
+  'tflite-tiny': tfliteWorkload('tiny'),
+  'tflite-mlp': tfliteWorkload('mnist'),
   'tf-graph': {
     setup: async (c) => {
       await c.ok(['AI.MODELSTORE', 'tfg', 'TF', 'CPU', 'INPUTS', '2', 'a', 'b', 'OUTPUTS', '1', 'mul', 'BLOB', need('graph.pb')]);

@@ -55,7 +55,7 @@ interface Runtimes {
 
 const SHARED = join(repoRoot, '../shared/models');
 
-interface TfliteCase {
+export interface TfliteCase {
   name: string;
   blob: Buffer;
   describe: string;
@@ -65,7 +65,8 @@ interface TfliteCase {
   outputs?: number;
 }
 
-function tfliteCase(name: string): TfliteCase {
+/** A model of the scenario by name (real, tiny, mnist): also the `ab` scenario's TFLITE fixtures. */
+export function tfliteCase(name: string): TfliteCase {
   if (name === 'real') {
     if (!existsSync(join(SHARED, 'mnist_model_quant.tflite'))) throw new Error('--models real: ../shared/models/mnist_model_quant.tflite is missing');
     const raw = readFileSync(join(SHARED, 'one.raw'));
