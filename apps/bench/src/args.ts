@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { repoRoot } from './servers.js';
 import { serverWarmupMs } from './warmup.js';
 
 /** Option parsing shared by scenarios: lists, byte sizes with k/m suffixes. */
@@ -25,6 +27,15 @@ export function parsePositiveInt(s: string, what: string): number {
   return n;
 }
 
+/** The options every scenario takes, for parseArgs: --quick, --out (default <repo>/bench-results), --help. */
+export function commonOptions(out = join(repoRoot, 'bench-results')) {
+  return {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: out },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const;
+}
+
 /**
  * The options every compute scenario (onnx, torch, tf, tflite, dag) takes, for parseArgs; a
  * scenario adds its own. `computeSettings` reads them.
@@ -37,11 +48,17 @@ export function computeOptions(out: string) {
     'window-ms': { type: 'string' },
     'max-windows': { type: 'string' },
     'server-warmup-ms': { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: out },
-    help: { type: 'boolean', short: 'h', default: false },
+    ...commonOptions(out),
   } as const;
 }
+
+/** The help of {@link computeOptions}' measurement options: the end of each compute scenario's usage. */
+export const COMPUTE_USAGE_TAIL = `  --window-ms N         measurement window (default 2000; --quick: 500)
+  --max-windows N       give up on stability after N windows (default 10; --quick: 5)
+  --server-warmup-ms N  unmeasured load on each model before the server's first measurement
+                        (default 3000; --quick: 1000): a fresh server runs slow for its first seconds
+  --quick               short windows, for a smoke run
+  --out DIR             where results go (default <repo>/bench-results)`;
 
 /** The values of {@link computeOptions}, checked: --quick shortens windows and warm-up. */
 export interface ComputeSettings {

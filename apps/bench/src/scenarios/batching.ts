@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseList, parsePositiveInt } from '../args.js';
+import { commonOptions, parseList, parsePositiveInt } from '../args.js';
 import { Client, pairs, type RespValue } from '../client.js';
 import { measuredOf, type Measured } from '../direct.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad } from '../loadgen/index.js';
@@ -8,7 +7,7 @@ import { mnistSample, onnxMlp } from '../models.js';
 import { dagArgs, dagOutput, maxRelDiff, separateArgs } from '../pipeline.js';
 import { barChartSvg } from '../plot.js';
 import { machineLine, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
-import { repoRoot, startRespai, type ServerHandle } from '../servers.js';
+import { startRespai, type ServerHandle } from '../servers.js';
 import { serverWarmupMs, warmUp } from '../warmup.js';
 
 export const usage = `batching: closed-loop clients on one model stored with BATCHSIZE 8, 16, 32 vs without batching (0)
@@ -95,9 +94,7 @@ export async function run(argv: string[]): Promise<number> {
       'window-ms': { type: 'string' },
       'max-windows': { type: 'string' },
       'server-warmup-ms': { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...commonOptions(),
     },
   });
   if (values.help) {

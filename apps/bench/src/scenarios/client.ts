@@ -1,11 +1,10 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { RespaiClient, decodeTensor, encodeTensor } from '@respai/client';
-import { parseBytes, parseList, parsePositiveInt } from '../args.js';
+import { commonOptions, parseBytes, parseList, parsePositiveInt } from '../args.js';
 import { machineLine, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
-import { repoRoot, startRespai } from '../servers.js';
+import { startRespai } from '../servers.js';
 
 export const usage = `client: @respai/client's tensorSet / tensorGet against the same connection's raw command with a hand-made Buffer
 
@@ -103,9 +102,7 @@ export async function run(argv: string[]): Promise<number> {
       inflight: { type: 'string', default: '1,8' },
       rounds: { type: 'string' },
       ops: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...commonOptions(),
     },
   });
   if (values.help) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { computeOptions, computeSettings, parseList, parsePositiveInt } from '../args.js';
+import { computeOptions, computeSettings, parseList } from '../args.js';
 import { Client } from '../client.js';
 import { measuredOf } from '../direct.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad } from '../loadgen/index.js';
@@ -9,7 +9,7 @@ import { dagArgs, dagOutput, maxRelDiff, separateArgs, separateOutput } from '..
 import { barChartSvg } from '../plot.js';
 import { machineLine, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
 import { repoRoot, startRespai, type ServerHandle } from '../servers.js';
-import { serverWarmupMs, warmUp } from '../warmup.js';
+import { warmUp } from '../warmup.js';
 
 export const usage = `dag: one AI.DAGEXECUTE (TENSORSET + MODELEXECUTE + TENSORGET) vs the same three commands sent separately
 

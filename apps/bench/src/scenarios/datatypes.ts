@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseList, parsePositiveInt } from '../args.js';
+import { commonOptions, parseList, parsePositiveInt } from '../args.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad, sendBatch, type LoadResult } from '../loadgen/index.js';
 import { compare, comparisonTable, machineLine, resultBase, toCsv, writeFile, type Row } from '../report.js';
-import { repoRoot, startRedis, startRespai, type ServerHandle } from '../servers.js';
+import { startRedis, startRespai, type ServerHandle } from '../servers.js';
 
 export const usage = `datatypes: lists, hashes and Lua on respai vs the same commands on redis-server
 
@@ -72,9 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       'window-ms': { type: 'string' },
       'max-windows': { type: 'string' },
       rounds: { type: 'string', default: '2' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...commonOptions(),
     },
   });
   if (values.help) {

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { encodeModel, matmulChainModel, OnnxType } from '@respai/backend-onnx/testing';
 import { computeOptions, parseList } from '../args.js';
-import { computeArgs, runCompute, type Mode } from '../compute.js';
+import { computeArgs, runCompute } from '../compute.js';
 import { encodeCommand, Histogram, sendBatch } from '../loadgen/index.js';
 import { repoRoot } from '../servers.js';
 

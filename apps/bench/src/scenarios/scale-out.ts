@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parsePositiveInt } from '../args.js';
+import { commonOptions, parsePositiveInt } from '../args.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad, sendBatch, type LoadResult } from '../loadgen/index.js';
 import { blobOf, onnxFixture } from '../models.js';
 import { machineLine, resultBase, textTable, writeFile } from '../report.js';
-import { cpuUs, repoRoot, startRedis, startRespai, type ServerHandle } from '../servers.js';
+import { cpuUs, startRedis, startRespai, type ServerHandle } from '../servers.js';
 
 export const usage = `scale-out: respai over an external keyspace (docs/scale-out.md)
 
@@ -129,9 +128,7 @@ export async function run(argv: string[]): Promise<number> {
       clients: { type: 'string', default: '16' },
       'window-ms': { type: 'string' },
       rounds: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      out: { type: 'string', default: join(repoRoot, 'bench-results') },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...commonOptions(),
     },
   });
   if (values.help) {

@@ -2,11 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convnetModel, mlpModel, mulModel } from '@respai/backend-tf/testing';
-import { computeOptions, parseList, parsePositiveInt } from '../args.js';
-import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { COMPUTE_USAGE_TAIL, computeOptions, parseList } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
-import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `tf: MODELEXECUTE on respai's TF backend vs the same executor called in-process
 
@@ -32,12 +31,7 @@ options:
   --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
   --compute B           wasm | cpu: the tfjs backend, server (RESPAI_TF_BACKEND) and direct alike (default wasm)
   --threads-per-queue N the server's TF workers per device queue (default 1)
-  --window-ms N         measurement window (default 2000; --quick: 500)
-  --max-windows N       give up on stability after N windows (default 10; --quick: 5)
-  --server-warmup-ms N  unmeasured load on each model before the server's first measurement
-                        (default 3000; --quick: 1000): a fresh server runs slow for its first seconds
-  --quick               short windows, for a smoke run
-  --out DIR             where results go (default <repo>/bench-results)`;
+${COMPUTE_USAGE_TAIL}`;
 
 type ComputeBackend = 'wasm' | 'cpu';
 
@@ -131,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args === undefined) return 0;
   const { modes, bench } = args;
   const cases = parseList(values.models, tfCase);
-  const { levels, intraOp, windowMs, maxWindows } = bench;
+  const { levels, windowMs, maxWindows } = bench;
   if (values.compute !== 'wasm' && values.compute !== 'cpu') throw new Error(`--compute: wasm or cpu, got ${values.compute}`);
   const compute: ComputeBackend = values.compute;
   const tpq = bench.threadsPerQueue;

@@ -4,11 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binaryModel, mlpModel, TensorType } from '@respai/backend-tflite/testing';
-import { computeOptions, parseList, parsePositiveInt } from '../args.js';
-import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { COMPUTE_USAGE_TAIL, computeOptions, parseList } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
-import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `tflite: MODELEXECUTE on respai's TFLITE backend vs the same interpreter called in-process
 
@@ -36,12 +35,7 @@ options:
   --concurrency LIST    levels of the sweep (default 1,2,4,8,16,32)
   --intra-op N          TFLite interpreter threads, server and direct alike (default 1)
   --threads-per-queue N the server's TFLITE workers per device queue (default 1)
-  --window-ms N         measurement window (default 2000; --quick: 500)
-  --max-windows N       give up on stability after N windows (default 10; --quick: 5)
-  --server-warmup-ms N  unmeasured load on each model before the server's first measurement
-                        (default 3000; --quick: 1000): a fresh server runs slow for its first seconds
-  --quick               short windows, for a smoke run
-  --out DIR             where results go (default <repo>/bench-results)`;
+${COMPUTE_USAGE_TAIL}`;
 
 /** The parts of backend-tflite's runtimes module (dist/runtimes.js) the floor calls. */
 interface Runtimes {

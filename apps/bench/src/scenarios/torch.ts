@@ -2,11 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tensor, type BackendSettings, type Device } from '@respai/core';
-import { computeOptions, parseList, parsePositiveInt } from '../args.js';
-import { computeArgs, runCompute, type ComputeModel, type Floor, type Mode } from '../compute.js';
+import { COMPUTE_USAGE_TAIL, computeOptions, parseList, parsePositiveInt } from '../args.js';
+import { computeArgs, runCompute, type ComputeModel, type Floor } from '../compute.js';
 import { mnistSample, seededRandom } from '../models.js';
 import { repoRoot } from '../servers.js';
-import { serverWarmupMs } from '../warmup.js';
 
 export const usage = `torch: MODELEXECUTE on respai's TORCH backend vs the same TorchScript model run through the addon in-process
 
@@ -32,12 +31,7 @@ options:
   --intra-op N          libtorch intra-op threads, server and direct alike (default 1)
   --inter-op N          libtorch inter-op threads, server and direct alike (default 1)
   --threads-per-queue N the server's run slots per device queue (default 1)
-  --window-ms N         measurement window (default 2000; --quick: 500)
-  --max-windows N       give up on stability after N windows (default 10; --quick: 5)
-  --server-warmup-ms N  unmeasured load on each model before the server's first measurement
-                        (default 3000; --quick: 1000): a fresh server runs slow for its first seconds
-  --quick               short windows, for a smoke run
-  --out DIR             where results go (default <repo>/bench-results)`;
+${COMPUTE_USAGE_TAIL}`;
 
 const CPU: Device = { type: 'CPU', index: undefined, name: 'CPU' };
 
