@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { formatRate } from './loadgen/index.js';
+import { formatRate, type LoadResult } from './loadgen/index.js';
 
 /** One measured configuration against one target: a CSV row. */
 export interface Row {
@@ -20,6 +20,12 @@ export interface Row {
   errors: number;
   stable: boolean;
   firstError?: string | undefined;
+}
+
+/** The row of one measurement: what was measured, and the load's figures. */
+export function rowOf(what: Pick<Row, 'scenario' | 'op' | 'target' | 'payload' | 'concurrency' | 'pipeline'>, r: LoadResult): Row {
+  const { opsPerSec, p50Us, p90Us, p99Us, errors, stable, firstError } = r;
+  return { ...what, opsPerSec, p50Us, p90Us, p99Us, errors, stable, firstError };
 }
 
 export interface Comparison {

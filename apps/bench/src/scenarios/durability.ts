@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { parseBytes, parseList, parsePositiveInt } from '../args.js';
 import { encodeCommand, formatRate, ProgressLine, runLoad, type LoadResult } from '../loadgen/index.js';
 import { barChartSvg } from '../plot.js';
-import { compare, comparisonTable, formatBytes, resultBase, textTable, toCsv, writeFile, type Row } from '../report.js';
+import { compare, comparisonTable, formatBytes, resultBase, rowOf, textTable, toCsv, writeFile, type Row } from '../report.js';
 import { repoRoot, startRedis, startRespai, type ServerHandle } from '../servers.js';
 
 export const usage = `durability: write throughput with appendonly off / everysec / always, respai vs redis-server
@@ -149,21 +149,7 @@ export async function run(argv: string[]): Promise<number> {
           }
           for (const t of targets) {
             const r = [...runs.get(t)!].sort((a, b) => a.opsPerSec - b.opsPerSec)[Math.floor((rounds - 1) / 2)]!;
-            rows.push({
-              scenario: 'durability',
-              op: mode,
-              target: t.name,
-              payload,
-              concurrency: c,
-              pipeline,
-              opsPerSec: r.opsPerSec,
-              p50Us: r.p50Us,
-              p90Us: r.p90Us,
-              p99Us: r.p99Us,
-              errors: r.errors,
-              stable: r.stable,
-              firstError: r.firstError,
-            });
+            rows.push(rowOf({ scenario: 'durability', op: mode, target: t.name, payload, concurrency: c, pipeline }, r));
           }
         }
       }

@@ -21,6 +21,7 @@ import {
   writeFile,
   type Comparison,
   type Row,
+  rowOf,
 } from '../report.js';
 import { repoRoot, startRedis, startRespai, type ServerHandle } from '../servers.js';
 
@@ -197,21 +198,7 @@ export async function run(argv: string[]): Promise<number> {
             }
             for (const t of targets) {
               const r = median(runs.get(t)!);
-              rows.push({
-                scenario: 'tensors',
-                op,
-                target: t.name,
-                payload,
-                concurrency: c,
-                pipeline,
-                opsPerSec: r.opsPerSec,
-                p50Us: r.p50Us,
-                p90Us: r.p90Us,
-                p99Us: r.p99Us,
-                errors: r.errors,
-                stable: r.stable,
-                firstError: r.firstError,
-              });
+              rows.push(rowOf({ scenario: 'tensors', op, target: t.name, payload, concurrency: c, pipeline }, r));
             }
           }
         }
