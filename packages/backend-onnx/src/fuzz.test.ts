@@ -4,9 +4,8 @@
 // once on zeros and must answer or fail cleanly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor, parseDevice, type DType, type LoadedModel } from '@respai/core';
-import { Rng, mutateBytes, mutateProtobuf, rssOf } from '@respai/core/testing';
+import { ensureBuilt, fuzzModelLoads, packageDir } from '@respai/core/testing';
 import { createOnnxBackend, type OnnxBackend } from './index.js';
-import { ensureBuilt, packageDir } from '@respai/core/testing';
 import { OnnxType, binaryModel, encodeModel, matmulChainModel } from './testing/onnx-writer.js';
 
 const MUTANTS = Number(process.env.RESPAI_FUZZ_ONNX ?? 1500);
@@ -79,38 +78,16 @@ describe('damaged ONNX models', { timeout: 180_000 }, () => {
   });
 
   it(`${MUTANTS} mutants (seed ${SEED}): each loads or is refused; loaded ones run or fail cleanly`, async () => {
-    const counts: Record<string, number> = {};
-    const bump = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
-    const rss0 = await rssOf();
-    for (let i = 0; i < MUTANTS; i++) {
-      const r = new Rng((SEED * 0x27d4eb2d + i) >>> 0);
-      const base = r.pick(BASES);
-      // Mostly damage that still parses as protobuf (reaching onnxruntime's checks), some raw.
-      let blob = r.chance(0.8) ? mutateProtobuf(base, r) : mutateBytes(base, r).bytes;
-      if (r.chance(0.3)) blob = mutateProtobuf(blob, r);
-      let m: LoadedModel;
-      try {
-        m = await load(blob);
-      } catch (e) {
-        expect(e).toBeInstanceOf(Error);
-        bump('refused');
-        continue;
-      }
-      bump('loaded');
-      const inputs = zerosFor(m);
-      if (inputs !== undefined) {
-        await m.run(inputs, { slot: 0 }).then(
-          () => bump('ran'),
-          (e: unknown) => {
-            expect(e).toBeInstanceOf(Error);
-            bump('run refused');
-          },
-        );
-      }
-      await m.dispose();
-    }
-    const rss1 = await rssOf();
-    console.log(`onnx fuzz, seed ${SEED}:`, counts, rss0 && rss1 ? `rss ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB` : '');
+    const counts = await fuzzModelLoads({
+      name: 'onnx',
+      mutants: MUTANTS,
+      seed: SEED,
+      mix: 0x27d4eb2d,
+      bases: BASES,
+      blobOf: (b) => b,
+      load: (blob) => load(blob),
+      inputs: (m) => zerosFor(m),
+    });
     expect(counts.refused ?? 0).toBeGreaterThan(MUTANTS / 10);
     expect(counts.ran ?? 0).toBeGreaterThan(MUTANTS / 20);
     // Still serving.

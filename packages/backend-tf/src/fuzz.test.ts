@@ -4,9 +4,8 @@
 // WebAssembly, so a mutant cannot crash the process natively; what this guards against is a hang,
 // a thrown non-Error, or memory that is kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, type Backend, type Device, type LoadedModel } from '@respai/core';
-import { Rng, memoryLogger, mutateBytes, mutateProtobuf, rssOf } from '@respai/core/testing';
-import { ensureBuilt, packageDir } from '@respai/core/testing';
+import { Tensor, type Backend, type Device } from '@respai/core';
+import { ensureBuilt, fuzzModelLoads, memoryLogger, packageDir } from '@respai/core/testing';
 import { createTfBackend } from './index.js';
 import { convnetModel, mlpModel, mulModel, whileModel } from './testing/models.js';
 
@@ -44,34 +43,16 @@ describe('damaged TF GraphDefs', { timeout: 180_000 }, () => {
   });
 
   it(`${MUTANTS} mutants (seed ${SEED}): each loads or is refused; loaded ones run or fail cleanly`, async () => {
-    const counts: Record<string, number> = {};
-    const bump = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
-    const rss0 = await rssOf();
-    for (let i = 0; i < MUTANTS; i++) {
-      const r = new Rng((SEED * 0x165667b1 + i) >>> 0);
-      const base = r.pick(BASES);
-      let blob = r.chance(0.8) ? mutateProtobuf(base.blob, r) : mutateBytes(base.blob, r).bytes;
-      if (r.chance(0.3)) blob = mutateProtobuf(blob, r);
-      let m: LoadedModel;
-      try {
-        m = await tf.loadModel({ blob, device: CPU, inputs: base.inputs, outputs: base.outputs, batchSize: 0 });
-      } catch (e) {
-        expect(e).toBeInstanceOf(Error);
-        bump('refused');
-        continue;
-      }
-      bump('loaded');
-      await m.run(base.feed, { slot: 0 }).then(
-        () => bump('ran'),
-        (e: unknown) => {
-          expect(e).toBeInstanceOf(Error);
-          bump('run refused');
-        },
-      );
-      await m.dispose();
-    }
-    const rss1 = await rssOf();
-    console.log(`tf fuzz, seed ${SEED}:`, counts, rss0 && rss1 ? `rss ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB` : '');
+    const counts = await fuzzModelLoads({
+      name: 'tf',
+      mutants: MUTANTS,
+      seed: SEED,
+      mix: 0x165667b1,
+      bases: BASES,
+      blobOf: (b) => b.blob,
+      load: (blob, b) => tf.loadModel({ blob, device: CPU, inputs: b.inputs, outputs: b.outputs, batchSize: 0 }),
+      inputs: (_, b) => b.feed,
+    });
     expect(counts.refused ?? 0).toBeGreaterThan(MUTANTS / 10);
     // Still serving.
     const ok = await tf.loadModel({ blob: BASES[0]!.blob, device: CPU, inputs: ['a', 'b'], outputs: ['c'], batchSize: 0 });

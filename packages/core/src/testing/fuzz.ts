@@ -5,6 +5,9 @@
  * its seed and index, and reruns exactly.
  */
 
+import type { LoadedModel } from '../backend/spi.js';
+import type { Tensor } from '../tensor/tensor.js';
+
 /** A small seeded PRNG (mulberry32): fast, and reproducible across platforms. */
 export class Rng {
   private s: number;
@@ -236,4 +239,63 @@ export async function rssOf(pid: number = process.pid): Promise<number | undefin
   } catch {
     return undefined;
   }
+}
+
+/** What {@link fuzzModelLoads} does with one backend's models. */
+export interface ModelFuzz<B> {
+  /** For the log line, e.g. "onnx". */
+  name: string;
+  mutants: number;
+  seed: number;
+  /** Mixed with the seed and the mutant's index for its Rng (each suite keeps its own sequence). */
+  mix: number;
+  bases: readonly B[];
+  blobOf(base: B): Buffer;
+  load(blob: Buffer, base: B): Promise<LoadedModel>;
+  /** The inputs of a loaded mutant's one run; undefined: it is not run. */
+  inputs(m: LoadedModel, base: B): Tensor[] | undefined;
+}
+
+/**
+ * Loads `mutants` damaged models: each a base with protobuf-aware damage that still parses (mostly,
+ * reaching the runtime's own checks) or raw byte damage. Each must load or be refused with an
+ * Error; a loaded one runs once and answers or fails with an Error. Returns the counts (refused,
+ * loaded, ran, run refused), logged with the process's RSS before and after.
+ */
+export async function fuzzModelLoads<B>(f: ModelFuzz<B>): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  const bump = (k: string) => (counts[k] = (counts[k] ?? 0) + 1);
+  const mustBeError = (e: unknown) => {
+    if (!(e instanceof Error)) throw new Error(`${f.name} fuzz: a mutant threw a non-Error: ${String(e)}`);
+  };
+  const rss0 = await rssOf();
+  for (let i = 0; i < f.mutants; i++) {
+    const r = new Rng((f.seed * f.mix + i) >>> 0);
+    const base = r.pick(f.bases);
+    let blob = r.chance(0.8) ? mutateProtobuf(f.blobOf(base), r) : mutateBytes(f.blobOf(base), r).bytes;
+    if (r.chance(0.3)) blob = mutateProtobuf(blob, r);
+    let m: LoadedModel;
+    try {
+      m = await f.load(blob, base);
+    } catch (e) {
+      mustBeError(e);
+      bump('refused');
+      continue;
+    }
+    bump('loaded');
+    const inputs = f.inputs(m, base);
+    if (inputs !== undefined) {
+      await m.run(inputs, { slot: 0 }).then(
+        () => bump('ran'),
+        (e: unknown) => {
+          mustBeError(e);
+          bump('run refused');
+        },
+      );
+    }
+    await m.dispose();
+  }
+  const rss1 = await rssOf();
+  console.log(`${f.name} fuzz, seed ${f.seed}:`, counts, rss0 && rss1 ? `rss ${(rss0 / 2 ** 20).toFixed(0)} -> ${(rss1 / 2 ** 20).toFixed(0)} MiB` : '');
+  return counts;
 }
