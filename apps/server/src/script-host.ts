@@ -1,4 +1,4 @@
-import { errorText, keyOf, type ScriptReply } from '@respai/core';
+import { E, errorText, keyOf, type ScriptReply } from '@respai/core';
 import {
   BoolReply,
   DoubleReply,
@@ -79,10 +79,10 @@ export async function runScriptCommand(
   const args = argv.map((a) => (typeof a === 'string' ? Buffer.from(a) : a));
   const name = args[0]?.toString().toLowerCase() ?? '';
   const command = ctx.server.commands.get(name);
-  if (command === undefined) return { error: `ERR unknown command '${name}' called from script` };
-  if (!allowedFromScript(command)) return { error: `ERR This Redis command is not allowed from script: ${name}` };
+  if (command === undefined) return { error: E.scriptExecuteUnknownCommand(name) };
+  if (!allowedFromScript(command)) return { error: E.scriptExecuteNotAllowed(name) };
   if ((command.arity > 0 && args.length !== command.arity) || args.length < -command.arity) {
-    return { error: `ERR wrong number of arguments for '${command.name}' command` };
+    return { error: E.arity(command.name) };
   }
   // [acl] A script runs with its caller's permissions: the command, and every key it names.
   const user = restrictedUser(ctx);
@@ -96,7 +96,7 @@ export async function runScriptCommand(
     for (let i = first; i <= last && i < args.length; i += step) {
       const k = keyOf(args[i]!);
       if (!keyDeclared(k, declared)) {
-        return { error: `ERR script attempted to access key '${k}', which is not declared in KEYS` };
+        return { error: E.scriptExecuteUndeclaredKey(k) };
       }
     }
   }

@@ -118,6 +118,84 @@ export const E = {
   keyspaceBadValue: (key: string, type: string, why: string) =>
     `ERR keyspace value at key '${echo(Buffer.from(key, 'latin1'))}' is not a valid ${type}: ${why}`,
   externalMultiAi: 'ERR AI commands cannot be queued in MULTI with an external keyspace',
+
+  // ---- Redis commands: ACL, CLIENT, HELLO, RESTORE, DEBUG, keys, lists, scripting ----------------
+  // The caller quotes what it passes (as it always has: some cut at 128 characters, some not).
+  subcommandOrArity: (sub: string, cmd: string) =>
+    `ERR unknown subcommand or wrong number of arguments for '${sub}'. Try ${cmd.toUpperCase()} HELP.`,
+  noPermCommand: (fullName: string) => `NOPERM this user has no permissions to run the '${fullName}' command`,
+  noPermKey: 'NOPERM this user has no permissions to access one of the keys used as arguments',
+  /** Redis 7.0's texts for a script's call the caller may not make (scriptVerifyACL). */
+  scriptNoPermCommand: "ERR The user executing the script can't run this command or subcommand",
+  scriptNoPermKey: "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+  aclUnavailable: 'ERR ACL is not available on this server',
+  aclNoFile:
+    'ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.',
+  aclBadUsername: "ERR Usernames can't contain spaces or null characters",
+  aclBadModifier: (rule: string, why: string) => `ERR Error in ACL SETUSER modifier '${rule}': ${why}`,
+  aclDeleteDefault: "ERR The 'default' user cannot be removed",
+  aclUnknownCategory: (category: string) => `ERR Unknown category '${category}'`,
+  aclGenpassBits: 'ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096',
+  aclSaveFailed: 'ERR There was an error trying to save the ACLs. Please check the server logs for more information',
+  /** ACL LOAD: every problem of the file on one line (Acl.load). */
+  aclLoadFailed: (problems: string) => `ERR ${problems}`,
+  badClientName: 'ERR Client names cannot contain spaces, newlines or special characters.',
+  unknownClientType: (type: string) => `ERR Unknown client type '${type}'`,
+  invalidClientId: 'ERR Invalid client ID',
+  unknownClientInfoOption: (option: string) => `ERR Unrecognized option '${option}'`,
+  badClientInfoValue: (attr: string) => `ERR ${attr} cannot contain spaces, newlines or special characters.`,
+  helloProtoNotInteger: 'ERR Protocol version is not an integer or out of range',
+  helloSyntax: (option: string) => `ERR Syntax error in HELLO option '${option}'`,
+  helloNoAuth:
+    'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+  busyKey: 'BUSYKEY Target key name already exists.',
+  restoreBadTtl: 'ERR Invalid TTL value, must be >= 0',
+  restoreBadIdletime: 'ERR Invalid IDLETIME value, must be >= 0',
+  restoreBadFreq: 'ERR Invalid FREQ value, must be >= 0 and <= 255',
+  dumpPayloadInvalid: 'ERR DUMP payload version or checksum are wrong',
+  badDataFormat: 'ERR Bad data format',
+  restoreUnsupportedType: (type: string) => `ERR Bad data format: the payload holds a ${type}, which respai does not hold`,
+  debugReloadOptions: 'ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.',
+  /** Redis's bare shared.err, when DEBUG RELOAD cannot save the snapshot. */
+  debugReloadSaveFailed: 'ERR',
+  debugReloadLoadFailed: 'ERR Error trying to load the RDB dump, check server logs.',
+  persistenceUnavailable: 'ERR persistence is not available on this server',
+  noShutdownInProgress: 'ERR No shutdown in progress.',
+  moduleLoadRefused: 'ERR Error loading the extension. Please check the server logs.',
+  moduleUnloadHasTypes: "ERR Error unloading module: the module exports one or more module-side data types, can't unload",
+  moduleUnloadNoSuchModule: 'ERR Error unloading module: no such module with that name',
+  slowlogBadCount: 'ERR count should be greater than or equal to -1',
+  expireUnsupportedOption: (option: string) => `ERR Unsupported option ${option}`,
+  expireNxConflict: 'ERR NX and XX, GT or LT options at the same time are not compatible',
+  expireGtLtConflict: 'ERR GT and LT options at the same time are not compatible',
+  selectDbOutOfRange: 'ERR value is out of range, value must between -2147483648 and 2147483647',
+  notPositive: 'ERR value is out of range, must be positive',
+  lposRankZero:
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
+  lposCountNegative: "ERR COUNT can't be negative",
+  lposMaxlenNegative: "ERR MAXLEN can't be negative",
+  indexOutOfRange: 'ERR index out of range',
+  hashValueNotInteger: 'ERR hash value is not an integer',
+  decrementOverflow: 'ERR decrement would overflow',
+  noScript: 'NOSCRIPT No matching script. Please use EVAL.',
+  notBusy: 'NOTBUSY No scripts in execution right now.',
+  evalTooManyKeys: "ERR Number of keys can't be greater than number of args",
+  evalNegativeKeys: "ERR Number of keys can't be negative",
+  scriptFlushOption: 'ERR SCRIPT FLUSH only support SYNC|ASYNC option',
+  /** Lua's compile message, on one line. */
+  luaCompileFailed: (why: string) => `ERR Error compiling script (new function): ${why.replace(/[\r\n]+/g, ' ')}`,
+  /** A script raised something other than an error table (the caller cuts `why` as Redis does). */
+  luaRunFailed: (sha: string, why: string) => `ERR Error running script f_${sha}, ${why}`,
+  luaUnknownError: 'ERR unknown error',
+  luaStackLimit: 'ERR reached lua stack limit',
+  luaUnknownCommand: 'ERR Unknown Redis command called from script',
+  luaWrongArity: 'ERR Wrong number of args calling Redis command from script',
+  luaCommandNotAllowed: 'ERR This Redis command is not allowed from script',
+  luaWriteInReadOnly: 'ERR Write commands are not allowed from read-only scripts.',
+  /** A TorchScript script's redis.execute (script-host.ts). */
+  scriptExecuteUnknownCommand: (name: string) => `ERR unknown command '${name}' called from script`,
+  scriptExecuteNotAllowed: (name: string) => `ERR This Redis command is not allowed from script: ${name}`,
+  scriptExecuteUndeclaredKey: (key: string) => `ERR script attempted to access key '${key}', which is not declared in KEYS`,
 } as const;
 
 const marker = Symbol.for('respai.error');

@@ -1,12 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { E } from '@respai/core';
 import { splitArgs } from '../resp/decoder.js';
 import type { Command } from '../commands/types.js';
 import { CommandCatalog } from './categories.js';
 import { RuleError, User, hashPassword } from './user.js';
-
-export const NO_ACLFILE =
-  'ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.';
 
 /**
  * The server's users (Redis 7's ACL, docs/operations.md). The default user starts as
@@ -66,14 +64,14 @@ export class Acl {
    * Returns the error text (Redis's) or undefined.
    */
   setUser(name: string, rules: readonly string[]): string | undefined {
-    if (/[\s\0]/.test(name)) return 'ERR Usernames can\'t contain spaces or null characters';
+    if (/[\s\0]/.test(name)) return E.aclBadUsername;
     const existing = this.users.get(name);
     const staged = existing?.clone() ?? this.create(name);
     for (const r of rules) {
       try {
         staged.apply(r);
       } catch (e) {
-        if (e instanceof RuleError) return `ERR Error in ACL SETUSER modifier '${r}': ${e.message}`;
+        if (e instanceof RuleError) return E.aclBadModifier(r, e.message);
         throw e;
       }
     }

@@ -1,14 +1,8 @@
-import { fail, keyOf } from '@respai/core';
+import { E, fail, keyOf } from '@respai/core';
 import type { Command, ExecContext } from '../commands/types.js';
 import { globMatch } from '../util/glob.js';
 import type { Acl } from './acl.js';
 import type { User } from './user.js';
-
-export const noPermCommand = (fullName: string) => `NOPERM this user has no permissions to run the '${fullName}' command`;
-export const NOPERM_KEY = 'NOPERM this user has no permissions to access one of the keys used as arguments';
-/** Redis 7.0's texts for a script's call the caller may not make (scriptVerifyACL). */
-export const SCRIPT_NOPERM_COMMAND = "ERR The user executing the script can't run this command or subcommand";
-export const SCRIPT_NOPERM_KEY = "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments";
 
 /** The user a context runs as; undefined (fake servers in unit tests, no ACL) = unrestricted. */
 export interface AclClient {
@@ -44,9 +38,9 @@ export function* callKeys(command: Command, argv: readonly Buffer[]): Generator<
  */
 export function checkCall(acl: Acl, user: User, command: Command, argv: readonly Buffer[], inScript = false): string | undefined {
   const entry = acl.catalog.forCall(command, argv);
-  if (entry === undefined || !user.can(entry)) return inScript ? SCRIPT_NOPERM_COMMAND : noPermCommand(entry?.fullName ?? command.name);
+  if (entry === undefined || !user.can(entry)) return inScript ? E.scriptNoPermCommand : E.noPermCommand(entry?.fullName ?? command.name);
   if (!user.allKeys) {
-    for (const key of callKeys(command, argv)) if (!keyAllowed(user, key)) return inScript ? SCRIPT_NOPERM_KEY : NOPERM_KEY;
+    for (const key of callKeys(command, argv)) if (!keyAllowed(user, key)) return inScript ? E.scriptNoPermKey : E.noPermKey;
   }
   return undefined;
 }
@@ -60,7 +54,7 @@ export function restrictedUser(ctx: ExecContext): User | undefined {
 /** NOPERM unless the caller may touch `key` (DAG parsing, which consults keys before running). */
 export function checkKey(ctx: ExecContext, key: string): void {
   const u = restrictedUser(ctx);
-  if (u !== undefined && !keyAllowed(u, key)) fail(NOPERM_KEY);
+  if (u !== undefined && !keyAllowed(u, key)) fail(E.noPermKey);
 }
 
 /**
@@ -73,6 +67,6 @@ export function keyChecker(ctx: ExecContext): ((key: string) => void) | undefine
   const u = restrictedUser(ctx);
   if (u === undefined || u.allKeys) return undefined;
   return (key) => {
-    if (!keyAllowed(u, key)) fail(NOPERM_KEY);
+    if (!keyAllowed(u, key)) fail(E.noPermKey);
   };
 }

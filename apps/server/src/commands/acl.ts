@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { E, fail } from '@respai/core';
-import { NO_ACLFILE, type Acl } from '../acl/acl.js';
+import type { Acl } from '../acl/acl.js';
 import { CATEGORIES } from '../acl/categories.js';
 import type { User } from '../acl/user.js';
 import { MapReply, OK, SimpleString, type Reply } from '../resp/reply.js';
@@ -69,13 +69,13 @@ export const acl = defineCommand<Request>({
       case 'deluser':
         return { op: 'deluser', names: args.slice(1).map(latin1) };
       case 'cat':
-        if (args.length > 2) fail(`ERR unknown subcommand or wrong number of arguments for '${typed}'. Try ACL HELP.`);
+        if (args.length > 2) fail(E.subcommandOrArity(typed, 'acl'));
         return { op: 'cat', category: args[1] === undefined ? undefined : latin1(args[1]) };
       case 'genpass': {
-        if (args.length > 2) fail(`ERR unknown subcommand or wrong number of arguments for '${typed}'. Try ACL HELP.`);
+        if (args.length > 2) fail(E.subcommandOrArity(typed, 'acl'));
         const raw = args[1] === undefined ? '256' : latin1(args[1]);
         const bits = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-        if (!Number.isSafeInteger(bits) || bits <= 0 || bits > 4096) fail('ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096');
+        if (!Number.isSafeInteger(bits) || bits <= 0 || bits > 4096) fail(E.aclGenpassBits);
         return { op: 'genpass', bits };
       }
       default:
@@ -84,7 +84,7 @@ export const acl = defineCommand<Request>({
   },
   execute(ctx, req) {
     const a = ctx.server.acl;
-    if (a === undefined) fail('ERR ACL is not available on this server');
+    if (a === undefined) fail(E.aclUnavailable);
     return run(ctx, a, req);
   },
 });
@@ -109,7 +109,7 @@ function run(ctx: ExecContext, a: Acl, req: Request): Reply {
       ]);
     }
     case 'deluser': {
-      if (req.names.includes('default')) fail("ERR The 'default' user cannot be removed");
+      if (req.names.includes('default')) fail(E.aclDeleteDefault);
       let deleted = 0;
       for (const name of new Set(req.names)) {
         const u = a.users.get(name);
@@ -129,23 +129,23 @@ function run(ctx: ExecContext, a: Acl, req: Request): Reply {
     case 'cat': {
       if (req.category === undefined) return [...CATEGORIES];
       const cat = req.category.toLowerCase();
-      if (!(CATEGORIES as readonly string[]).includes(cat)) fail(`ERR Unknown category '${req.category.slice(0, 128)}'`);
+      if (!(CATEGORIES as readonly string[]).includes(cat)) fail(E.aclUnknownCategory(req.category.slice(0, 128)));
       return a.catalog.inCategory(cat).map((c) => c.fullName);
     }
     case 'save':
-      if (a.aclfile === '') fail(NO_ACLFILE);
+      if (a.aclfile === '') fail(E.aclNoFile);
       try {
         a.save();
       } catch (e) {
         ctx.server.log.warn({ err: (e as Error).message, aclfile: a.aclfile }, 'ACL SAVE failed');
-        fail('ERR There was an error trying to save the ACLs. Please check the server logs for more information');
+        fail(E.aclSaveFailed);
       }
       return OK;
     case 'load': {
-      if (a.aclfile === '') fail(NO_ACLFILE);
+      if (a.aclfile === '') fail(E.aclNoFile);
       const before = new Set(a.users.values());
       const error = a.load();
-      if (error !== undefined) fail(`ERR ${error}`);
+      if (error !== undefined) fail(E.aclLoadFailed(error));
       // As Redis: connections of users that were replaced are closed (default keeps its object).
       disconnect(ctx, (u) => u !== a.defaultUser && before.has(u as User));
       return OK;

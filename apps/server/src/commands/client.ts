@@ -6,7 +6,7 @@ import { defineCommand } from './types.js';
 
 /** Redis refuses names with spaces, newlines or other non-printable characters. */
 export function validateClientName(name: string): void {
-  if (!/^[\x21-\x7e]*$/.test(name)) fail('ERR Client names cannot contain spaces, newlines or special characters.');
+  if (!/^[\x21-\x7e]*$/.test(name)) fail(E.badClientName);
 }
 
 /** One CLIENT LIST line, with the fields clients and tools parse. */
@@ -86,13 +86,13 @@ export const client = defineCommand<Request>({
         // As Redis 7.0: `TYPE <type>` alone, or `ID <id> [<id> ...]`; anything else is a syntax error.
         if (n === 3 && is(args[1], 'TYPE')) {
           const type = args[2]!.toString().toLowerCase();
-          if (!CLIENT_TYPES.includes(type)) fail(`ERR Unknown client type '${args[2]!.toString()}'`);
+          if (!CLIENT_TYPES.includes(type)) fail(E.unknownClientType(args[2]!.toString()));
           return { op: 'list', type };
         }
         if (n > 2 && is(args[1], 'ID')) {
           const ids = args.slice(2).map((a) => {
             const id = parseInt64(a);
-            if (id === undefined) fail('ERR Invalid client ID');
+            if (id === undefined) fail(E.invalidClientId);
             return id;
           });
           return { op: 'list', ids };
@@ -106,9 +106,9 @@ export const client = defineCommand<Request>({
       }
       case 'setinfo': {
         const attr = args[1]!.toString().toLowerCase();
-        if (attr !== 'lib-name' && attr !== 'lib-ver') fail(`ERR Unrecognized option '${args[1]!.toString()}'`);
+        if (attr !== 'lib-name' && attr !== 'lib-ver') fail(E.unknownClientInfoOption(args[1]!.toString()));
         const value = args[2]!.toString();
-        if (!/^[\x21-\x7e]*$/.test(value)) fail(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+        if (!/^[\x21-\x7e]*$/.test(value)) fail(E.badClientInfoValue(attr));
         return { op: 'setinfo', attr, value };
       }
       case 'reply': {

@@ -14,7 +14,7 @@ export function longArg(arg: Buffer, msg: string = E.notInteger): number {
 }
 
 /** getPositiveLongFromObjectOrReply: a non-negative int64; both failures use the same text. */
-export function positiveLongArg(arg: Buffer, msg = 'ERR value is out of range, must be positive'): number {
+export function positiveLongArg(arg: Buffer, msg: string = E.notPositive): number {
   const v = parseInt64(arg);
   if (v === undefined || v < 0n) fail(msg);
   return Number(v);

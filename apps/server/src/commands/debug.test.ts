@@ -1,6 +1,6 @@
-import { MemoryKeyspace, Tensor } from '@respai/core';
+import { E, MemoryKeyspace, Tensor } from '@respai/core';
 import { describe, expect, it } from 'vitest';
-import { DEBUG_ERRORS, datasetDigest, debug, valueDigest } from './debug.js';
+import { datasetDigest, debug, valueDigest } from './debug.js';
 import { args, errorOf, pctx } from './test-helpers.js';
 
 describe('DEBUG: parse', () => {
@@ -15,7 +15,7 @@ describe('DEBUG: parse', () => {
     expect(debug.parse(args('DIGEST-VALUE'), pctx)).toEqual({ op: 'digest-value', keys: [] });
     expect(debug.parse(args('help'), pctx)).toEqual({ op: 'help' });
     expect(errorOf(() => debug.parse(args('digest', 'x'), pctx))).toBe("ERR unknown subcommand or wrong number of arguments for 'digest'. Try DEBUG HELP.");
-    expect(errorOf(() => debug.parse(args('segfault'), pctx))).toBe(DEBUG_ERRORS.syntax('segfault'));
+    expect(errorOf(() => debug.parse(args('segfault'), pctx))).toBe(E.subcommandOrArity('segfault', 'debug'));
   });
 });
 

@@ -25,12 +25,6 @@ const HELP = [
   '    Print this help.',
 ];
 
-export const DEBUG_ERRORS = {
-  syntax: (sub: string) => `ERR unknown subcommand or wrong number of arguments for '${sub.slice(0, 128)}'. Try DEBUG HELP.`,
-  reloadOptions: 'ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.',
-  reloadFailed: 'ERR Error trying to load the RDB dump, check server logs.',
-} as const;
-
 export function parseDebug(args: readonly Buffer[]): DebugRequest {
   const sub = args[0]!;
   if (is(sub, 'HELP') && args.length === 1) return { op: 'help' };
@@ -42,11 +36,11 @@ export function parseDebug(args: readonly Buffer[]): DebugRequest {
       if (is(a, 'MERGE')) r.merge = true;
       else if (is(a, 'NOFLUSH')) r.flush = false;
       else if (is(a, 'NOSAVE')) r.save = false;
-      else fail(DEBUG_ERRORS.reloadOptions);
+      else fail(E.debugReloadOptions);
     }
     return r;
   }
-  fail(DEBUG_ERRORS.syntax(sub.toString()));
+  fail(E.subcommandOrArity(sub.toString().slice(0, 128), 'debug'));
 }
 
 // ---- Redis's dataset digest (debug.c) --------------------------------------------------------
@@ -162,13 +156,13 @@ export const debug = defineCommand<DebugRequest>({
           started = p.reload(req);
         } catch (e) {
           log.warn({ err: (e as Error).message }, 'DEBUG RELOAD: saving the snapshot failed');
-          fail('ERR');
+          fail(E.debugReloadSaveFailed);
         }
         return started.then(
           () => OK,
           (e: Error) => {
             log.warn({ err: e.message }, 'DEBUG RELOAD: loading the snapshot failed');
-            fail(DEBUG_ERRORS.reloadFailed);
+            fail(E.debugReloadLoadFailed);
           },
         );
       }

@@ -12,7 +12,7 @@ export const decrby = defineCommand({
   parse(args) {
     const delta = deltaOf(args[1]!);
     // Redis refuses to negate INT64_MIN rather than overflow.
-    if (delta === -(2n ** 63n)) fail('ERR decrement would overflow');
+    if (delta === -(2n ** 63n)) fail(E.decrementOverflow);
     return { key: keyOf(args[0]!), delta: -delta };
   },
   execute: (ctx, { key, delta }) => incrementBy(ctx, key, delta),

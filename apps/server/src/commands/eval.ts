@@ -1,5 +1,5 @@
-import { fail } from '@respai/core';
-import { NOSCRIPT, scriptingOf } from '../lua/scripting.js';
+import { E, fail } from '@respai/core';
+import { scriptingOf } from '../lua/scripting.js';
 import { int64Arg } from './args.js';
 import { defineCommand, type Command } from './types.js';
 
@@ -21,10 +21,10 @@ function evalLike(name: string, bySha: boolean, readOnly: boolean): Command<Requ
     keys: { first: 0, last: 0, step: 0 },
     parse(args) {
       // As evalShaCommand: a SHA1 of the wrong length cannot match, and says so before anything else.
-      if (bySha && args[0]!.length !== 40) fail(NOSCRIPT);
+      if (bySha && args[0]!.length !== 40) fail(E.noScript);
       const n = int64Arg(args[1]);
-      if (n > BigInt(args.length - 2)) fail("ERR Number of keys can't be greater than number of args");
-      if (n < 0n) fail("ERR Number of keys can't be negative");
+      if (n > BigInt(args.length - 2)) fail(E.evalTooManyKeys);
+      if (n < 0n) fail(E.evalNegativeKeys);
       const k = Number(n);
       return { script: args[0]!, keys: args.slice(2, 2 + k), args: args.slice(2 + k) };
     },

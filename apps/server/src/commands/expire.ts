@@ -24,13 +24,11 @@ function expireCommand(name: 'expire' | 'pexpire', unitMs: number): Command<Requ
       const flags = { nx: false, xx: false, gt: false, lt: false };
       for (const a of args.slice(2)) {
         const c = (['NX', 'XX', 'GT', 'LT'] as const).find((k) => is(a, k));
-        if (c === undefined) fail(`ERR Unsupported option ${a.toString()}`);
+        if (c === undefined) fail(E.expireUnsupportedOption(a.toString()));
         flags[c.toLowerCase() as keyof typeof flags] = true;
       }
-      if (flags.nx && (flags.xx || flags.gt || flags.lt)) {
-        fail('ERR NX and XX, GT or LT options at the same time are not compatible');
-      }
-      if (flags.gt && flags.lt) fail('ERR GT and LT options at the same time are not compatible');
+      if (flags.nx && (flags.xx || flags.gt || flags.lt)) fail(E.expireNxConflict);
+      if (flags.gt && flags.lt) fail(E.expireGtLtConflict);
       // Negative amounts are allowed (the key expires at once); only int64 overflow is an error.
       const amount = int64Arg(args[1]);
       const unit = BigInt(unitMs);

@@ -19,7 +19,7 @@ export const hello = defineCommand({
     let i = 0;
     // As Redis: the version is checked before the options, and SETNAME's name while reading them.
     if (args.length > 0) {
-      proto = intArg(args[0], 'ERR Protocol version is not an integer or out of range');
+      proto = intArg(args[0], E.helloProtoNotInteger);
       if (proto !== 2 && proto !== 3) fail(E.noProto);
       i = 1;
     }
@@ -32,18 +32,14 @@ export const hello = defineCommand({
         validateClientName(setname);
         i += 2;
       } else {
-        fail(`ERR Syntax error in HELLO option '${args[i]!.toString()}'`);
+        fail(E.helloSyntax(args[i]!.toString()));
       }
     }
     return { proto: proto as 2 | 3 | undefined, auth, setname };
   },
   execute(ctx, { proto, auth, setname }) {
     if (auth !== undefined) authenticate(ctx, auth.user, auth.password);
-    if (!ctx.client.authenticated) {
-      fail(
-        'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
-      );
-    }
+    if (!ctx.client.authenticated) fail(E.helloNoAuth);
     if (setname !== undefined) ctx.client.name = setname;
     if (proto !== undefined) ctx.client.proto = proto;
     return new MapReply([

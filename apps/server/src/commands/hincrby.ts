@@ -13,7 +13,7 @@ export const hincrby = defineCommand({
   execute(ctx, { key, field, delta }) {
     const old = ctx.keyspace.getTyped(key, 'hash')?.get(field);
     const n = old === undefined ? 0n : parseInt64(old);
-    if (n === undefined) fail('ERR hash value is not an integer');
+    if (n === undefined) fail(E.hashValueNotInteger);
     const next = n + delta;
     if (next > INT64_MAX || next < INT64_MIN) fail(E.overflow);
     // Recorded as the HSET of the result, as Redis propagates it.

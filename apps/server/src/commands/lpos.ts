@@ -26,13 +26,9 @@ export const lpos = defineCommand<Request>({
       const more = i + 1 < args.length;
       if (is(args[i], 'RANK') && more) {
         req.rank = longArg(args[++i]!);
-        if (req.rank === 0) {
-          fail(
-            "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
-          );
-        }
-      } else if (is(args[i], 'COUNT') && more) req.count = positiveLongArg(args[++i]!, "ERR COUNT can't be negative");
-      else if (is(args[i], 'MAXLEN') && more) req.maxlen = positiveLongArg(args[++i]!, "ERR MAXLEN can't be negative");
+        if (req.rank === 0) fail(E.lposRankZero);
+      } else if (is(args[i], 'COUNT') && more) req.count = positiveLongArg(args[++i]!, E.lposCountNegative);
+      else if (is(args[i], 'MAXLEN') && more) req.maxlen = positiveLongArg(args[++i]!, E.lposMaxlenNegative);
       else fail(E.syntax);
     }
     return req;

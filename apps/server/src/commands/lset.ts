@@ -16,7 +16,7 @@ export const lset = defineCommand({
     if (l === undefined) fail(E.noSuchKey);
     let i = longArg(index);
     if (i < 0) i += l.length;
-    if (i < 0 || i >= l.length) fail('ERR index out of range');
+    if (i < 0 || i >= l.length) fail(E.indexOutOfRange);
     ctx.keyspace.apply(key, { kind: 'lset', index: i, item: own(item) });
     return OK;
   },

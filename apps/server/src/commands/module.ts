@@ -67,14 +67,10 @@ export const module_ = defineCommand<ModuleRequest>({
         return [aiModule(ctx.server)];
       case 'load':
         ctx.server.log.warn({ path: req.name }, 'MODULE LOAD: respai does not load Redis modules (the ai engine is built in)');
-        fail('ERR Error loading the extension. Please check the server logs.');
+        fail(E.moduleLoadRefused);
       // eslint-disable-next-line no-fallthrough
       case 'unload':
-        fail(
-          req.name === 'ai'
-            ? "ERR Error unloading module: the module exports one or more module-side data types, can't unload"
-            : 'ERR Error unloading module: no such module with that name',
-        );
+        fail(req.name === 'ai' ? E.moduleUnloadHasTypes : E.moduleUnloadNoSuchModule);
     }
   },
 });

@@ -1,4 +1,4 @@
-import { BACKEND_API_VERSION, RespaiError, createDump, crc64Bytes, crc64Start, crc64Update, type Backend, type LoadedScript } from '@respai/core';
+import { BACKEND_API_VERSION, E, RespaiError, createDump, crc64Bytes, crc64Start, crc64Update, type Backend, type LoadedScript } from '@respai/core';
 import { createTestEngine, mockModelSpec, tensor, type TestEngine } from '@respai/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '../client.js';
@@ -6,7 +6,7 @@ import { DEFAULTS } from '../config.js';
 import { OK } from '../resp/reply.js';
 import { Stats, type ServerState } from '../state.js';
 import { dump } from './dump.js';
-import { RESTORE_ERRORS, restore } from './restore.js';
+import { restore } from './restore.js';
 import type { ExecContext } from './types.js';
 import { args, pctx } from './test-helpers.js';
 
@@ -105,7 +105,7 @@ describe('RESTORE and DUMP', () => {
     const v12 = Buffer.from(p);
     v12.writeUInt16LE(12, p.length - 10);
     const body = v12.subarray(0, v12.length - 8);
-    expect(await errorOf(() => run(ctx, 'new', '0', Buffer.concat([body, crc64Bytes(crc64Update(crc64Start(), body))])))).toBe(RESTORE_ERRORS.payload);
+    expect(await errorOf(() => run(ctx, 'new', '0', Buffer.concat([body, crc64Bytes(crc64Update(crc64Start(), body))])))).toBe(E.dumpPayloadInvalid);
     const garbage = Buffer.concat([Buffer.from([0x63, 0x01, 0x02]), Buffer.from([10, 0])]);
     expect(await errorOf(() => run(ctx, 'new', '0', Buffer.concat([garbage, crc64Bytes(crc64Update(crc64Start(), garbage))])))).toBe('ERR Bad data format');
     expect(ctx.keyspace.has('new')).toBe(false);

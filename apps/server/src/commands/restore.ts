@@ -12,16 +12,6 @@ export interface RestoreRequest {
   absttl: boolean;
 }
 
-export const RESTORE_ERRORS = {
-  busyKey: 'BUSYKEY Target key name already exists.',
-  ttl: 'ERR Invalid TTL value, must be >= 0',
-  idletime: 'ERR Invalid IDLETIME value, must be >= 0',
-  freq: 'ERR Invalid FREQ value, must be >= 0 and <= 255',
-  payload: 'ERR DUMP payload version or checksum are wrong',
-  format: 'ERR Bad data format',
-  unsupported: (type: string) => `ERR Bad data format: the payload holds a ${type}, which respai does not hold`,
-} as const;
-
 /** RESTORE's options, parsed in Redis's order: IDLETIME and FREQ exclude each other (a syntax error). */
 export function parseRestore(args: readonly Buffer[]): RestoreRequest {
   let replace = false;
@@ -36,12 +26,12 @@ export function parseRestore(args: readonly Buffer[]): RestoreRequest {
     else if (is(a, 'IDLETIME') && more >= 1 && !freq) {
       const v = parseInt64(args[++j]!);
       if (v === undefined) fail(E.notInteger);
-      if (v < 0n) fail(RESTORE_ERRORS.idletime);
+      if (v < 0n) fail(E.restoreBadIdletime);
       idle = true;
     } else if (is(a, 'FREQ') && more >= 1 && !idle) {
       const v = parseInt64(args[++j]!);
       if (v === undefined) fail(E.notInteger);
-      if (v < 0n || v > 255n) fail(RESTORE_ERRORS.freq);
+      if (v < 0n || v > 255n) fail(E.restoreBadFreq);
       freq = true;
     } else fail(E.syntax);
   }
@@ -60,7 +50,7 @@ function store(ks: Keyspace, req: RestoreRequest, value: Value): Reply {
   if (!req.replace && ks.has(req.key)) {
     // A model loaded while another client created the key.
     releaseValue(value);
-    fail(RESTORE_ERRORS.busyKey);
+    fail(E.busyKey);
   }
   const now = Date.now();
   const expireAt = expiryOf(req.ttl!, req.absttl, now);
@@ -91,17 +81,17 @@ export const restore = defineTwoPhase<RestoreRequest>({
   // commit checks the key again and writes, so RESTORE inside MULTI stays atomic.
   async prepare(ctx, req): Promise<() => Reply> {
     const ks = ctx.keyspace;
-    if (!req.replace && ks.has(req.key)) fail(RESTORE_ERRORS.busyKey);
+    if (!req.replace && ks.has(req.key)) fail(E.busyKey);
     if (req.ttl === undefined) fail(E.notInteger);
-    if (req.ttl < 0n) fail(RESTORE_ERRORS.ttl);
+    if (req.ttl < 0n) fail(E.restoreBadTtl);
     let v;
     try {
       v = readDump(req.payload);
     } catch (e) {
-      if (e instanceof DumpVersionError) fail(RESTORE_ERRORS.payload);
+      if (e instanceof DumpVersionError) fail(E.dumpPayloadInvalid);
       if (e instanceof RdbError) {
         ctx.server.log.debug({ key: req.key.slice(0, 200), reason: e.message }, 'RESTORE: bad data format');
-        fail(RESTORE_ERRORS.format);
+        fail(E.badDataFormat);
       }
       throw e;
     }
@@ -125,11 +115,11 @@ export const restore = defineTwoPhase<RestoreRequest>({
       case 'hash': {
         // Redis refuses an empty one (an "empty key") as bad data.
         const stored = rdbToStored(v);
-        if (stored === undefined) fail(RESTORE_ERRORS.format);
+        if (stored === undefined) fail(E.badDataFormat);
         return () => store(ks, req, stored as Value);
       }
       default:
-        fail(RESTORE_ERRORS.unsupported(v.type === 'set' || v.type === 'zset' || v.type === 'stream' ? v.type : `value of the module type ${v.type}`));
+        fail(E.restoreUnsupportedType(v.type === 'set' || v.type === 'zset' || v.type === 'stream' ? v.type : `value of the module type ${v.type}`));
     }
   },
 });

@@ -51,7 +51,7 @@ export const script = defineCommand<Request>({
     if (is(sub, 'FLUSH')) {
       arity(-2, 'flush');
       if (args.length > 2 || (args.length === 2 && !is(args[1], 'SYNC') && !is(args[1], 'ASYNC'))) {
-        fail('ERR SCRIPT FLUSH only support SYNC|ASYNC option');
+        fail(E.scriptFlushOption);
       }
       return { sub: 'flush' };
     }
@@ -83,7 +83,7 @@ export const script = defineCommand<Request>({
         return Buffer.from(lua.load(req.body));
       case 'kill':
         // Scripts run to completion on the event loop: none can be running while a command is read.
-        fail('NOTBUSY No scripts in execution right now.');
+        fail(E.notBusy);
     }
   },
 });

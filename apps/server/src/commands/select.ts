@@ -14,7 +14,7 @@ export const select = defineCommand({
     // Redis reads the index as a C int: an int64 outside int32 gets its range text.
     const db = args[0] === undefined ? undefined : parseInt64(args[0]);
     if (db === undefined) fail(E.notInteger);
-    if (db < -2147483648n || db > 2147483647n) fail('ERR value is out of range, value must between -2147483648 and 2147483647');
+    if (db < -2147483648n || db > 2147483647n) fail(E.selectDbOutOfRange);
     if (db !== 0n) fail(E.dbIndexOutOfRange);
     return 0;
   },

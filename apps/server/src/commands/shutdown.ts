@@ -27,7 +27,7 @@ export const shutdown = defineCommand({
       ctx.client.multiDirty = true;
       fail(E.notInMulti);
     }
-    if (abort) fail('ERR No shutdown in progress.');
+    if (abort) fail(E.noShutdownInProgress);
     const reason = `SHUTDOWN from client id=${ctx.client.id} addr=${ctx.client.addr}`;
     // Never answered on success: the connection closes. A failed save is an error reply instead
     // (`ERR Errors trying to SHUTDOWN. Check logs.`), and the server keeps running, as in Redis.

@@ -30,11 +30,11 @@ export const slowlog = defineCommand<Request>({
     const typed = args[0]!.toString('latin1');
     const sub = typed.toLowerCase();
     if (sub === 'get') {
-      if (args.length > 2) fail(`ERR unknown subcommand or wrong number of arguments for '${typed}'. Try SLOWLOG HELP.`);
+      if (args.length > 2) fail(E.subcommandOrArity(typed, 'slowlog'));
       if (args.length === 1) return { op: 'get', count: 10 };
       const raw = args[1]!.toString('latin1');
       const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isSafeInteger(n) || n < -1) fail('ERR count should be greater than or equal to -1');
+      if (!Number.isSafeInteger(n) || n < -1) fail(E.slowlogBadCount);
       return { op: 'get', count: n === -1 ? Infinity : n };
     }
     if (sub === 'len' || sub === 'reset' || sub === 'help') {

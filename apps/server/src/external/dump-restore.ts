@@ -1,6 +1,6 @@
 import { E, createDump, fail, keyOf, keyToBuffer, readDump, type Model, type Script, type Value } from '@respai/core';
 import { decodeTensor, type ExternalKeyspace } from '@respai/keyspace-redis';
-import { RESTORE_ERRORS, parseRestore } from '../commands/restore.js';
+import { parseRestore } from '../commands/restore.js';
 import { OK, type Reply } from '../resp/reply.js';
 import type { Command, ExecContext } from '../commands/types.js';
 import { forward } from './forward.js';
@@ -47,9 +47,9 @@ export async function restoreExternal(ext: ExternalKeyspace, ctx: ExecContext, c
   if (v.kind !== 'tensor' && v.kind !== 'model' && v.kind !== 'script') return forward(ext, command, argv);
   // The embedded RESTORE's order of checks: BUSYKEY, then the TTL.
   const k = keyToBuffer(req.key);
-  if (!req.replace && Number(await ext.store.send(['EXISTS', k], k)) === 1) fail(RESTORE_ERRORS.busyKey);
+  if (!req.replace && Number(await ext.store.send(['EXISTS', k], k)) === 1) fail(E.busyKey);
   if (req.ttl === undefined) fail(E.notInteger);
-  if (req.ttl < 0n) fail(RESTORE_ERRORS.ttl);
+  if (req.ttl < 0n) fail(E.restoreBadTtl);
   const now = Date.now();
   const at = req.ttl === 0n ? 0n : req.absttl ? req.ttl : req.ttl + BigInt(now);
   const expireAt = at > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(at);

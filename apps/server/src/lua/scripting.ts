@@ -17,8 +17,6 @@ import {
 import { PRELUDE } from './prelude.js';
 import { LUA_REGISTRYINDEX, T, cstr, loadChunk, pushBytes, pushText, raw, toBuffer } from './wasm.js';
 
-export const NOSCRIPT = 'NOSCRIPT No matching script. Please use EVAL.';
-
 export const sha1hex = (b: Buffer | string): string => createHash('sha1').update(b).digest('hex');
 
 /** Commands a script may not run (Redis's noscript flag), beyond the flags checked below. */
@@ -167,7 +165,7 @@ export class LuaScripting {
     if (loadChunk(L, body, '@user_script') !== 0) {
       const msg = toBuffer(L, -1)?.toString('latin1') ?? 'unknown error';
       raw._lua_settop(L, -2);
-      throw new RespaiError(`ERR Error compiling script (new function): ${msg}`.replace(/[\r\n]+/g, ' '));
+      throw new RespaiError(E.luaCompileFailed(msg));
     }
     // The chunk's only upvalue is _ENV: point it at the protected environment.
     raw._lua_rawgeti(L, LUA_REGISTRYINDEX, BigInt(this.envRef));
@@ -179,7 +177,7 @@ export class LuaScripting {
   /** EVAL / EVALSHA: runs a cached script (NOSCRIPT when `sha` is unknown) with KEYS and ARGV. */
   run(ctx: ExecContext, sha: string, keys: readonly Buffer[], args: readonly Buffer[], readOnly: boolean): Reply {
     const script = this.scripts.get(sha.toLowerCase());
-    if (script === undefined) return new ErrorReply(NOSCRIPT);
+    if (script === undefined) return new ErrorReply(E.noScript);
     const L = this.L;
     this.setArray('KEYS', keys);
     this.setArray('ARGV', args);
@@ -217,7 +215,7 @@ export class LuaScripting {
   private errorMessage(L: number, sha: string): string {
     if (raw._lua_type(L, -1) !== T.TABLE) {
       const m = toBuffer(L, -1)?.toString('latin1') ?? 'execution failure';
-      return `ERR Error running script f_${sha}, ${m.slice(0, 100)}`;
+      return E.luaRunFailed(sha, m.slice(0, 100));
     }
     const field = (k: string): string | undefined => {
       const t = rawField(L, k);
@@ -225,7 +223,7 @@ export class LuaScripting {
       raw._lua_settop(L, -2);
       return v;
     };
-    let msg = field('err') ?? 'ERR unknown error';
+    let msg = field('err') ?? E.luaUnknownError;
     const source = field('source');
     const line = field('line');
     if (source !== undefined && line !== undefined) msg += ` script: ${sha}, on ${source}:${line}.`;
@@ -235,7 +233,7 @@ export class LuaScripting {
   /** luaReplyToRedisReply: the Lua value on top of the stack as a reply (it stays on the stack). */
   private toReply(L: number, depth: number): Reply {
     // Each nesting level holds Lua stack slots: without room, Redis's own text, as Redis does.
-    if (depth > MAX_DEPTH || raw._lua_checkstack(L, 4) === 0) return new ErrorReply('ERR reached lua stack limit');
+    if (depth > MAX_DEPTH || raw._lua_checkstack(L, 4) === 0) return new ErrorReply(E.luaStackLimit);
     switch (raw._lua_type(L, -1)) {
       case T.STRING:
         return toBuffer(L, -1)!;
@@ -407,16 +405,16 @@ function runFromScript({ ctx, readOnly }: Running, argv: Buffer[]): Reply {
   const name = argv[0]!.toString('latin1').toLowerCase();
   const command = ctx.server.commands.get(name);
   if (command === undefined || (command.arity > 0 && argv.length !== command.arity) || argv.length < -command.arity) {
-    return new ErrorReply(command === undefined ? 'ERR Unknown Redis command called from script' : 'ERR Wrong number of args calling Redis command from script');
+    return new ErrorReply(command === undefined ? E.luaUnknownCommand : E.luaWrongArity);
   }
   const f = command.flags;
   // Runs, and stores whose model or script loads asynchronously (a prepare): neither fits in an
   // atomic script, and both are refused before anything starts.
   if (f.includes('airun') || AI_RUN.test(name) || command.prepare !== undefined) return new ErrorReply(E.runInMulti);
   if (NOT_FROM_SCRIPT.has(name) || f.includes('nomulti') || f.includes('noauth') || f.includes('admin')) {
-    return new ErrorReply('ERR This Redis command is not allowed from script');
+    return new ErrorReply(E.luaCommandNotAllowed);
   }
-  if (readOnly && f.includes('write')) return new ErrorReply('ERR Write commands are not allowed from read-only scripts.');
+  if (readOnly && f.includes('write')) return new ErrorReply(E.luaWriteInReadOnly);
   // [acl] The script runs with its caller's permissions (Redis's scriptVerifyACL).
   const user = restrictedUser(ctx);
   if (user !== undefined) {
