@@ -17,6 +17,7 @@ import {
   type WorkerModelCodec,
 } from '@respai/core';
 import { loadErrorReply, type IOSpec } from './graph.js';
+import { TF_ERR } from './messages.js';
 import { CONVERTER_VERSION } from './ops.js';
 import type { ComputeBackend, LoadInfo, RuntimeInfo, WireTensor } from './runtime.js';
 import type { TfWorkerData } from './worker.js';
@@ -47,7 +48,7 @@ function envBackend(): ComputeBackend {
 }
 
 /** A tfjs error (or the runtime's checks) as the client's reply. */
-const runtimeError = workerRuntimeError((message) => `ERR ${message.replace(/\r?\n/g, ' ')}`);
+const runtimeError = workerRuntimeError(TF_ERR.runtime);
 
 /**
  * The TF backend: every model lives in worker threads (`WorkerModels` of @respai/core),
@@ -106,11 +107,11 @@ function codec(specs: readonly IOSpec[]): WorkerModelCodec<WireTensor[], WireTen
   return {
     encode(inputs) {
       if (inputs.length !== specs.length) {
-        fail(`ERR the TF model takes ${specs.length} input${specs.length === 1 ? '' : 's'}, got ${inputs.length}`);
+        fail(TF_ERR.inputCount(specs.length, inputs.length));
       }
       const wire = inputs.map((t, i): WireTensor => {
         const want = specs[i]!.dtype;
-        if (want !== undefined && t.dtype !== want) fail(`ERR Input node "${specs[i]!.name}" of the TF graph expects ${want}, got ${t.dtype}`);
+        if (want !== undefined && t.dtype !== want) fail(TF_ERR.inputDtype(specs[i]!.name, want, t.dtype));
         return { dtype: t.dtype, shape: [...t.shape], data: ownBuffer(t) };
       });
       return { wire, transfer: wire.map((w) => w.data) };

@@ -1,4 +1,5 @@
-import { RespaiError, WorkerCallError, echo, type DType } from '@respai/core/worker';
+import { RespaiError, WorkerCallError, type DType } from '@respai/core/worker';
+import { TF_ERR } from './messages.js';
 import { executorDT, respaiDType } from './dtypes.js';
 import { CONVERTER_VERSION, outputDT, unsupportedReason, WASM_MISSING_OPS } from './ops.js';
 import {
@@ -21,9 +22,6 @@ import { decodeTensor, partialShape, type Weight } from './tensor-proto.js';
  * (unknown names, ops or attrs the executor cannot run, unfed placeholders, constants that do not
  * fit tfjs's dtypes) fails here instead.
  */
-
-export const inputNotFound = (name: string) => `ERR Input node named "${echo(name)}" not found in TF graph.`;
-export const outputNotFound = (name: string) => `ERR Output node named "${echo(name)}" not found in TF graph`;
 
 /** One INPUT or OUTPUT: the user's name, the tensor it denotes, and its declared dtype and shape. */
 export interface IOSpec {
@@ -64,11 +62,8 @@ export interface PreparedGraph {
 
 const NOT_A_GRAPHDEF = 'the TF backend runs frozen TensorFlow GraphDefs (a binary GraphDef .pb)';
 
-/**
- * The reply for a blob that is no usable GraphDef: TensorFlow's own text, which clients compare
- * exactly (redisai-py does). What the blob seemed to be goes to the server log.
- */
-export const INVALID_GRAPHDEF = 'ERR Invalid GraphDef';
+/** TF_ERR.invalidGraphDef, under the name the tests import. */
+export const INVALID_GRAPHDEF = TF_ERR.invalidGraphDef;
 
 /** A blob that is no GraphDef; the message says what it seems to be and what TF wants. */
 export class InvalidGraphDefError extends Error {
@@ -87,7 +82,7 @@ export function loadErrorReply(e: unknown, log: { debug(msg: string, fields?: ob
   const invalidBlob = e instanceof InvalidGraphDefError || (e instanceof WorkerCallError && e.remoteName === 'InvalidGraphDef');
   if (!invalidBlob) return e;
   log.debug('TF model refused', { reason: (e as Error).message });
-  return new RespaiError(INVALID_GRAPHDEF, { cause: e });
+  return new RespaiError(TF_ERR.invalidGraphDef, { cause: e });
 }
 
 export function prepareGraph(blob: Uint8Array, inputNames: readonly string[], outputNames: readonly string[]): PreparedGraph {
@@ -97,10 +92,10 @@ export function prepareGraph(blob: Uint8Array, inputNames: readonly string[], ou
   const functions = new Map<string, FunctionDefMsg>();
   for (const f of graph.library?.function ?? []) if (f.signature?.name) functions.set(f.signature.name, f);
 
-  const inputs = inputNames.map((n) => resolve(nodes, n, inputNotFound));
-  const outputs = outputNames.map((n) => resolve(nodes, n, outputNotFound));
+  const inputs = inputNames.map((n) => resolve(nodes, n, TF_ERR.inputNotFound));
+  const outputs = outputNames.map((n) => resolve(nodes, n, TF_ERR.outputNotFound));
   const dup = inputs.find((r, i) => inputs.findIndex((s) => s.key === r.key) !== i);
-  if (dup !== undefined) throw new Error(`Input node "${dup.name}" is given twice in INPUTS`);
+  if (dup !== undefined) throw new Error(TF_ERR.inputTwice(dup.name));
 
   // Fed nodes take their value from the feed, so the walk stops there (as TensorFlow prunes).
   const fed = new Set(inputs.map((r) => r.node.name));
@@ -134,10 +129,7 @@ export function prepareGraph(blob: Uint8Array, inputNames: readonly string[], ou
 
   const unfed = mainNodes.filter((n) => n.op === 'Placeholder');
   if (unfed.length > 0) {
-    throw new Error(
-      `Placeholder${unfed.length > 1 ? 's' : ''} ${unfed.map((n) => `"${n.name}"`).join(', ')} ` +
-        `must be fed to compute the OUTPUTS, but ${unfed.length > 1 ? 'are' : 'is'} not among the INPUTS`,
-    );
+    throw new Error(TF_ERR.unfedPlaceholders(unfed.map((n) => n.name)));
   }
 
   // tfjs seeds every executor's tensor map (main graph and function bodies) with the weights, keyed
@@ -351,10 +343,7 @@ function checkOps(mainNodes: readonly NodeDefMsg[], fns: readonly FunctionDefMsg
   if (bad.size === 0) return;
   const list = [...bad].map(([op, where]) => `${op} (node${where.length > 1 ? 's' : ''} ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', ...' : ''})`);
   const calls = [...bad.keys()].some((op) => op.includes('PartitionedCall'));
-  throw new Error(
-    `TF graph uses ops the TF backend (tfjs-converter ${CONVERTER_VERSION}) cannot run: ${list.join('; ')}` +
-      (calls ? '; inline function calls when freezing (convert_variables_to_constants_v2)' : ''),
-  );
+  throw new Error(TF_ERR.unsupportedOps(CONVERTER_VERSION, list, calls));
 }
 
 // ---- the tfjs topology --------------------------------------------------------------------------
@@ -363,7 +352,7 @@ function ioSpec(r: Resolved, isInput: boolean): IOSpec {
   const tfDtype = outputDT(r.node, r.index);
   const shapeAttr = isInput && r.node.op.startsWith('Placeholder') ? r.node.attr['shape']?.shape : undefined;
   if (tfDtype !== undefined && (respaiDType(tfDtype) === undefined || executorDT(tfDtype) === undefined)) {
-    throw new Error(`${isInput ? 'Input' : 'Output'} node "${r.name}" has dtype ${dtName(tfDtype)}, which respai tensors cannot hold`);
+    throw new Error(TF_ERR.unsupportedDtype(isInput, r.name, dtName(tfDtype)));
   }
   return {
     name: r.name,

@@ -7,6 +7,7 @@ import { createTfBackend } from './backend.js';
 export default createTfBackend();
 
 export { createTfBackend, type TfBackendOptions } from './backend.js';
-export { inputNotFound, outputNotFound, prepareGraph, sniff, type IOSpec, type PreparedGraph } from './graph.js';
+export { prepareGraph, sniff, type IOSpec, type PreparedGraph } from './graph.js';
+export { TF_ERR } from './messages.js';
 export { CONVERTER_VERSION, EXECUTOR_OPS, WASM_MISSING_OPS } from './ops.js';
 export type { ComputeBackend } from './runtime.js';

@@ -111,6 +111,103 @@ export const E = {
   badBatchOutput: 'ERR Model did not generate the expected batch size',
   timedOut: 'TIMEDOUT',
 
+  // ---- RedisAI: command arguments, DAGs, engine ---------------------------------------------------
+  /** The original's arity text: the command as it spells it (upper case), unlike Redis's `arity`. */
+  aiArity: (cmd: string) => `ERR wrong number of arguments for '${cmd}' command`,
+  /** The original's arity text for AI.TENSORSET/AI.TENSORGET inside a DAG: without `ERR`. */
+  dagOpArity: (cmd: string) => `wrong number of arguments for '${cmd}' command`,
+  backendsPathMissing: 'ERR BACKENDSPATH: missing path argument',
+  chunkSizeMissing: 'ERR MODEL_CHUNK_SIZE: missing chunk size',
+  minBatchTimeoutWithoutBatch: 'ERR MINBATCHTIMEOUT specified without BATCHSIZE',
+  modelNamesCountMismatch: (what: 'inputs' | 'outputs') =>
+    `ERR number of model ${what} does not match the number of given arguments`,
+  inputsOutputsNotSpecified: 'ERR Insufficient arguments, INPUTS and OUTPUTS not specified',
+  missingEntryPoints: 'ERR Insufficient arguments, missing script entry points',
+  entryPointsCountNotNumber: 'ERR Non numeric entry points number provided to AI.SCRIPTSTORE command',
+  entryPointsCountInvalid: 'ERR Invalid argument for ENTRY_POINTS count',
+  missingSource: 'ERR Insufficient arguments, missing script SOURCE',
+  // KEYS n key... of a DAG or a script (the original's ValidateKeysArgs).
+  keysMissingArguments: 'ERR Missing arguments after KEYS keyword',
+  keysCountInvalid: 'ERR Invalid or negative value found in number of KEYS',
+  keysCountMismatch:
+    'ERR Number of pre declared KEYS to be used in the command does not match the number of given arguments',
+  // AI.SCRIPTEXECUTE's sections.
+  scriptExecuteKeysOrInputsFirst: 'ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command',
+  scriptExecuteInvalidArguments: 'ERR Invalid arguments provided to AI.SCRIPTEXECUTE',
+  scriptExecuteScopeAgain: (scope: string) => `ERR Already Encountered ${scope} scope in AI.SCRIPTEXECUTE command`,
+  scriptExecuteTimeoutMissing: 'ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE',
+  scriptExecuteUnexpected: (arg: Buffer | string) =>
+    `ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${echo(arg)}`,
+  scriptExecuteTrailing: 'ERR Encountered problem parsing AI.SCRIPTEXECUTE',
+  /** `what`: `inputs`, `outputs` or `keys` (the original's text for ARGS's count). */
+  scriptExecuteCountInvalid: (what: string) => `ERR Invalid argument for ${what} count in AI.SCRIPTEXECUTE`,
+  scriptExecuteCountMismatch: (what: string) =>
+    `ERR number of ${what} to AI.SCRIPTEXECUTE command does not match the number of given arguments`,
+  // The deprecated AI.SCRIPTRUN's sections (`Unrecongnized` is the original's spelling).
+  scriptRunTimeoutAgain: 'ERR Already encountered an TIMEOUT section in SCRIPTRUN',
+  scriptRunInputsAfterOutputs: 'ERR Already encountered an INPUTS section in SCRIPTRUN',
+  scriptRunInputsAgain: 'ERR Already encountered an INPUTS keyword in SCRIPTRUN',
+  scriptRunOutputsAgain: 'ERR Already encountered an OUTPUTS keyword in SCRIPTRUN',
+  scriptRunListOutsideInputs: 'ERR Encountered a variable size list of tensors outside of input section',
+  scriptRunListAgain: 'ERR Already encountered a variable size list of tensors',
+  scriptRunUnrecognized: 'ERR Unrecongnized parameter to SCRIPTRUN',
+  // DAG commands: the header (LOAD, PERSIST, KEYS/ROUTING, TIMEOUT), then the ops.
+  timeoutInDag: 'ERR TIMEOUT not allowed within a DAG command',
+  dagMissingArguments: (cmd: string) => `ERR missing arguments for '${cmd}' command`,
+  dagScopeMissingArguments: (scope: string) => `ERR missing arguments after ${scope} keyword in DAG command`,
+  dagScopeCountInvalid: (scope: string) => `ERR invalid or negative value found in number of keys to ${scope}`,
+  dagLoadCountMismatch: 'ERR number of keys to LOAD into DAG does not match the number of given arguments',
+  dagPersistCountMismatch:
+    'ERR number of keys to PERSIST after DAG execution does not match the number of given arguments',
+  dagScopeAgain: (scope: string) => `ERR Already encountered ${scope} scope in current command`,
+  dagPersistReadOnly: 'ERR PERSIST cannot be specified in a read-only DAG',
+  dagPersistNotUnique: 'ERR PERSIST keys must be unique',
+  dagRoutingMissing: 'ERR Missing ROUTING value',
+  /** Two spaces before the argument, as the original. */
+  dagUnexpected: (arg: Buffer | string) => `ERR Invalid DAG command. Unexpected argument:  ${echo(arg)}`,
+  /** `cmd` without `_RO`. */
+  dagNoKeys: (cmd: string) =>
+    `ERR ${cmd} and ${cmd}_RO commands must contain at least one out of ROUTING, LOAD, PERSIST keywords`,
+  dagEmpty: 'ERR DAG is empty',
+  dagDeprecatedOp: (cmd: string) => `Deprecated ${cmd} cannot be used in AI.DAGEXECUTE command`,
+  dagOpInDeprecated: (cmd: string) => `${cmd} cannot be used in a deprecated AI.DAGRUN command`,
+  dagOpReadOnly: (cmd: string) => `ERR ${cmd} command cannot be specified in a read-only DAG`,
+  dagUnsupportedOp: 'Unsupported command within DAG',
+  dagInputMissing: 'ERR INPUT key cannot be found in DAG',
+  dagPersistMissing: 'ERR PERSIST key cannot be found in DAG',
+  // Runs: models, script functions and their arguments.
+  modelOutputCount: (got: number, expected: number) => `ERR model returned ${got} outputs, expected ${expected}`,
+  /** A model run from a script (`redis.model_execute`). */
+  scriptModelOutputCount: (key: string, got: number, expected: number) =>
+    `ERR model ${key} returned ${got} outputs, ${expected} expected`,
+  noScriptSupport: 'ERR the loaded TORCH backend does not run scripts',
+  functionMissing: (fn: string) => `ERR Function ${fn} does not exist in the given script.`,
+  scriptOutputCount: (fn: string, got: number, given: number) =>
+    `ERR function ${fn} returned ${got} tensors, ${given} OUTPUTS given`,
+  scriptInputCount: (fn: string, takes: number, given: number) =>
+    `ERR Wrong number of inputs provided to function ${fn}: it takes ${takes}, ${given} given`,
+  /** `position` counts from 1. */
+  scriptArgListGiven: (position: number, fn: string) => `ERR argument ${position} of ${fn} takes one value, a list was given`,
+  scriptArgNotInt: (position: number, fn: string, value: string) =>
+    `ERR argument ${position} of ${fn} must be an int, got '${value}'`,
+  scriptArgNotFloat: (position: number, fn: string, value: string) =>
+    `ERR argument ${position} of ${fn} must be a float, got '${value}'`,
+  // Worker-thread backends (WorkerModels).
+  backendShutDown: (backend: string) => `ERR the ${backend} backend was shut down`,
+  backendModelDisposed: (backend: string) => `ERR the ${backend} model was disposed`,
+  /** `holders`: what the workers hold (`models`, ONNX's `sessions`); `mb`: what they would hold. */
+  backendMemoryLimit: (limitMb: number, backend: string, holders: string, mb: number) =>
+    `ERR BACKEND_MEMORY_LIMIT (${limitMb} MB) exceeded: ${backend} ${holders} would hold at least ${mb} MB (model bytes x THREADS_PER_QUEUE)`,
+  modelExecutionTimeout: (backend: string, timeoutMs: number) =>
+    `ERR ${backend} model run exceeded MODEL_EXECUTION_TIMEOUT (${timeoutMs} ms)`,
+  workerFailedInRun: (backend: string, slot: number, device: string, why: string) =>
+    `ERR ${backend} worker ${slot} of ${device} failed during the run: ${why}`,
+  workerLostBeforeRun: (backend: string, why: string) => `ERR ${backend} worker lost before the run: ${why}`,
+  // Persistence (Redis's texts, and DEBUG RELOAD's like them).
+  reloadInProgress: 'ERR DEBUG RELOAD already in progress',
+  bgsaveInProgress: 'ERR Background save already in progress',
+  aofRewriteInProgress: 'ERR Background append only file rewriting already in progress',
+
   // ---- External keyspace (docs/scale-out.md) -------------------------------------------------
   /** Redis Cluster's own text, for an AI command whose keys span slots. */
   crossSlot: "CROSSSLOT Keys in request don't hash to the same slot",

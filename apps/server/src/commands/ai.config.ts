@@ -28,11 +28,11 @@ export const aiConfig = defineCommand<Request>({
       return { op: 'loadbackend', backend: name as BackendName, path: args[2]!.toString() };
     }
     if (is(sub, 'BACKENDSPATH')) {
-      if (args.length < 2) fail('ERR BACKENDSPATH: missing path argument');
+      if (args.length < 2) fail(E.backendsPathMissing);
       return { op: 'backendspath', path: args[1]!.toString() };
     }
     if (is(sub, 'MODEL_CHUNK_SIZE')) {
-      if (args.length < 2) fail('ERR MODEL_CHUNK_SIZE: missing chunk size');
+      if (args.length < 2) fail(E.chunkSizeMissing);
       const v = parseInt64(args[1]!);
       if (v === undefined || v <= 0n || v > 2n ** 52n) fail(E.chunkSize);
       return { op: 'chunksize', size: Number(v) };

@@ -1,4 +1,4 @@
-import { fail, keyOf } from '@respai/core';
+import { E, fail, keyOf } from '@respai/core';
 import { parseModelExecute } from './model-args.js';
 import { runModel } from './run.js';
 import { defineCommand } from './types.js';
@@ -13,7 +13,7 @@ export const aiModelexecute = defineCommand({
   keys: { first: 1, last: 1, step: 1 },
   // The rest is parsed against the model's input/output counts, so it waits for the model.
   parse(args) {
-    if (args.length < 7) fail("ERR wrong number of arguments for 'AI.MODELEXECUTE' command");
+    if (args.length < 7) fail(E.aiArity('AI.MODELEXECUTE'));
     return { key: keyOf(args[0]!), rest: args.slice(1) };
   },
   execute(ctx, { key, rest }) {

@@ -1,4 +1,4 @@
-import { fail, keyOf } from '@respai/core';
+import { E, fail, keyOf } from '@respai/core';
 import { parseModelRun } from './model-args.js';
 import { runModel } from './run.js';
 import { defineCommand } from './types.js';
@@ -13,7 +13,7 @@ export const aiModelrun = defineCommand({
   group: 'ai',
   keys: { first: 1, last: 1, step: 1 },
   parse(args) {
-    if (args.length < 5) fail("ERR wrong number of arguments for 'AI.MODELRUN' command");
+    if (args.length < 5) fail(E.aiArity('AI.MODELRUN'));
     return { key: keyOf(args[0]!), rest: args.slice(1) };
   },
   execute(ctx, { key, rest }) {

@@ -1,4 +1,4 @@
-import { echo, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
+import { E, fail, parseTensorGetFormat, tensorFromArgs, type DagOp, type DagRequest } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 import { parseModelExecute, parseModelRun, parseTimeout } from './model-args.js';
 import { parseKeysScope, parseScriptExecute, parseScriptRun } from './script-args.js';
@@ -33,8 +33,8 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
   const readOnly = cmd.endsWith('_RO');
   const deprecated = cmd.startsWith('AI.DAGRUN');
   // The smallest DAGs: `AI.DAGRUN |> AI.TENSORGET k`, `AI.DAGEXECUTE LOAD 1 k |> AI.TENSORGET k`.
-  if (deprecated && args.length < 3) fail(`ERR wrong number of arguments for '${cmd}' command`);
-  if (!deprecated && args.length < 5) fail(`ERR missing arguments for '${cmd}' command`);
+  if (deprecated && args.length < 3) fail(E.aiArity(cmd));
+  if (!deprecated && args.length < 5) fail(E.dagMissingArguments(cmd));
   let load: string[] | undefined;
   let persist: string[] | undefined;
   let keys: string[] | undefined;
@@ -43,18 +43,14 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
 
   const list = (what: 'LOAD' | 'PERSIST'): string[] => {
     // The keyword needs a count and at least one key after it.
-    if (args.length - i < 3) fail(`ERR missing arguments after ${what} keyword in DAG command`);
+    if (args.length - i < 3) fail(E.dagScopeMissingArguments(what));
     const n = parseInt64(args[i + 1]!);
-    if (n === undefined || n <= 0n) fail(`ERR invalid or negative value found in number of keys to ${what}`);
+    if (n === undefined || n <= 0n) fail(E.dagScopeCountInvalid(what));
     const items: string[] = [];
     for (let k = 0; k < Number(n); k++) {
       const a = args[i + 2 + k];
       if (a === undefined || is(a, '|>')) {
-        fail(
-          what === 'LOAD'
-            ? 'ERR number of keys to LOAD into DAG does not match the number of given arguments'
-            : 'ERR number of keys to PERSIST after DAG execution does not match the number of given arguments',
-        );
+        fail(what === 'LOAD' ? E.dagLoadCountMismatch : E.dagPersistCountMismatch);
       }
       items.push(key(a));
     }
@@ -66,43 +62,43 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
   while (i < args.length && !is(args[i], '|>')) {
     const a = args[i]!;
     if (is(a, 'LOAD')) {
-      if (load !== undefined) fail('ERR Already encountered LOAD scope in current command');
+      if (load !== undefined) fail(E.dagScopeAgain('LOAD'));
       load = list('LOAD');
     } else if (is(a, 'PERSIST')) {
-      if (readOnly) fail('ERR PERSIST cannot be specified in a read-only DAG');
-      if (persist !== undefined) fail('ERR Already encountered PERSIST scope in current command');
+      if (readOnly) fail(E.dagPersistReadOnly);
+      if (persist !== undefined) fail(E.dagScopeAgain('PERSIST'));
       persist = list('PERSIST');
-      if (new Set(persist).size !== persist.length) fail('ERR PERSIST keys must be unique');
+      if (new Set(persist).size !== persist.length) fail(E.dagPersistNotUnique);
     } else if (is(a, 'KEYS')) {
-      if (keys !== undefined) fail('ERR Already encountered KEYS scope in current command');
+      if (keys !== undefined) fail(E.dagScopeAgain('KEYS'));
       keys = parseKeysScope(args, i);
       i += 2 + keys.length;
     } else if (is(a, 'ROUTING')) {
-      if (keys !== undefined) fail('ERR Already encountered KEYS scope in current command');
-      if (i + 1 >= args.length || is(args[i + 1], '|>')) fail('ERR Missing ROUTING value');
+      if (keys !== undefined) fail(E.dagScopeAgain('KEYS'));
+      if (i + 1 >= args.length || is(args[i + 1], '|>')) fail(E.dagRoutingMissing);
       keys = [key(args[i + 1]!)];
       i += 2;
     } else if (is(a, 'TIMEOUT')) {
-      if (timeoutMs !== undefined) fail('ERR Already encountered TIMEOUT scope in current command');
+      if (timeoutMs !== undefined) fail(E.dagScopeAgain('TIMEOUT'));
       const v = args[i + 1];
       timeoutMs = parseTimeout(v === undefined || is(v, '|>') ? undefined : v);
       i += 2;
     } else {
-      fail(`ERR Invalid DAG command. Unexpected argument:  ${echo(a)}`);
+      fail(E.dagUnexpected(a));
     }
   }
   if (!deprecated && load === undefined && persist === undefined && keys === undefined) {
-    fail(`ERR ${cmd.replace('_RO', '')} and ${cmd.replace('_RO', '')}_RO commands must contain at least one out of ROUTING, LOAD, PERSIST keywords`);
+    fail(E.dagNoKeys(cmd.replace('_RO', '')));
   }
 
   // Split the rest on `|>`; a `|>` that ends the command is an unexpected argument, as in the original.
-  if (i < args.length && is(args[args.length - 1], '|>')) fail(`ERR Invalid DAG command. Unexpected argument:  ${echo(args[args.length - 1]!)}`);
+  if (i < args.length && is(args[args.length - 1], '|>')) fail(E.dagUnexpected(args[args.length - 1]!));
   const opArgs: Buffer[][] = [];
   for (; i < args.length; i++) {
     if (is(args[i], '|>')) opArgs.push([]);
     else opArgs[opArgs.length - 1]!.push(args[i]!);
   }
-  if (opArgs.length === 0) fail('ERR DAG is empty');
+  if (opArgs.length === 0) fail(E.dagEmpty);
 
   const ops: DagOp[] = opArgs.map((op) => parseOp(cmd, op, maxBytes, lookups, readOnly, deprecated));
   return {
@@ -127,33 +123,33 @@ function parseOp(
   const rest = op.slice(1);
   switch (name) {
     case 'AI.TENSORSET':
-      if (rest.length < 3) fail("wrong number of arguments for 'AI.TENSORSET' command");
+      if (rest.length < 3) fail(E.dagOpArity('AI.TENSORSET'));
       return { op: 'tensorset', output: key(rest[0]!), tensor: tensorFromArgs(rest.slice(1), { maxBytes }) };
     case 'AI.TENSORGET':
-      if (rest.length < 1 || rest.length > 3) fail("wrong number of arguments for 'AI.TENSORGET' command");
+      if (rest.length < 1 || rest.length > 3) fail(E.dagOpArity('AI.TENSORGET'));
       return { op: 'tensorget', input: key(rest[0]!), format: parseTensorGetFormat(rest.slice(1)) };
     case 'AI.MODELEXECUTE':
     case 'AI.MODELRUN': {
       // The original's texts: the old ops are refused in the new DAG commands and the other way round.
-      if (name === 'AI.MODELRUN' && !deprecated) fail('Deprecated AI.MODELRUN cannot be used in AI.DAGEXECUTE command');
-      if (name === 'AI.MODELEXECUTE' && deprecated) fail('AI.MODELEXECUTE cannot be used in a deprecated AI.DAGRUN command');
-      if (op.length < (name === 'AI.MODELRUN' ? 6 : 8)) fail(`ERR wrong number of arguments for '${name}' command`);
+      if (name === 'AI.MODELRUN' && !deprecated) fail(E.dagDeprecatedOp(name));
+      if (name === 'AI.MODELEXECUTE' && deprecated) fail(E.dagOpInDeprecated(name));
+      if (op.length < (name === 'AI.MODELRUN' ? 6 : 8)) fail(E.aiArity(name));
       const k = key(rest[0]!);
       const counts = lookups.model(k);
       const a = name === 'AI.MODELRUN' ? parseModelRun(rest.slice(1), counts) : parseModelExecute(rest.slice(1), counts);
-      if (a.timeoutMs !== undefined) fail('ERR TIMEOUT not allowed within a DAG command');
+      if (a.timeoutMs !== undefined) fail(E.timeoutInDag);
       return { op: 'modelexecute', key: k, inputs: a.inputs, outputs: a.outputs };
     }
     case 'AI.SCRIPTEXECUTE':
     case 'AI.SCRIPTRUN': {
-      if (name === 'AI.SCRIPTRUN' && !deprecated) fail('Deprecated AI.SCRIPTRUN cannot be used in AI.DAGEXECUTE command');
-      if (name === 'AI.SCRIPTEXECUTE' && deprecated) fail('AI.SCRIPTEXECUTE cannot be used in a deprecated AI.DAGRUN command');
-      if (readOnly) fail(`ERR ${name} command cannot be specified in a read-only DAG`);
+      if (name === 'AI.SCRIPTRUN' && !deprecated) fail(E.dagDeprecatedOp(name));
+      if (name === 'AI.SCRIPTEXECUTE' && deprecated) fail(E.dagOpInDeprecated(name));
+      if (readOnly) fail(E.dagOpReadOnly(name));
       if (rest.length >= 2) lookups.script?.(key(rest[0]!));
       const s = name === 'AI.SCRIPTRUN' ? parseScriptRun(rest, { inDag: true }) : parseScriptExecute(rest, { inDag: true });
       return { op: 'scriptexecute', ...s };
     }
     default:
-      fail('Unsupported command within DAG');
+      fail(E.dagUnsupportedOp);
   }
 }

@@ -44,7 +44,7 @@ function parseModelOptions(args: readonly Buffer[], legacy: boolean) {
     i += 2;
   }
   if (is(args[i], 'MINBATCHTIMEOUT')) {
-    if (legacy && batchSize === 0) fail('ERR MINBATCHTIMEOUT specified without BATCHSIZE');
+    if (legacy && batchSize === 0) fail(E.minBatchTimeoutWithoutBatch);
     if (legacy && minBatchSize === 0) fail(E.minBatchTimeoutWithoutMin);
     minBatchTimeout = unsigned(args[i + 1], E.minBatchTimeout);
     if (minBatchSize === 0 && minBatchTimeout > 0) fail(E.minBatchTimeoutWithoutMin);
@@ -69,7 +69,7 @@ export function parseModelStore(args: readonly Buffer[], legacy = false): ModelS
   const names = (isIn: boolean): string[] => {
     const n = parseInt64(args[i++] ?? Buffer.alloc(0));
     if (n === undefined || n <= 0n || n > 2n ** 31n) fail(isIn ? E.inputCountArg : E.outputCountArg);
-    if (args.length - i < Number(n)) fail(`ERR number of model ${isIn ? 'inputs' : 'outputs'} does not match the number of given arguments`);
+    if (args.length - i < Number(n)) fail(E.modelNamesCountMismatch(isIn ? 'inputs' : 'outputs'));
     const out = args.slice(i, i + Number(n)).map((a) => a.toString());
     i += out.length;
     return out;
@@ -108,7 +108,7 @@ function parseModelSet(args: readonly Buffer[]): ModelSpec {
   let inputs: string[] = [];
   let outputs: string[] = [];
   if (spec.backend === 'TF') {
-    if (options.length === 0) fail('ERR Insufficient arguments, INPUTS and OUTPUTS not specified');
+    if (options.length === 0) fail(E.inputsOutputsNotSpecified);
     if (!is(options[0], 'INPUTS')) fail(E.inputsNotSpecified);
     const outAt = options.findIndex((a) => is(a, 'OUTPUTS'));
     if (outAt < 0) fail(E.outputsNotSpecified);

@@ -1,4 +1,4 @@
-import { echo, fail, type ScriptInput } from '@respai/core';
+import { E, fail, type ScriptInput } from '@respai/core';
 import { is, parseInt64 } from './args.js';
 import { parseTimeout } from './model-args.js';
 
@@ -14,31 +14,19 @@ export interface ScriptExecuteArgs {
 
 const str = (b: Buffer) => b.toString('latin1');
 
-/** The original's texts for AI.SCRIPTEXECUTE's sections. */
-const SE = {
-  arity: "ERR wrong number of arguments for 'AI.SCRIPTEXECUTE' command",
-  keysOrInputsFirst: 'ERR KEYS or INPUTS scope must be provided first for AI.SCRIPTEXECUTE command',
-  invalidArguments: 'ERR Invalid arguments provided to AI.SCRIPTEXECUTE',
-  again: (scope: string) => `ERR Already Encountered ${scope} scope in AI.SCRIPTEXECUTE command`,
-  timeoutMissing: 'ERR No value provided for TIMEOUT in AI.SCRIPTEXECUTE',
-  unexpected: (a: Buffer) => `ERR Invalid AI.SCRIPTEXECUTE command. Unexpected argument: ${echo(a)}`,
-  trailing: 'ERR Encountered problem parsing AI.SCRIPTEXECUTE',
-  timeoutInDag: 'ERR TIMEOUT not allowed within a DAG command',
-} as const;
-
 /**
  * KEYS n key... (at `i`, the KEYS keyword): the keys a DAG or a script may touch. The original's
  * checks (ValidateKeysArgs): fewer than a count and one key, a count that is no positive integer,
  * fewer keys than the count.
  */
 export function parseKeysScope(args: readonly Buffer[], i: number): string[] {
-  if (args.length - i < 3) fail('ERR Missing arguments after KEYS keyword');
+  if (args.length - i < 3) fail(E.keysMissingArguments);
   const n = parseInt64(args[i + 1]!);
-  if (n === undefined || n <= 0n) fail('ERR Invalid or negative value found in number of KEYS');
+  if (n === undefined || n <= 0n) fail(E.keysCountInvalid);
   const out: string[] = [];
   for (let k = 0; k < Number(n); k++) {
     const a = args[i + 2 + k];
-    if (a === undefined || is(a, '|>')) fail('ERR Number of pre declared KEYS to be used in the command does not match the number of given arguments');
+    if (a === undefined || is(a, '|>')) fail(E.keysCountMismatch);
     out.push(str(a));
   }
   return out;
@@ -53,18 +41,18 @@ export function parseKeysScope(args: readonly Buffer[], i: number): string[] {
  * and is refused inside a DAG (after the op parsed, as the original checks it).
  */
 export function parseScriptExecute(args: readonly Buffer[], opts: { inDag: boolean }): ScriptExecuteArgs {
-  if (args.length < 2) fail(SE.arity);
+  if (args.length < 2) fail(E.aiArity('AI.SCRIPTEXECUTE'));
   const out: ScriptExecuteArgs = { key: str(args[0]!), fn: args[1]!.toString(), keys: [], inputs: [], args: [], outputs: [] };
   let i = 2;
   const seen = new Set<string>();
 
   /** `count item...` after a section keyword at i - 1; i moves past the items. */
   const section = (what: 'inputs' | 'outputs' | 'args'): string[] => {
-    if (i >= args.length) fail(SE.invalidArguments);
+    if (i >= args.length) fail(E.scriptExecuteInvalidArguments);
     const n = parseInt64(args[i]!);
     // ARGS's count has the original's text for a keys count.
-    if (n === undefined) fail(`ERR Invalid argument for ${what === 'args' ? 'keys' : what} count in AI.SCRIPTEXECUTE`);
-    if (n < 0n || i + 1 + Number(n) > args.length) fail(`ERR number of ${what} to AI.SCRIPTEXECUTE command does not match the number of given arguments`);
+    if (n === undefined) fail(E.scriptExecuteCountInvalid(what === 'args' ? 'keys' : what));
+    if (n < 0n || i + 1 + Number(n) > args.length) fail(E.scriptExecuteCountMismatch(what));
     const items = args.slice(i + 1, i + 1 + Number(n)).map(str);
     i += 1 + items.length;
     return items;
@@ -76,20 +64,20 @@ export function parseScriptExecute(args: readonly Buffer[], opts: { inDag: boole
 
   if (!opts.inDag) {
     const first = args[i];
-    if (!is(first, 'KEYS') && !is(first, 'INPUTS') && !is(first, 'LIST_INPUTS')) fail(SE.keysOrInputsFirst);
+    if (!is(first, 'KEYS') && !is(first, 'INPUTS') && !is(first, 'LIST_INPUTS')) fail(E.scriptExecuteKeysOrInputsFirst);
   }
   while (i < args.length) {
     const a = args[i++]!;
     if (is(a, 'TIMEOUT')) {
-      if (i >= args.length) fail(SE.timeoutMissing);
+      if (i >= args.length) fail(E.scriptExecuteTimeoutMissing);
       out.timeoutMs = parseTimeout(args[i++]);
       // Nothing may follow TIMEOUT.
-      if (i !== args.length) fail(SE.trailing);
+      if (i !== args.length) fail(E.scriptExecuteTrailing);
       break;
     }
     const scope = ['KEYS', 'ARGS', 'INPUTS', 'OUTPUTS'].find((k) => is(a, k));
     if (scope !== undefined) {
-      if (seen.has(scope)) fail(SE.again(scope));
+      if (seen.has(scope)) fail(E.scriptExecuteScopeAgain(scope));
       seen.add(scope);
       if (scope === 'KEYS') keys();
       else if (scope === 'ARGS') out.args = section('args');
@@ -99,24 +87,12 @@ export function parseScriptExecute(args: readonly Buffer[], opts: { inDag: boole
       // respai's: one List[Tensor] argument per LIST_INPUTS, at its place among the inputs.
       out.inputs.push({ list: section('inputs') });
     } else {
-      fail(SE.unexpected(a));
+      fail(E.scriptExecuteUnexpected(a));
     }
   }
-  if (opts.inDag && out.timeoutMs !== undefined) fail(SE.timeoutInDag);
+  if (opts.inDag && out.timeoutMs !== undefined) fail(E.timeoutInDag);
   return out;
 }
-
-/** The original's texts for the deprecated AI.SCRIPTRUN. */
-const SR = {
-  arity: "ERR wrong number of arguments for 'AI.SCRIPTRUN' command",
-  timeoutAgain: 'ERR Already encountered an TIMEOUT section in SCRIPTRUN',
-  inputsAfterOutputs: 'ERR Already encountered an INPUTS section in SCRIPTRUN',
-  inputsAgain: 'ERR Already encountered an INPUTS keyword in SCRIPTRUN',
-  outputsAgain: 'ERR Already encountered an OUTPUTS keyword in SCRIPTRUN',
-  listOutsideInputs: 'ERR Encountered a variable size list of tensors outside of input section',
-  listAgain: 'ERR Already encountered a variable size list of tensors',
-  unrecognized: 'ERR Unrecongnized parameter to SCRIPTRUN',
-} as const;
 
 /**
  * The deprecated AI.SCRIPTRUN: `key fn [TIMEOUT t] INPUTS v... [$ v...] OUTPUTS o...`; the
@@ -124,7 +100,7 @@ const SR = {
  * texts (a missing INPUTS or OUTPUTS section is no error there: the run then has none).
  */
 export function parseScriptRun(args: readonly Buffer[], opts: { inDag: boolean } = { inDag: false }): ScriptExecuteArgs {
-  if (args.length < 2) fail(SR.arity);
+  if (args.length < 2) fail(E.aiArity('AI.SCRIPTRUN'));
   const out: ScriptExecuteArgs = { key: str(args[0]!), fn: args[1]!.toString(), keys: [], inputs: [], args: [], outputs: [] };
   let section: 'none' | 'inputs' | 'outputs' = 'none';
   let inputsDone = false;
@@ -132,19 +108,19 @@ export function parseScriptRun(args: readonly Buffer[], opts: { inDag: boolean }
   for (let i = 2; i < args.length; i++) {
     const a = args[i]!;
     if (is(a, 'TIMEOUT')) {
-      if (out.timeoutMs !== undefined) fail(SR.timeoutAgain);
+      if (out.timeoutMs !== undefined) fail(E.scriptRunTimeoutAgain);
       out.timeoutMs = parseTimeout(args[++i] ?? Buffer.alloc(0));
     } else if (is(a, 'INPUTS')) {
-      if (inputsDone) fail(SR.inputsAfterOutputs);
-      if (section === 'inputs') fail(SR.inputsAgain);
+      if (inputsDone) fail(E.scriptRunInputsAfterOutputs);
+      if (section === 'inputs') fail(E.scriptRunInputsAgain);
       section = 'inputs';
     } else if (is(a, 'OUTPUTS')) {
-      if (section === 'outputs') fail(SR.outputsAgain);
+      if (section === 'outputs') fail(E.scriptRunOutputsAgain);
       section = 'outputs';
       inputsDone = true;
     } else if (a.length === 1 && a[0] === 0x24 /* $ */) {
-      if (section !== 'inputs') fail(SR.listOutsideInputs);
-      if (variadic !== undefined) fail(SR.listAgain);
+      if (section !== 'inputs') fail(E.scriptRunListOutsideInputs);
+      if (variadic !== undefined) fail(E.scriptRunListAgain);
       variadic = [];
     } else if (section === 'inputs') {
       if (variadic !== undefined) variadic.push(str(a));
@@ -152,10 +128,10 @@ export function parseScriptRun(args: readonly Buffer[], opts: { inDag: boolean }
     } else if (section === 'outputs') {
       out.outputs.push(str(a));
     } else {
-      fail(SR.unrecognized);
+      fail(E.scriptRunUnrecognized);
     }
   }
   if (variadic !== undefined) out.inputs.push({ list: variadic });
-  if (opts.inDag && out.timeoutMs !== undefined) fail(SE.timeoutInDag);
+  if (opts.inDag && out.timeoutMs !== undefined) fail(E.timeoutInDag);
   return out;
 }

@@ -15,18 +15,18 @@ export function parseScriptStore(args: readonly Buffer[], legacy: boolean): Scri
   }
   const entryPoints: string[] = [];
   if (!legacy) {
-    if (!is(args[i], 'ENTRY_POINTS')) fail('ERR Insufficient arguments, missing script entry points');
+    if (!is(args[i], 'ENTRY_POINTS')) fail(E.missingEntryPoints);
     const n = parseInt64(args[i + 1] ?? Buffer.alloc(0));
-    if (n === undefined) fail('ERR Non numeric entry points number provided to AI.SCRIPTSTORE command');
-    if (n <= 0n) fail('ERR Invalid argument for ENTRY_POINTS count');
+    if (n === undefined) fail(E.entryPointsCountNotNumber);
+    if (n <= 0n) fail(E.entryPointsCountInvalid);
     for (let k = 0; k < Number(n); k++) {
       const a = args[i + 2 + k];
-      if (a === undefined || is(a, 'SOURCE')) fail('ERR Insufficient arguments, missing script entry points');
+      if (a === undefined || is(a, 'SOURCE')) fail(E.missingEntryPoints);
       entryPoints.push(a.toString());
     }
     i += 2 + entryPoints.length;
   }
-  if (!is(args[i], 'SOURCE') || i + 1 >= args.length) fail('ERR Insufficient arguments, missing script SOURCE');
+  if (!is(args[i], 'SOURCE') || i + 1 >= args.length) fail(E.missingSource);
   if (i + 2 < args.length) fail(E.invalidArgument(args[i + 2]!.toString()));
   return { device, tag, entryPoints, source: args[i + 1]!.toString('utf8') };
 }

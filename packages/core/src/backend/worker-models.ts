@@ -1,5 +1,5 @@
 import type { TransferListItem } from 'node:worker_threads';
-import { RespaiError, fail } from '../errors.js';
+import { E, RespaiError, fail } from '../errors.js';
 import type { Tensor } from '../tensor/index.js';
 import { BACKEND_API_VERSION, DEFAULT_BACKEND_SETTINGS, RunNotStarted, type Backend, type BackendName, type BackendSettings, type Device, type LoadedModel, type ModelLoadRequest, type QueuedRun, type RunContext, type TensorSpec } from './spi.js';
 import { RunControl } from './run-control.js';
@@ -55,7 +55,7 @@ export class WorkerModels {
   constructor(private readonly options: WorkerModelsOptions) {}
 
   get disposedError(): string {
-    return `ERR the ${this.options.backend} backend was shut down`;
+    return E.backendShutDown(this.options.backend);
   }
 
   /** The backend's name (`ONNX`, `TF`, `TFLITE`). */
@@ -75,9 +75,7 @@ export class WorkerModels {
     const cost = blob.length * pool.size;
     const limitMb = settings.backendMemoryLimitMb;
     if (limitMb > 0 && this.heldBytes + cost > limitMb * 2 ** 20) {
-      fail(
-        `ERR BACKEND_MEMORY_LIMIT (${limitMb} MB) exceeded: ${backend} ${this.options.holders ?? 'models'} would hold at least ${Math.ceil((this.heldBytes + cost) / 2 ** 20)} MB (model bytes x THREADS_PER_QUEUE)`,
-      );
+      fail(E.backendMemoryLimit(limitMb, backend, this.options.holders ?? 'models', Math.ceil((this.heldBytes + cost) / 2 ** 20)));
     }
     // Reserved before the first await: concurrent loads must not all pass the check together.
     this.heldBytes += cost;
@@ -132,12 +130,12 @@ export class WorkerModels {
       if (e instanceof WorkerTimeoutError) {
         timedOut = true;
         settings.log.warn(`${backend} run exceeded MODEL_EXECUTION_TIMEOUT; its worker was replaced`, { device: ref.device, slot, timeoutMs });
-        throw new RespaiError(`ERR ${backend} model run exceeded MODEL_EXECUTION_TIMEOUT (${timeoutMs} ms)`, { cause: e });
+        throw new RespaiError(E.modelExecutionTimeout(backend, timeoutMs), { cause: e });
       }
       if (e instanceof WorkerGoneError) {
         if (queued !== undefined && this.control.waiting(cell)) throw new WorkerReplaced(e.message);
         if (queued !== undefined && this.control.withdrawn(cell)) throw new RunNotStarted('withdrawn');
-        throw new RespaiError(`ERR ${backend} worker ${slot} of ${ref.device} failed during the run: ${e.message}`, { cause: e });
+        throw new RespaiError(E.workerFailedInRun(backend, slot, ref.device, e.message), { cause: e });
       }
       throw this.options.runtimeError(e);
     } finally {
@@ -259,13 +257,13 @@ export class WorkerModel<W, O> implements LoadedModel {
 
   async run(inputs: readonly Tensor[], ctx: RunContext): Promise<Tensor[]> {
     for (let attempt = 0; ; attempt++) {
-      if (this.disposed) fail(`ERR the ${this.models.backend} model was disposed`);
+      if (this.disposed) fail(E.backendModelDisposed(this.models.backend));
       const { wire, transfer } = this.codec.encode(inputs);
       try {
         return this.codec.decode(await this.models.run<O>(this.ref, [wire], transfer, ctx.slot, ctx.queued));
       } catch (e) {
         // Its worker was lost (another run crashed it or timed out) before this run started.
-        if (!(e instanceof WorkerReplaced) || attempt >= 2) throw e instanceof WorkerReplaced ? new RespaiError(`ERR ${this.models.backend} worker lost before the run: ${e.message}`) : e;
+        if (!(e instanceof WorkerReplaced) || attempt >= 2) throw e instanceof WorkerReplaced ? new RespaiError(E.workerLostBeforeRun(this.models.backend, e.message)) : e;
       }
     }
   }

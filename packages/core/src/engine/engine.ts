@@ -230,7 +230,7 @@ export class Engine {
   /** Compiles a script through TORCH (checking its entry points), without storing it. */
   async createScript(spec: ScriptSpec): Promise<Script> {
     const backend = await this.backend('TORCH');
-    if (backend.loadScript === undefined) fail('ERR the loaded TORCH backend does not run scripts');
+    if (backend.loadScript === undefined) fail(E.noScriptSupport);
     if (!backend.supportsDevice(spec.device)) fail(E.noGpu('TORCH'));
     let handle: LoadedScript;
     try {
@@ -241,7 +241,7 @@ export class Engine {
     const missing = spec.entryPoints.filter((f) => !handle.functions.includes(f));
     if (missing.length > 0) {
       await handle.dispose();
-      fail(`ERR Function ${echo(missing[0]!)} does not exist in the given script.`);
+      fail(E.functionMissing(echo(missing[0]!)));
     }
     return new Script(spec, spec.source, handle, this.lane(backend));
   }
@@ -338,7 +338,7 @@ export class Engine {
         c = Cell.of(t);
         names.set(name, c);
       }
-      if (c === undefined) fail('ERR INPUT key cannot be found in DAG');
+      if (c === undefined) fail(E.dagInputMissing);
       return c;
     };
     const planned: PlannedOp[] = [];
@@ -378,7 +378,7 @@ export class Engine {
         }
       }
       for (const key of req.persist) {
-        if (!names.has(key)) fail('ERR PERSIST key cannot be found in DAG');
+        if (!names.has(key)) fail(E.dagPersistMissing);
         this.keyspace.getTyped(key, 'tensor');
       }
     } catch (e) {
@@ -406,7 +406,7 @@ export class Engine {
       cancelled: false,
       resolve: (t) => {
         if (t.length !== model.meta.outputs.length) {
-          settle(undefined, new RespaiError(`ERR model returned ${t.length} outputs, expected ${model.meta.outputs.length}`));
+          settle(undefined, new RespaiError(E.modelOutputCount(t.length, model.meta.outputs.length)));
         } else settle(t, undefined);
       },
       reject: (e) => settle(undefined, e),
@@ -437,7 +437,7 @@ export class Engine {
       run: async (slot, queued) => {
         const out = await script.handle.run(op.fn, args, op.keys, host, queued === undefined ? { slot } : { slot, queued });
         if (out.length < op.outputs.length) {
-          fail(`ERR function ${op.fn} returned ${out.length} tensors, ${op.outputs.length} OUTPUTS given`);
+          fail(E.scriptOutputCount(op.fn, out.length, op.outputs.length));
         }
         return out.length === op.outputs.length ? out : out.slice(0, op.outputs.length);
       },
@@ -460,7 +460,7 @@ export class Engine {
         if (inputs.length !== m.meta.inputs.length) fail(E.inputCountMismatch);
         // Straight to the runtime: queueing behind the script that waits for it would deadlock.
         const out = await m.handle.run(inputs, { slot: 0 });
-        if (out.length !== nOutputs) fail(`ERR model ${key} returned ${out.length} outputs, ${nOutputs} expected`);
+        if (out.length !== nOutputs) fail(E.scriptModelOutputCount(key, out.length, nOutputs));
         return out;
       },
     };
@@ -516,7 +516,7 @@ function bindScriptArgs(
   cell: (name: string) => Cell,
 ): { cells: Cell[]; bind: (tensors: Tensor[]) => ScriptArg[] } {
   const sig = script.handle.signature(fn);
-  if (sig === undefined) fail(`ERR Function ${fn} does not exist in the given script.`);
+  if (sig === undefined) fail(E.functionMissing(fn));
   const cells: Cell[] = [];
   const tensorAt = (name: string): number => cells.push(cell(name)) - 1;
   if (sig.length === 3 && sig.every((t, i) => t === ENTRY_POINT_SIGNATURE[i])) {
@@ -524,13 +524,13 @@ function bindScriptArgs(
     return { cells, bind: (t) => [idx.map((i) => t[i]!), [...keys], [...args]] };
   }
   if (inputs.length !== sig.length) {
-    fail(`ERR Wrong number of inputs provided to function ${fn}: it takes ${sig.length}, ${inputs.length} given`);
+    fail(E.scriptInputCount(fn, sig.length, inputs.length));
   }
   const binders = sig.map((type, n): ((t: Tensor[]) => ScriptArg) => {
     const input = inputs[n]!;
     const values = 'value' in input ? [input.value] : input.list;
     const one = (): string => {
-      if (!('value' in input)) fail(`ERR argument ${n + 1} of ${fn} takes one value, a list was given`);
+      if (!('value' in input)) fail(E.scriptArgListGiven(n + 1, fn));
       return input.value;
     };
     switch (type as ScriptParamType) {
@@ -573,13 +573,13 @@ function bindScriptArgs(
 }
 
 function literalInt(s: string, fn: string, n: number): number {
-  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) fail(`ERR argument ${n + 1} of ${fn} must be an int, got '${s}'`);
+  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(Number(s))) fail(E.scriptArgNotInt(n + 1, fn, s));
   return Number(s);
 }
 
 function literalFloat(s: string, fn: string, n: number): number {
   const v = Number(s);
-  if (s.trim() === '' || Number.isNaN(v)) fail(`ERR argument ${n + 1} of ${fn} must be a float, got '${s}'`);
+  if (s.trim() === '' || Number.isNaN(v)) fail(E.scriptArgNotFloat(n + 1, fn, s));
   return v;
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, fdatasyncSync, ftruncateSync, openSync, closeSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { RespaiError } from '../errors.js';
+import { E, RespaiError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import type { Key, Keyspace, Value } from '../keyspace/keyspace.js';
 import { releaseValue } from '../keyspace/keyspace.js';
@@ -533,7 +533,7 @@ export class Persistence implements MutationListener {
    * may differ from what the AOF says (NOSAVE, NOFLUSH), the AOF is rewritten.
    */
   reload(o: { save?: boolean; flush?: boolean; merge?: boolean } = {}): Promise<{ keys: number; models: number }> {
-    if (this.reloadWatch !== undefined) throw new RespaiError('ERR DEBUG RELOAD already in progress');
+    if (this.reloadWatch !== undefined) throw new RespaiError(E.reloadInProgress);
     // Saving is synchronous (its failure is thrown here, before anything else happens).
     if (o.save !== false) this.saveNow();
     return this.reloadSnapshot(o);
@@ -544,7 +544,7 @@ export class Persistence implements MutationListener {
     const path = this.snapshotPath;
     if (!existsSync(path)) throw new PersistenceLoadError(`no snapshot at '${path}'`);
     const watch = { keys: new Set<Key>(), cleared: false };
-    if (this.reloadWatch !== undefined) throw new RespaiError('ERR DEBUG RELOAD already in progress');
+    if (this.reloadWatch !== undefined) throw new RespaiError(E.reloadInProgress);
     this.reloadWatch = watch;
     let built: Built;
     try {
@@ -584,7 +584,7 @@ export class Persistence implements MutationListener {
 
   /** SAVE: a synchronous snapshot. */
   save(): void {
-    if (this.bgsaveInProgress) throw new RespaiError('ERR Background save already in progress');
+    if (this.bgsaveInProgress) throw new RespaiError(E.bgsaveInProgress);
     this.saveNow();
   }
 
@@ -607,7 +607,7 @@ export class Persistence implements MutationListener {
    * it while clients keep being served. Resolves when written; throws at once if one is running.
    */
   bgsave(): Promise<void> {
-    if (this.bgsaveInProgress) throw new RespaiError('ERR Background save already in progress');
+    if (this.bgsaveInProgress) throw new RespaiError(E.bgsaveInProgress);
     const started = Date.now();
     this.bgsaveStarted = started;
     this.lastBgsaveTry = started;
@@ -641,7 +641,7 @@ export class Persistence implements MutationListener {
    * `appendonly no` too (it only writes the file). Throws at once if a rewrite is running.
    */
   bgrewriteaof(): Promise<void> {
-    if (this.rewriteInProgress) throw new RespaiError('ERR Background append only file rewriting already in progress');
+    if (this.rewriteInProgress) throw new RespaiError(E.aofRewriteInProgress);
     const started = Date.now();
     const state = { buf: [] as Buffer[], bytes: 0, started };
     this.rewriteState = state;
