@@ -207,6 +207,8 @@ export const E = {
   reloadInProgress: 'ERR DEBUG RELOAD already in progress',
   bgsaveInProgress: 'ERR Background save already in progress',
   aofRewriteInProgress: 'ERR Background append only file rewriting already in progress',
+  /** SAVE (and DEBUG RELOAD's save) when the snapshot cannot be written: the file system's own words. */
+  saveFailed: (why: string) => `ERR ${why}`,
 
   // ---- External keyspace (docs/scale-out.md) -------------------------------------------------
   /** Redis Cluster's own text, for an AI command whose keys span slots. */

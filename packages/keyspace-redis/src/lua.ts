@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { E } from '@respai/core';
 
 /**
  * The store-side scripts (docs/scale-out.md, "How commands run"). Lua scripts run atomically, so a
@@ -12,7 +13,9 @@ export interface StoreScript {
 
 const script = (name: string, source: string): StoreScript => ({ name, source, sha: createHash('sha1').update(source).digest('hex') });
 
-const WRONGTYPE = "'WRONGTYPE Operation against a key holding the wrong kind of value'";
+/** Catalog texts as Lua string literals (a JSON string is one for these ASCII texts). */
+const WRONGTYPE = JSON.stringify(E.wrongType);
+const BUSYKEY = JSON.stringify(E.busyKey);
 
 /**
  * Replaces every key of KEYS with a respai value of one type, or changes nothing.
@@ -62,7 +65,7 @@ return redis.call('DEL', KEYS[1])`,
 export const RESTORE_VALUE = script(
   'respai-restore',
   `if redis.call('EXISTS', KEYS[1]) == 1 then
-  if ARGV[2] ~= '1' then return redis.error_reply('BUSYKEY Target key name already exists.') end
+  if ARGV[2] ~= '1' then return redis.error_reply(${BUSYKEY}) end
   redis.call('DEL', KEYS[1])
 end
 redis.call('HSET', KEYS[1], 'respai:type', ARGV[1], unpack(ARGV, 4))

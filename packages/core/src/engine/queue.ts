@@ -8,7 +8,7 @@ import type { RunStats } from './stats.js';
 /** Thrown into a job that waited in its queue past its deadline. */
 export class TimedOut extends Error {
   constructor() {
-    super('TIMEDOUT');
+    super(E.timedOut);
   }
 }
 

@@ -594,7 +594,7 @@ export class Persistence implements MutationListener {
       writeSnapshotSync(this.snapshotPath, captureEntries(this.keyspace.inner), this.rdbOptions());
     } catch (e) {
       this.log.error('Failed saving the snapshot', { path: this.snapshotPath, err: (e as Error).message });
-      throw new RespaiError(`ERR ${(e as Error).message}`);
+      throw new RespaiError(E.saveFailed((e as Error).message));
     }
     this.dirty -= dirtyAt;
     this.lastSave = Math.floor(Date.now() / 1000);
