@@ -59,6 +59,18 @@ describe('/metrics', () => {
     expect(m.body).toContain('# TYPE respai_model_run_seconds histogram');
     expect(m.body).toContain('# TYPE respai_commands_total counter');
     expect(m.body).toContain('# TYPE process_cpu_user_seconds_total counter');
+    // The process's metrics, read at scrape time (no GC observer or loop monitor between scrapes).
+    const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(m.body)?.[1]);
+    expect(value('process_resident_memory_bytes')).toBeGreaterThan(20 * 2 ** 20);
+    expect(value('process_open_fds')).toBeGreaterThan(3);
+    expect(value('process_max_fds')).toBeGreaterThan(value('process_open_fds'));
+    expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(value('process_start_time_seconds')).toBeLessThanOrEqual(Date.now() / 1000 + 1);
+    expect(value('process_start_time_seconds')).toBeGreaterThan(Date.now() / 1000 - 600);
+    expect(value('nodejs_heap_size_used_bytes')).toBeLessThanOrEqual(value('nodejs_heap_size_total_bytes'));
+    expect(value('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(m.body).toContain(`nodejs_version_info{version="${process.version}"`);
+    expect(m.body).not.toContain('nodejs_gc_duration_seconds');
     expect(await get(mport, '/healthz')).toMatchObject({ status: 200, body: 'ok\n' });
     expect(await get(mport, '/readyz')).toMatchObject({ status: 200, body: 'ready\n' });
     expect((await get(mport, '/nope')).status).toBe(404);

@@ -1,4 +1,5 @@
-import { Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Registry, type Metric } from 'prom-client';
 import type { Model, ModelJob, RunObserver, TaskJob } from '@respai/core';
 import type { ServerState } from '../state.js';
 import { BATCH_SIZES, Hist, RUN_SECONDS, WAIT_SECONDS } from './histogram.js';
@@ -76,6 +77,53 @@ function histSamples(name: string, labels: Labels, h: Hist, out: Sample[]): void
   out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count });
   out.push({ metricName: `${name}_sum`, labels, value: h.sum });
   out.push({ metricName: `${name}_count`, labels, value: h.count });
+}
+
+/**
+ * The process's own metrics, under the names prom-client's default metrics use, each read when
+ * scraped. Not prom-client's `collectDefaultMetrics`: its GC observer and event-loop monitor run
+ * between scrapes, and cost 6-30% of the throughput of small AI runs (A/B in docs/benchmarks.md,
+ * "metrics"); these cost nothing until a scrape.
+ */
+function processFamilies(): Family[] {
+  const one = (value: number): Sample[] => [{ labels: {}, value }];
+  const linux = process.platform === 'linux';
+  /** A `Vm*:` line of /proc/self/status in bytes (Linux), else undefined. */
+  const status = (field: string): number | undefined => {
+    if (!linux) return undefined;
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? undefined : Number(m[1]) * 1024;
+  };
+  const maybe = (v: number | undefined): Sample[] => (v === undefined ? [] : one(v));
+  const started = Date.now() / 1000 - process.uptime();
+  return [
+    new Family('process_cpu_user_seconds_total', 'User CPU time spent, in seconds.', 'counter', () => one(process.cpuUsage().user / 1e6)),
+    new Family('process_cpu_system_seconds_total', 'System CPU time spent, in seconds.', 'counter', () => one(process.cpuUsage().system / 1e6)),
+    new Family('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.', 'counter', () => {
+      const u = process.cpuUsage();
+      return one((u.user + u.system) / 1e6);
+    }),
+    new Family('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', 'gauge', () => one(Math.round(started))),
+    new Family('process_resident_memory_bytes', 'Resident memory size, in bytes.', 'gauge', () => one(process.memoryUsage.rss())),
+    new Family('process_virtual_memory_bytes', 'Virtual memory size, in bytes.', 'gauge', () => maybe(status('VmSize'))),
+    new Family('process_open_fds', 'Open file descriptors.', 'gauge', () => (linux ? one(readdirSync('/proc/self/fd').length) : [])),
+    new Family('process_max_fds', 'Maximum number of open file descriptors.', 'gauge', () => {
+      const m = linux ? /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8')) : null;
+      return m === null ? [] : one(Number(m[1]));
+    }),
+    new Family('nodejs_heap_size_total_bytes', 'V8 heap size, in bytes.', 'gauge', () => one(process.memoryUsage().heapTotal)),
+    new Family('nodejs_heap_size_used_bytes', 'V8 heap used, in bytes.', 'gauge', () => one(process.memoryUsage().heapUsed)),
+    new Family('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects (buffers, tensors), in bytes.', 'gauge', () =>
+      one(process.memoryUsage().external),
+    ),
+    new Family('nodejs_eventloop_lag_seconds', 'How late a callback queued at scrape time ran, in seconds.', 'gauge', () => {
+      const t0 = process.hrtime.bigint();
+      return new Promise<Sample[]>((resolve) => setImmediate(() => resolve(one(Number(process.hrtime.bigint() - t0) / 1e9))));
+    }),
+    new Family('nodejs_version_info', 'Node.js version.', 'gauge', () => [
+      { labels: { version: process.version, major: process.versions.node.split('.')[0]! }, value: 1 },
+    ]),
+  ];
 }
 
 /** Keys counted per scan page before yielding to the event loop (respai_keys). */
@@ -157,7 +205,7 @@ export class Metrics implements RunObserver {
     add(new Family('respai_connected_clients', 'Client connections open now.', 'gauge', () => [{ labels: {}, value: server.clients.size }]));
     add(new Family('respai_keys', 'Keys, by type.', 'gauge', () => this.countKeys()));
     add(new Family('respai_ready', '1 when /readyz answers 200, else 0.', 'gauge', () => [{ labels: {}, value: options.ready() === undefined ? 1 : 0 }]));
-    collectDefaultMetrics({ register: r });
+    for (const f of processFamilies()) add(f);
   }
 
   get contentType(): string {
