@@ -15,7 +15,8 @@ export class RespaiError extends Error {
   readonly command: string;
   /** For a DAG: the index of the op that failed, in the order the ops were added. */
   readonly op: number | undefined;
-  private readonly [MARKER] = true;
+  /** Marks instances across duplicate copies of this package (see isInstance). */
+  readonly [MARKER] = true;
 
   constructor(text: string, command: string, options: { op?: number; cause?: unknown } = {}) {
     super(text, options.cause === undefined ? undefined : { cause: options.cause });

@@ -100,7 +100,7 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
   }
   if (opArgs.length === 0) fail(E.dagEmpty);
 
-  const ops: DagOp[] = opArgs.map((op) => parseOp(cmd, op, maxBytes, lookups, readOnly, deprecated));
+  const ops: DagOp[] = opArgs.map((op) => parseOp(op, maxBytes, lookups, readOnly, deprecated));
   return {
     request: {
       load: load ?? [],
@@ -112,7 +112,6 @@ export function parseDag(cmd: DagCommand, args: readonly Buffer[], maxBytes: num
 }
 
 function parseOp(
-  cmd: DagCommand,
   op: readonly Buffer[],
   maxBytes: number,
   lookups: DagLookups,
