@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { sharedPath } from '@respai/core/testing';
 import { crc32 } from 'node:zlib';
+import { writeZip } from './fuzz/archive.js';
 import { Tensor, type BackendSettings, type Device, type ScriptHost, type ScriptReply } from '@respai/core';
 
 export const CPU: Device = { type: 'CPU', index: undefined, name: 'CPU' };
@@ -25,43 +26,9 @@ export const floats = (shape: number[], values: number[]): Tensor =>
 
 export const values = (t: Tensor): (number | bigint)[] => t.values() as (number | bigint)[];
 
-/** A zip of stored (uncompressed) entries, as torch writes them. */
+/** A zip of stored (uncompressed) entries, as torch writes them (fuzz/archive.ts's writer). */
 export function zip(entries: Record<string, Buffer | string>): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const [name, content] of Object.entries(entries)) {
-    const data = Buffer.from(content);
-    const n = Buffer.from(name);
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(n.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(n.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, n, data);
-    centrals.push(central, n);
-    offset += local.length + n.length + data.length;
-  }
-  const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(centrals.length / 2, 8);
-  end.writeUInt16LE(centrals.length / 2, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+  return writeZip(Object.entries(entries).map(([name, content]) => ({ name, data: Buffer.from(content) })));
 }
 
 /**
