@@ -127,11 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     floorName: 'onnxruntime-node in-process',
     models: cases.map((m) => ({ name: m.name, source: m.source, blob: m.blob, inputs: [{ dims: m.dims, data: m.data }], storeArgs: ['ONNX', 'CPU'] })),
     modes,
-    levels: c.levels,
-    windowMs: c.windowMs,
-    warmupMs: c.warmupMs,
-    maxWindows: c.maxWindows,
-    serverWarmupMs: c.serverWarmupMs,
+    ...c,
     serverArgs: ['--intra-op-parallelism', String(c.intraOp), '--threads-per-queue', String(c.threadsPerQueue)],
     // The same session options and intra-op threads as the backend's worker, in this process.
     floor: async (cm) => {
@@ -147,7 +143,6 @@ export async function run(argv: string[]): Promise<number> {
     after: async (port, log) => {
       if (!values['no-loop-delay']) loopDelay = await measureLoopDelay(port, c.intraOp, log);
     },
-    out: c.out,
     head: () => [
       `onnxruntime-node; intra-op threads ${c.intraOp}, threads-per-queue ${c.threadsPerQueue}`,
       ...(loopDelay === undefined

@@ -125,7 +125,6 @@ export async function run(argv: string[]): Promise<number> {
   if (args === undefined) return 0;
   const { modes, bench } = args;
   const cases = parseList(values.models, tfCase);
-  const { levels, windowMs, maxWindows } = bench;
   if (values.compute !== 'wasm' && values.compute !== 'cpu') throw new Error(`--compute: wasm or cpu, got ${values.compute}`);
   const compute: ComputeBackend = values.compute;
   const tpq = bench.threadsPerQueue;
@@ -172,15 +171,11 @@ export async function run(argv: string[]): Promise<number> {
     floorName: `backend-tf's runtime in-process (tfjs ${compute})`,
     models,
     modes,
-    levels,
-    windowMs,
-    warmupMs: Math.min(windowMs, 1000),
-    maxWindows,
-    serverWarmupMs: bench.serverWarmupMs,
+    // The measurement settings (levels, windows, warm-ups, out) as parsed.
+    ...bench,
     serverArgs: ['--threads-per-queue', String(tpq)],
     serverEnv: { RESPAI_TF_BACKEND: compute },
     floor,
-    out: bench.out,
     head: () => [
       `tfjs ${info.tfjs} on ${info.backend} (SIMD ${info.wasmSimd ? 'on' : 'off'}, wasm threads ${info.wasmThreads ? 'on' : 'off'}); ` +
         `threads-per-queue ${tpq}`,

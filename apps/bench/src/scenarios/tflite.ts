@@ -121,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args === undefined) return 0;
   const { modes, bench } = args;
   const cases = parseList(values.models, tfliteCase);
-  const { levels, intraOp, windowMs, maxWindows } = bench;
+  const { intraOp } = bench;
   const tpq = bench.threadsPerQueue;
 
   // The runtimes the backend's workers run, from the package's build.
@@ -180,14 +180,10 @@ export async function run(argv: string[]): Promise<number> {
     floorName: "the backend's chosen TFLite runtime in-process",
     models,
     modes,
-    levels,
-    windowMs,
-    warmupMs: Math.min(windowMs, 1000),
-    maxWindows,
-    serverWarmupMs: bench.serverWarmupMs,
+    // The measurement settings (levels, windows, warm-ups, out) as parsed.
+    ...bench,
     serverArgs: ['--intra-op-parallelism', String(intraOp), '--threads-per-queue', String(tpq)],
     floor,
-    out: bench.out,
     head: () => [
       `interpreter threads ${intraOp}, threads-per-queue ${tpq}; runtimes module import ${importMs.toFixed(0)} ms`,
       ...loads,

@@ -126,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   if (args === undefined) return 0;
   const { modes, bench } = args;
   const cases = parseList(values.models, torchCase);
-  const { levels, intraOp, windowMs, maxWindows } = bench;
+  const { intraOp } = bench;
   const interOp = parsePositiveInt(values['inter-op'], '--inter-op');
   const tpq = bench.threadsPerQueue;
 
@@ -182,11 +182,8 @@ export async function run(argv: string[]): Promise<number> {
     floorName: 'the TORCH addon in-process (libtorch)',
     models,
     modes,
-    levels,
-    windowMs,
-    warmupMs: Math.min(windowMs, 1000),
-    maxWindows,
-    serverWarmupMs: bench.serverWarmupMs,
+    // The measurement settings (levels, windows, warm-ups, out) as parsed.
+    ...bench,
     serverArgs: [
       '--intra-op-parallelism',
       String(intraOp),
@@ -196,7 +193,6 @@ export async function run(argv: string[]): Promise<number> {
       String(tpq),
     ],
     floor,
-    out: bench.out,
     head: () => [
       `libtorch ${torchVersion}; intra-op threads ${intraOp}, inter-op threads ${interOp}, threads-per-queue ${tpq}`,
       `addon in this process: import (dlopen libtorch + addon) ${importMs.toFixed(0)} ms, init ${initMs.toFixed(1)} ms; ` +
